@@ -1,0 +1,150 @@
+"""BertBackbone: the BERT encoder as a Keras functional model."""
+
+import keras
+from keras import ops
+
+from keras_bert.layers.bert_embeddings import BertEmbeddings
+from keras_bert.layers.transformer_encoder import TransformerEncoder
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class BertBackbone(keras.Model):
+    """The BERT encoder: embeddings, a stack of post-LN transformer blocks, the pooler.
+
+    Inputs: a dict of int32 `(batch, seq)` tensors `token_ids`, `segment_ids` and
+    `padding_mask` (1 for real tokens), any `seq` up to `max_sequence_length`.
+    Outputs: a dict with `sequence_output` `(batch, seq, hidden)`, `pooled_output`
+    `(batch, hidden)` (tanh dense on [CLS]) and `encoder_outputs`, the list of every
+    block's output (for feature-based use, e.g. a weighted sum of the last layers).
+
+    Example:
+    >>> model = BertBackbone(vocabulary_size=11, num_layers=2, num_heads=2,
+    ...                      hidden_dim=6, intermediate_dim=10)
+    >>> inputs = {"token_ids": ops.ones((2, 7), "int32"),
+    ...           "segment_ids": ops.zeros((2, 7), "int32"),
+    ...           "padding_mask": ops.ones((2, 7), "int32")}
+    >>> tuple(model(inputs)["sequence_output"].shape)
+    (2, 7, 6)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        attention_dropout=None,
+        max_sequence_length=512,
+        num_segments=2,
+        activation="gelu",
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        dtype=None,
+        **kwargs,
+    ):
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        # === Layers ===
+        self.embeddings = BertEmbeddings(
+            vocabulary_size=vocabulary_size,
+            hidden_dim=hidden_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            initializer_range=initializer_range,
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.encoder_layers = [
+            TransformerEncoder(
+                num_heads=num_heads,
+                intermediate_dim=intermediate_dim,
+                activation=activation,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                layer_norm_epsilon=layer_norm_epsilon,
+                initializer_range=initializer_range,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.pooler_dense = keras.layers.Dense(
+            hidden_dim,
+            activation="tanh",
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
+            dtype=dtype,
+            name="pooler_dense",
+        )
+
+        # === Functional Model ===
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        x = self.embeddings(token_ids, segment_ids)  # (batch, seq, hidden)
+        encoder_outputs = []
+        for layer in self.encoder_layers:
+            x = layer(x, padding_mask=padding_mask)
+            encoder_outputs.append(x)
+        pooled_output = self.pooler_dense(x[:, 0, :])  # (batch, hidden)
+        super().__init__(
+            inputs={
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": padding_mask,
+            },
+            outputs={
+                "sequence_output": x,
+                "pooled_output": pooled_output,
+                "encoder_outputs": encoder_outputs,
+            },
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+
+    @property
+    def token_embedding(self):
+        """The word embedding layer (its matrix is tied to the masked-LM head)."""
+        return self.embeddings.token_embedding
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "attention_dropout": self.attention_dropout,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+            "activation": self.activation,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "initializer_range": self.initializer_range,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,143 @@
+"""The post-LN transformer block of BERT."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert.layers.activations import get_activation
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class TransformerEncoder(keras.layers.Layer):
+    """One BERT encoder block (post-LayerNorm, as in the released checkpoints).
+
+    `x = LN(x + Drop(Dense(MHA(x))))`, then `x = LN(x + Drop(Dense(act(Dense(x)))))`.
+    Query, key, value and output projections are plain `[hidden, hidden]` dense kernels,
+    the layout of the original TF1 checkpoints. Scores are scaled by 1/sqrt(head_dim),
+    padded keys are masked before the softmax, and softmax and LayerNorm run in float32
+    under mixed precision.
+
+    Example:
+    >>> block = TransformerEncoder(num_heads=2, intermediate_dim=10)
+    >>> x = ops.ones((3, 7, 6))
+    >>> tuple(block(x, padding_mask=ops.ones((3, 7), "int32")).shape)
+    (3, 7, 6)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        activation="gelu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.activation = activation
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+        get_activation(activation)  # Fail early on an unknown name.
+
+    def _dense(self, units, name, activation=None):
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=self.initializer_range
+            ),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _layer_norm(self, name):
+        return keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype="float32", name=name
+        )
+
+    def build(self, inputs_shape):
+        hidden_dim = inputs_shape[-1]
+        if hidden_dim % self.num_heads:
+            raise ValueError(
+                f"hidden_dim {hidden_dim} is not divisible by num_heads {self.num_heads}."
+            )
+        self.hidden_dim = hidden_dim
+        self.head_dim = hidden_dim // self.num_heads
+        # Sublayers are created here, where hidden_dim is known, and named after TF1's.
+        self.query_dense = self._dense(hidden_dim, "query")
+        self.key_dense = self._dense(hidden_dim, "key")
+        self.value_dense = self._dense(hidden_dim, "value")
+        self.attention_output_dense = self._dense(hidden_dim, "attention_output")
+        self.attention_layer_norm = self._layer_norm("attention_layer_norm")
+        self.intermediate_dense = self._dense(
+            self.intermediate_dim, "intermediate", get_activation(self.activation)
+        )
+        self.output_dense = self._dense(hidden_dim, "output")
+        self.output_layer_norm = self._layer_norm("output_layer_norm")
+        self.attention_dropout_layer = keras.layers.Dropout(
+            self.attention_dropout, dtype=self.dtype_policy
+        )
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+
+        for layer in (self.query_dense, self.key_dense, self.value_dense,
+                      self.intermediate_dense):
+            layer.build(inputs_shape)
+        self.attention_output_dense.build(inputs_shape)
+        self.attention_layer_norm.build(inputs_shape)
+        self.output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
+        self.output_layer_norm.build(inputs_shape)
+        self.built = True
+
+    def _split_heads(self, x):
+        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        return ops.reshape(x, (batch, seq, self.num_heads, self.head_dim))
+
+    def _attention(self, x, padding_mask, training):
+        scale = 1.0 / math.sqrt(self.head_dim)
+        query = self._split_heads(self.query_dense(x)) * ops.cast(scale, x.dtype)
+        key = self._split_heads(self.key_dense(x))  # (batch, seq, heads, head_dim)
+        value = self._split_heads(self.value_dense(x))
+        scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # (batch, heads, seq, seq)
+        scores = ops.cast(scores, "float32")
+        if padding_mask is not None:
+            keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
+            scores = ops.where(keep, scores, ops.cast(-1e9, "float32"))
+        probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+        probs = self.attention_dropout_layer(probs, training=training)
+        context = ops.einsum("bnqk,bknd->bqnd", probs, value)
+        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        context = ops.reshape(context, (batch, seq, self.hidden_dim))
+        return self.attention_output_dense(context)
+
+    def call(self, inputs, padding_mask=None, training=None):
+        x = inputs  # (batch, seq, hidden)
+        attention = self.dropout_layer(
+            self._attention(x, padding_mask, training), training=training
+        )
+        x = ops.cast(self.attention_layer_norm(x + attention), self.compute_dtype)
+        feedforward = self.output_dense(self.intermediate_dense(x))
+        feedforward = self.dropout_layer(feedforward, training=training)
+        return ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
+
+    def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_heads=self.num_heads,
+            intermediate_dim=self.intermediate_dim,
+            activation=self.activation,
+            dropout=self.dropout,
+            attention_dropout=self.attention_dropout,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            initializer_range=self.initializer_range,
+        )
+        return config
