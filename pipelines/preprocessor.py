@@ -1,0 +1,54 @@
+"""BertPreprocessor: raw text segments to the backbone's inputs, in one graph."""
+
+import os
+
+import tensorflow as tf
+
+from pipelines.packing import pack_segments
+from pipelines.tokenizer import BertTokenizer
+
+
+class BertPreprocessor(tf.Module):
+    """Tokenizes one or more text segments and packs them as `[CLS] A [SEP] B [SEP]`.
+
+    The same object serves training (inside `Dataset.map`) and serving (tracked in
+    an exported SavedModel), so there is no train/serve skew. A call takes a string or
+    a batch of strings for one segment, or a tuple of them for several segments; the
+    result is exactly the backbone's input dict.
+
+    Example:
+    >>> pre = BertPreprocessor.from_vocab("tests/data/vocab.txt", lowercase=True,
+    ...                                   sequence_length=16)
+    >>> features = pre(("The first sentence.", "The second one."))
+    >>> sorted(features)
+    ['padding_mask', 'segment_ids', 'token_ids']
+    """
+
+    def __init__(self, tokenizer, sequence_length=512, name=None):
+        super().__init__(name=name)
+        self.tokenizer = tokenizer
+        self.sequence_length = sequence_length
+
+    @classmethod
+    def from_vocab(cls, vocabulary, lowercase=None, sequence_length=512, **kwargs):
+        return cls(BertTokenizer(vocabulary, lowercase=lowercase, **kwargs), sequence_length)
+
+    @classmethod
+    def from_dir(cls, directory, lowercase=None, sequence_length=512, **kwargs):
+        """Uses a checkpoint folder's vocab.txt and its do_lower_case setting."""
+        return cls.from_vocab(os.path.join(directory, "vocab.txt"), lowercase,
+                              sequence_length, **kwargs)
+
+    def __call__(self, segments):
+        segments = segments if isinstance(segments, tuple) else (segments,)
+        segments = [tf.convert_to_tensor(s, tf.string) for s in segments]
+        scalar = segments[0].shape.rank == 0
+        for s in segments:
+            if s.shape.rank != segments[0].shape.rank:
+                raise ValueError("All segments must be strings, or all batches of strings.")
+        ids = [self.tokenizer.tokenize(tf.reshape(s, [-1])) for s in segments]
+        t = self.tokenizer
+        features = pack_segments(ids, self.sequence_length, t.cls_id, t.sep_id, t.pad_id)
+        if scalar:
+            features = {k: v[0] for k, v in features.items()}
+        return features

@@ -1,0 +1,211 @@
+"""BertTokenizer: BERT's BasicTokenizer + WordPiece as TensorFlow graph ops."""
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from pipelines import unicode_tables as ut
+from pipelines.vocabulary import read_vocabulary, resolve_lowercase, special_token_ids
+
+
+class BertTokenizer(tf.Module):
+    """Raw text to WordPiece ids inside the TF graph (tf.data, tf.function, SavedModel).
+
+    It does what BERT's reference tokenizer does: drop control characters (joining
+    their neighbours), put spaces around CJK ideographs, split on whitespace and
+    punctuation, and for uncased vocabularies apply NFD, drop accents and lowercase;
+    then greedy longest-match-first WordPiece with `##`, and [UNK] for words longer
+    than `max_chars_per_word` characters. Character handling is a lookup in tables
+    precomputed from Python's `unicodedata` (see `unicode_tables`).
+
+    The vocabulary file is a tracked asset (it travels with an exported SavedModel);
+    special token ids are looked up in it. `lowercase` comes from the argument or the
+    folder's config (`do_lower_case`), never from a path name.
+
+    Example:
+    >>> tokenizer = BertTokenizer("tests/data/vocab.txt", lowercase=True)
+    >>> ids = tokenizer.tokenize(["Hello, world!"])          # ragged (batch, tokens)
+    >>> ids, starts, ends = tokenizer.tokenize_with_offsets("Hello, world!")
+    >>> text = tokenizer.detokenize(ids)
+    """
+
+    def __init__(self, vocabulary, lowercase=None, max_chars_per_word=200, name=None):
+        super().__init__(name=name)
+        self.vocabulary_path = vocabulary
+        self.tokens = read_vocabulary(vocabulary)
+        self.vocabulary_size = len(self.tokens)
+        self.lowercase = resolve_lowercase(vocabulary, lowercase)
+        self.max_chars_per_word = max_chars_per_word
+        ids = special_token_ids(self.tokens, vocabulary)
+        self.pad_id, self.unk_id = ids["[PAD]"], ids["[UNK]"]
+        self.cls_id, self.sep_id, self.mask_id = ids["[CLS]"], ids["[SEP]"], ids["[MASK]"]
+        self.special_ids = sorted(ids[t] for t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]"))
+
+        flags, keys, values = ut.tables(self.lowercase)
+        self._flags = tf.constant(flags, dtype=tf.uint8)
+        self._normalization = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(keys if len(keys) else [-1], tf.int32),
+                tf.constant(values if len(keys) else [""], tf.string),
+            ),
+            default_value="",
+        )
+        self._token_to_id = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                vocabulary, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+            ),
+            default_value=-1,
+        )
+        self._id_to_token = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                vocabulary, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+                tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+            ),
+            default_value="[UNK]",
+        )
+        self._wordpiece = tf_text.WordpieceTokenizer(
+            self._token_to_id,
+            suffix_indicator="##",
+            max_bytes_per_word=4 * max_chars_per_word + 4,
+            token_out_type=tf.int64,
+            unknown_token="[UNK]",
+        )
+
+    @classmethod
+    def from_dir(cls, directory, lowercase=None, **kwargs):
+        """The tokenizer of a checkpoint folder (its vocab.txt and do_lower_case)."""
+        import os
+
+        return cls(os.path.join(directory, "vocab.txt"), lowercase=lowercase, **kwargs)
+
+    # --- Splitting into normalized words -------------------------------------------
+
+    def _split_words(self, texts):
+        """Normalized words of a (batch,) string tensor, with character spans.
+
+        Returns (words, word_rows, word_begins, word_ends, word_first_chars,
+        char_starts, char_positions): the last three map a byte of a normalized word
+        back to the input character it came from (indices are among kept characters).
+        """
+        code_points = tf.strings.unicode_decode(
+            texts, "UTF-8", errors="replace", replacement_char=0xFFFD
+        )  # ragged (batch, chars)
+        cps = code_points.flat_values
+        rows = code_points.value_rowids()
+        positions = tf.range(tf.size(cps, out_type=tf.int64)) - tf.gather(
+            code_points.row_starts(), rows
+        )  # index of each character in its own string
+        flags = tf.cast(tf.gather(self._flags, cps), tf.int32)
+        chars = tf.strings.unicode_encode(cps[:, None], "UTF-8")
+        changed = tf.bitwise.bitwise_and(flags, ut.CHANGED) > 0
+        normalized = tf.where(changed, self._normalization.lookup(cps), chars)
+        num_bytes = tf.strings.length(normalized)
+        is_space = tf.bitwise.bitwise_and(flags, ut.WHITESPACE) > 0
+        deleted = tf.bitwise.bitwise_and(flags, ut.DELETE) > 0
+        kept = tf.logical_not(is_space | deleted) & (num_bytes > 0)
+        isolated = tf.bitwise.bitwise_and(flags, ut.ISOLATE) > 0
+        spaces_before = tf.cumsum(tf.cast(is_space, tf.int32))
+
+        index = tf.where(kept)[:, 0]  # kept characters only, in order
+        k_rows = tf.gather(rows, index)
+        k_spaces = tf.gather(spaces_before, index)
+        k_isolated = tf.gather(isolated, index)
+        k_positions = tf.gather(positions, index)
+        k_normalized = tf.gather(normalized, index)
+        k_bytes = tf.gather(num_bytes, index)
+        # A kept character starts a word after a row change, a space, or an isolated char.
+        boundary = (
+            tf.not_equal(k_rows[1:], k_rows[:-1])
+            | tf.not_equal(k_spaces[1:], k_spaces[:-1])
+            | k_isolated[1:]
+            | k_isolated[:-1]
+        )
+        first = tf.ones([tf.minimum(tf.size(index), 1)], tf.bool)
+        starts = tf.concat([first, boundary], axis=0)
+        word_ids = tf.cumsum(tf.cast(starts, tf.int32)) - 1
+        num_words = tf.reduce_sum(tf.cast(starts, tf.int32))
+        words = tf.strings.unsorted_segment_join(k_normalized, word_ids, num_words)
+        word_rows = tf.boolean_mask(k_rows, starts)
+        word_begins = tf.math.unsorted_segment_min(k_positions, word_ids, num_words)
+        word_ends = tf.math.unsorted_segment_max(k_positions, word_ids, num_words) + 1
+        word_first_chars = tf.where(starts)[:, 0]
+        char_starts = tf.cumsum(tf.cast(k_bytes, tf.int64), exclusive=True)
+        return (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
+                k_positions)
+
+    # --- Public API -------------------------------------------------------------------
+
+    def _tokenize(self, texts):
+        texts = tf.convert_to_tensor(texts, tf.string)
+        scalar = texts.shape.rank == 0
+        batch = tf.reshape(texts, [-1])
+        (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
+         char_positions) = self._split_words(batch)
+        ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(words)
+        piece_words = ids.value_rowids()
+        word_bytes = tf.gather(char_starts, tf.gather(word_first_chars, piece_words))
+        first_byte = word_bytes + piece_starts.flat_values
+        last_byte = word_bytes + piece_ends.flat_values - 1
+        first_char = tf.searchsorted(char_starts, first_byte, side="right") - 1
+        last_char = tf.searchsorted(char_starts, last_byte, side="right") - 1
+        begins = tf.gather(char_positions, first_char)
+        ends = tf.gather(char_positions, last_char) + 1
+        values = ids.flat_values
+
+        # Words over max_chars_per_word characters become one [UNK] spanning the word.
+        too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_chars_per_word
+        piece_long = tf.gather(too_long, piece_words)
+        piece_index = tf.range(tf.size(values, out_type=tf.int64)) - tf.gather(
+            ids.row_starts(), piece_words
+        )
+        keep = tf.logical_not(piece_long) | tf.equal(piece_index, 0)
+        values = tf.where(piece_long, tf.constant(self.unk_id, tf.int64), values)
+        begins = tf.where(piece_long, tf.gather(word_begins, piece_words), begins)
+        ends = tf.where(piece_long, tf.gather(word_ends, piece_words), ends)
+        piece_rows = tf.boolean_mask(tf.gather(word_rows, piece_words), keep)
+
+        def ragged(x):
+            return tf.RaggedTensor.from_value_rowids(
+                tf.boolean_mask(x, keep), piece_rows, nrows=tf.size(batch, out_type=tf.int64)
+            )
+
+        out = (ragged(tf.cast(values, tf.int32)), ragged(begins), ragged(ends))
+        if scalar:
+            out = tuple(x.flat_values for x in out)
+        return out
+
+    def tokenize(self, texts):
+        """Token ids (int32): a ragged (batch, tokens) for a batch, 1-D for a string."""
+        return self._tokenize(texts)[0]
+
+    def tokenize_with_offsets(self, texts):
+        """(ids, starts, ends): starts/ends are character (code point) offsets into
+        each input string, so `text[start:end]` in Python is the token's source text."""
+        return self._tokenize(texts)
+
+    def id_to_token(self, ids):
+        return self._id_to_token.lookup(tf.cast(ids, tf.int64))
+
+    def token_to_id(self, tokens):
+        return tf.cast(self._token_to_id.lookup(tokens), tf.int32)
+
+    def detokenize(self, ids, skip_special_tokens=True):
+        """Ids (1-D, or (batch, seq) dense or ragged) back to text, joining `##` pieces."""
+        ids = ids if isinstance(ids, tf.RaggedTensor) else tf.convert_to_tensor(ids)
+        scalar = ids.shape.rank == 1
+        if scalar:
+            ids = ids[None, :]
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        ids = tf.cast(ids, tf.int64)
+        if skip_special_tokens:
+            special = tf.reduce_any(
+                tf.equal(ids.flat_values[:, None], tf.constant(self.special_ids, tf.int64)),
+                axis=1,
+            )
+            ids = tf.ragged.boolean_mask(ids, ids.with_flat_values(tf.logical_not(special)))
+        tokens = ids.with_flat_values(self.id_to_token(ids.flat_values))
+        text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+        text = tf.strings.regex_replace(text, r" ##", "")
+        text = tf.strings.regex_replace(text, r"^##", "")
+        return text[0] if scalar else text

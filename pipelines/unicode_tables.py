@@ -1,0 +1,82 @@
+"""Per-code-point tables for BERT's text normalization, built from Python's unicodedata.
+
+The reference (Google's tokenization.py, and the BertNormalizer/BertPreTokenizer that
+transformers uses) cleans, splits and normalizes text character by character. We
+precompute, for every code point, what that reference does to it, so the in-graph
+tokenizer is a table lookup: exact, fast and independent of ICU's Unicode version.
+
+Flags (bits of one uint8 per code point):
+- WHITESPACE: splits words (space, tab, newlines, Zs, U+2028/U+2029).
+- DELETE: removed before anything else, joining its neighbours (NUL, U+FFFD and the
+  "other" categories Cc, Cf, Co, Cs, except tab and newlines).
+- ISOLATE: a token on its own: punctuation (ASCII punctuation or any P* category,
+  judged on the normalized character) and CJK ideographs.
+- CHANGED: the uncased normalization (NFD, drop Mn marks, lowercase) changes it;
+  its replacement (possibly empty) is in the normalization map.
+"""
+
+import functools
+import unicodedata
+
+import numpy as np
+
+WHITESPACE, DELETE, ISOLATE, CHANGED = 1, 2, 4, 8
+NUM_CODE_POINTS = 0x110000
+
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
+)
+_DELETED_CATEGORIES = ("Cc", "Cf", "Co", "Cs")
+
+
+def is_punctuation(char):
+    cp = ord(char)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(char).startswith("P")
+
+
+def normalize_uncased(char):
+    """NFD, drop non-spacing marks, lowercase: the uncased models' normalization."""
+    decomposed = unicodedata.normalize("NFD", char)
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return stripped.lower()
+
+
+def _base_flags():
+    flags = np.zeros(NUM_CODE_POINTS, dtype=np.uint8)
+    for cp in range(NUM_CODE_POINTS):
+        char = chr(cp)
+        category = unicodedata.category(char)
+        if char in " \t\n\r" or category == "Zs" or cp in (0x2028, 0x2029):
+            flags[cp] = WHITESPACE
+        elif cp in (0, 0xFFFD) or category in _DELETED_CATEGORIES:
+            flags[cp] = DELETE
+        elif category[0] == "P" or is_punctuation(char):
+            flags[cp] = ISOLATE
+    for low, high in _CJK_RANGES:
+        flags[low : high + 1] |= ISOLATE
+    return flags
+
+
+@functools.lru_cache(maxsize=2)
+def tables(lowercase):
+    """(flags uint8[0x110000], changed code points int32[n], replacements list[str])."""
+    flags = _base_flags()
+    keys, values = [], []
+    if lowercase:
+        candidates = np.flatnonzero(flags == 0)  # Ordinary characters only.
+        for cp in candidates.tolist():
+            char = chr(cp)
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            normalized = normalize_uncased(char)
+            if normalized == char:
+                continue
+            keys.append(cp)
+            values.append(normalized)
+            flags[cp] |= CHANGED
+            if len(normalized) == 1 and is_punctuation(normalized):
+                flags[cp] |= ISOLATE
+    return flags, np.asarray(keys, dtype=np.int32), values
