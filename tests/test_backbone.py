@@ -1,0 +1,115 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_bert import BertBackbone, checkpoints
+from tests import numpy_bert
+from tests.model_checks import run_model_checks
+
+# Odd sizes catch transposed axes: hidden 6, 2 heads, intermediate 10, seq 7.
+VOCAB, HIDDEN, HEADS, INTER, LAYERS, SEQ, MAX_POS = 13, 6, 2, 10, 2, 7, 9
+
+
+def tiny_backbone(**kwargs):
+    config = dict(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
+                  hidden_dim=HIDDEN, intermediate_dim=INTER, max_sequence_length=MAX_POS)
+    config.update(kwargs)
+    return BertBackbone(**config)
+
+
+def tiny_inputs(batch=3, seq=SEQ, seed=0):
+    rng = np.random.default_rng(seed)
+    mask = np.ones((batch, seq), "int32")
+    if batch >= 3:
+        mask[1, 4:] = 0  # Padded rows.
+        mask[2, 6:] = 0
+    return {
+        "token_ids": rng.integers(0, VOCAB, (batch, seq)).astype("int32") * mask,
+        "segment_ids": (np.arange(seq)[None, :] >= 3).astype("int32").repeat(batch, 0),
+        "padding_mask": mask,
+    }
+
+
+def test_matches_numpy_reference():
+    model = tiny_backbone()
+    weights = numpy_bert.random_weights(np.random.default_rng(1), VOCAB, HIDDEN, LAYERS,
+                                        INTER, max_positions=MAX_POS, heads=False)
+    checkpoints.assign(weights, model)
+    inputs = tiny_inputs()
+    out = model(inputs)
+    seq, pooled, layers = numpy_bert.forward(weights, inputs["token_ids"],
+                                             inputs["segment_ids"], inputs["padding_mask"],
+                                             HEADS, LAYERS)
+    real = inputs["padding_mask"][..., None].astype(bool)
+    np.testing.assert_allclose(np.asarray(out["sequence_output"]) * real, seq * real,
+                               atol=2e-5)
+    np.testing.assert_allclose(out["pooled_output"], pooled, atol=2e-5)
+    assert len(out["encoder_outputs"]) == LAYERS
+    for ours, ref in zip(out["encoder_outputs"], layers):
+        np.testing.assert_allclose(np.asarray(ours) * real, ref * real, atol=2e-5)
+
+
+def test_padding_does_not_change_real_tokens():
+    model = tiny_backbone()
+    inputs = tiny_inputs(batch=1, seq=5)
+    padded = {k: np.pad(v, ((0, 0), (0, 2))) for k, v in inputs.items()}
+    a = model(inputs)["sequence_output"]
+    b = model(padded)["sequence_output"][:, :5]
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_tanh_gelu_is_selectable_and_differs():
+    inputs = tiny_inputs()
+    exact = tiny_backbone()
+    approx = tiny_backbone(activation="gelu_approximate")
+    approx.set_weights(exact.get_weights())
+    diff = np.abs(np.asarray(exact(inputs)["sequence_output"])
+                  - np.asarray(approx(inputs)["sequence_output"])).max()
+    assert 0 < diff < 0.1
+
+
+def test_generic_model_checks(tmp_path):
+    run_model_checks(tiny_backbone(), tiny_inputs(), tmp_path,
+                     variable_length_inputs=tiny_inputs(seq=4))
+
+
+def test_dropout_active_in_training_only():
+    model = tiny_backbone(dropout=0.5)
+    inputs = tiny_inputs()
+    a = model(inputs, training=True)["sequence_output"]
+    b = model(inputs, training=True)["sequence_output"]
+    assert np.abs(np.asarray(a) - np.asarray(b)).max() > 1e-3
+    c = model(inputs)["sequence_output"]
+    np.testing.assert_array_equal(c, model(inputs)["sequence_output"])
+
+
+def test_sequence_longer_than_max_is_an_error():
+    with pytest.raises(ValueError, match="max_sequence_length"):
+        tiny_backbone()(tiny_inputs(seq=MAX_POS + 1))
+
+
+def test_mixed_bfloat16_runs_with_float32_softmax_and_layer_norm():
+    model = tiny_backbone(dtype="mixed_bfloat16")
+    reference = tiny_backbone()
+    reference.set_weights(model.get_weights())
+    inputs = tiny_inputs()
+    out = model(inputs)
+    assert out["sequence_output"].dtype == "bfloat16"
+    assert all(v.dtype == "float32" for v in model.weights)
+    norms = [layer for layer in model._flatten_layers()
+             if isinstance(layer, keras.layers.LayerNormalization)]
+    assert norms and all(layer.compute_dtype == "float32" for layer in norms)
+    diff = np.abs(np.asarray(out["sequence_output"], "float32")
+                  - np.asarray(reference(inputs)["sequence_output"])).max()
+    assert diff < 0.1
+
+
+def test_fit_runs_with_jit_compile():
+    model = tiny_backbone()
+    inputs = tiny_inputs()
+    pooled = keras.layers.Dense(2)(model.output["pooled_output"])
+    classifier = keras.Model(model.input, pooled)
+    classifier.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       jit_compile=True)
+    history = classifier.fit(inputs, np.array([0, 1, 0]), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
