@@ -1,0 +1,23 @@
+"""The examples in class docstrings run (from the repository root, as pytest does)."""
+
+import doctest
+import importlib
+import os
+
+import pytest
+
+MODULES = [
+    "keras_bert.backbone", "keras_bert.builder", "keras_bert.layers.activations",
+    "keras_bert.layers.bert_embeddings", "keras_bert.layers.transformer_encoder",
+    "keras_bert.layers.masked_lm_head", "keras_bert.layers.next_sentence_head",
+    "pipelines.tokenizer", "pipelines.preprocessor",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name, monkeypatch):
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no runnable example"
+    assert result.failed == 0
