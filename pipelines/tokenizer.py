@@ -3,7 +3,7 @@
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from pipelines import unicode_tables as ut
+from pipelines.basic_tokenizer import BasicTokenizer
 from pipelines.vocabulary import read_vocabulary, resolve_lowercase, special_token_ids
 
 
@@ -40,15 +40,7 @@ class BertTokenizer(tf.Module):
         self.cls_id, self.sep_id, self.mask_id = ids["[CLS]"], ids["[SEP]"], ids["[MASK]"]
         self.special_ids = sorted(ids[t] for t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]"))
 
-        flags, keys, values = ut.tables(self.lowercase)
-        self._flags = tf.constant(flags, dtype=tf.uint8)
-        self._normalization = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant(keys if len(keys) else [-1], tf.int32),
-                tf.constant(values if len(keys) else [""], tf.string),
-            ),
-            default_value="",
-        )
+        self.basic_tokenizer = BasicTokenizer(self.lowercase)
         self._token_to_id = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(
                 vocabulary, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
@@ -78,61 +70,6 @@ class BertTokenizer(tf.Module):
 
         return cls(os.path.join(directory, "vocab.txt"), lowercase=lowercase, **kwargs)
 
-    # --- Splitting into normalized words -------------------------------------------
-
-    def _split_words(self, texts):
-        """Normalized words of a (batch,) string tensor, with character spans.
-
-        Returns (words, word_rows, word_begins, word_ends, word_first_chars,
-        char_starts, char_positions): the last three map a byte of a normalized word
-        back to the input character it came from (indices are among kept characters).
-        """
-        code_points = tf.strings.unicode_decode(
-            texts, "UTF-8", errors="replace", replacement_char=0xFFFD
-        )  # ragged (batch, chars)
-        cps = code_points.flat_values
-        rows = code_points.value_rowids()
-        positions = tf.range(tf.size(cps, out_type=tf.int64)) - tf.gather(
-            code_points.row_starts(), rows
-        )  # index of each character in its own string
-        flags = tf.cast(tf.gather(self._flags, cps), tf.int32)
-        chars = tf.strings.unicode_encode(cps[:, None], "UTF-8")
-        changed = tf.bitwise.bitwise_and(flags, ut.CHANGED) > 0
-        normalized = tf.where(changed, self._normalization.lookup(cps), chars)
-        num_bytes = tf.strings.length(normalized)
-        is_space = tf.bitwise.bitwise_and(flags, ut.WHITESPACE) > 0
-        deleted = tf.bitwise.bitwise_and(flags, ut.DELETE) > 0
-        kept = tf.logical_not(is_space | deleted) & (num_bytes > 0)
-        isolated = tf.bitwise.bitwise_and(flags, ut.ISOLATE) > 0
-        spaces_before = tf.cumsum(tf.cast(is_space, tf.int32))
-
-        index = tf.where(kept)[:, 0]  # kept characters only, in order
-        k_rows = tf.gather(rows, index)
-        k_spaces = tf.gather(spaces_before, index)
-        k_isolated = tf.gather(isolated, index)
-        k_positions = tf.gather(positions, index)
-        k_normalized = tf.gather(normalized, index)
-        k_bytes = tf.gather(num_bytes, index)
-        # A kept character starts a word after a row change, a space, or an isolated char.
-        boundary = (
-            tf.not_equal(k_rows[1:], k_rows[:-1])
-            | tf.not_equal(k_spaces[1:], k_spaces[:-1])
-            | k_isolated[1:]
-            | k_isolated[:-1]
-        )
-        first = tf.ones([tf.minimum(tf.size(index), 1)], tf.bool)
-        starts = tf.concat([first, boundary], axis=0)
-        word_ids = tf.cumsum(tf.cast(starts, tf.int32)) - 1
-        num_words = tf.reduce_sum(tf.cast(starts, tf.int32))
-        words = tf.strings.unsorted_segment_join(k_normalized, word_ids, num_words)
-        word_rows = tf.boolean_mask(k_rows, starts)
-        word_begins = tf.math.unsorted_segment_min(k_positions, word_ids, num_words)
-        word_ends = tf.math.unsorted_segment_max(k_positions, word_ids, num_words) + 1
-        word_first_chars = tf.where(starts)[:, 0]
-        char_starts = tf.cumsum(tf.cast(k_bytes, tf.int64), exclusive=True)
-        return (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
-                k_positions)
-
     # --- Public API -------------------------------------------------------------------
 
     def _tokenize(self, texts):
@@ -140,7 +77,7 @@ class BertTokenizer(tf.Module):
         scalar = texts.shape.rank == 0
         batch = tf.reshape(texts, [-1])
         (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
-         char_positions) = self._split_words(batch)
+         char_positions) = self.basic_tokenizer.split_with_spans(batch)
         ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(words)
         piece_words = ids.value_rowids()
         word_bytes = tf.gather(char_starts, tf.gather(word_first_chars, piece_words))

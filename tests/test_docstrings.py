@@ -10,7 +10,7 @@ MODULES = [
     "keras_bert.backbone", "keras_bert.builder", "keras_bert.layers.activations",
     "keras_bert.layers.bert_embeddings", "keras_bert.layers.transformer_encoder",
     "keras_bert.layers.masked_lm_head", "keras_bert.layers.next_sentence_head",
-    "pipelines.tokenizer", "pipelines.preprocessor",
+    "pipelines.tokenizer", "pipelines.preprocessor", "pipelines.basic_tokenizer",
 ]
 
 
