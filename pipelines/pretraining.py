@@ -1,0 +1,108 @@
+"""The pretraining dataset: text files -> NSP/SOP pairs -> packed -> MLM-masked, all in tf.data.
+
+Nothing is precomputed on disk: every pass over the corpus draws new pairs and masks
+(unlike google-research/bert's static `dupe_factor` copies). With a `seed` the stream
+is reproducible; `start_step` re-seeds it when training resumes, so a resumed run goes
+on with fresh examples instead of replaying the ones already seen.
+"""
+
+import random
+
+import tensorflow as tf
+
+from pipelines.documents import document_dataset
+from pipelines.masking import MaskedLMMasker
+from pipelines.next_sentence import make_pairs
+from pipelines.packing import pack_segments
+
+MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+
+
+def default_max_predictions(sequence_length):
+    """BERT's max_predictions_per_seq: 20 at 128, 76 at 512, else 15% of the length."""
+    return {128: 20, 512: 76}.get(sequence_length, max(1, round(0.15 * sequence_length)))
+
+
+def _seeds(seed):
+    """An endless stream of shape-[2] int64 seeds."""
+    return tf.data.Dataset.random(seed=seed).batch(2)
+
+
+def example_builder(tokenizer, sequence_length, short_seq_prob=0.1, sentence_order=False):
+    """fn(documents (ragged docs x sentences strings), seed) -> packed pair features."""
+
+    def build(documents, seed):
+        ids = tokenizer.tokenize(documents.flat_values)  # (sentences, tokens)
+        nested = tf.RaggedTensor.from_row_splits(ids, documents.row_splits)
+        nested = tf.ragged.boolean_mask(nested, nested.row_lengths(axis=2) > 0)
+        nested = tf.ragged.boolean_mask(nested, nested.row_lengths() > 0)
+        first, second, labels = make_pairs(nested, sequence_length - 3, seed,
+                                           short_seq_prob, sentence_order)
+        features = pack_segments([first, second], sequence_length, tokenizer.cls_id,
+                                 tokenizer.sep_id, tokenizer.pad_id)
+        features["next_sentence_label"] = labels
+        return features
+
+    return build
+
+
+def masking_step(masker):
+    def mask(features, seed):
+        masked = masker(features["token_ids"], seed)
+        return dict(features, **masked)
+
+    return mask
+
+
+def to_fit_inputs(features):
+    """(x, y, sample_weight) for `BertPretrainer.fit` from a flat feature dict."""
+    x = {key: features[key] for key in MODEL_INPUTS}
+    y = {"mlm": features["mask_ids"], "nsp": features["next_sentence_label"]}
+    weights = {"mlm": features["mask_weights"],
+               "nsp": tf.ones_like(features["next_sentence_label"], tf.float32)}
+    return x, y, weights
+
+
+def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32, *,
+                        format="sentences", max_predictions=None, short_seq_prob=0.1,
+                        sentence_order=False, whole_word_masking=False, selection_rate=0.15,
+                        mask_token_rate=0.8, random_token_rate=0.1, seed=None,
+                        start_step=0, documents_per_batch=256, shuffle_buffer=10_000,
+                        repeat=True, for_fit=True):
+    """An endless (or, with repeat=False, one-pass) dataset of MLM + NSP batches.
+
+    Elements are `(x, y, sample_weight)` for `fit` (or, with for_fit=False, flat dicts
+    with token_ids, segment_ids, padding_mask, mask_positions, mask_ids, mask_weights,
+    next_sentence_label), each `(batch_size, ...)`.
+
+    Example:
+    >>> from pipelines import BertTokenizer
+    >>> tokenizer = BertTokenizer("tests/data/vocab.txt", lowercase=True)
+    >>> data = pretraining_dataset("tests/data/corpus.txt", tokenizer, sequence_length=16,
+    ...                            batch_size=2, seed=1, for_fit=False)
+    >>> sorted(next(iter(data)))[:3]
+    ['mask_ids', 'mask_positions', 'mask_weights']
+    """
+    seed = random.randrange(2**31) if seed is None else seed
+    seed = seed * 1_000_003 + start_step
+    max_predictions = max_predictions or default_max_predictions(sequence_length)
+    masker = MaskedLMMasker.for_tokenizer(
+        tokenizer, whole_word=whole_word_masking, max_predictions=max_predictions,
+        selection_rate=selection_rate, mask_token_rate=mask_token_rate,
+        random_token_rate=random_token_rate)
+    documents = document_dataset(patterns, format)
+    documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        documents = documents.repeat()
+    examples = tf.data.Dataset.zip(documents.ragged_batch(documents_per_batch),
+                                   _seeds(seed + 1))
+    examples = examples.map(example_builder(tokenizer, sequence_length, short_seq_prob,
+                                            sentence_order),
+                            num_parallel_calls=tf.data.AUTOTUNE)
+    examples = examples.unbatch().shuffle(4 * documents_per_batch, seed=seed + 2)
+    batches = tf.data.Dataset.zip(examples.batch(batch_size, drop_remainder=True),
+                                  _seeds(seed + 3))
+    batches = batches.map(masking_step(masker), num_parallel_calls=tf.data.AUTOTUNE)
+    if for_fit:
+        batches = batches.map(to_fit_inputs)
+    return batches.prefetch(tf.data.AUTOTUNE)
