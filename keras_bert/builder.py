@@ -1,13 +1,16 @@
 """`keras_bert.build`: an encoder from a preset name or a checkpoint folder in one line."""
 
+import inspect
 import os
 
 from keras_bert.backbone import BertBackbone
-from keras_bert.checkpoints import bert_config, loader
+from keras_bert.checkpoints import bert_config, loader, weight_map
 from keras_bert.presets import PRESETS, get_preset
+from keras_bert.tasks.bert_pretrainer import build_pretrainer
 
-# task name -> function(backbone, **task_kwargs) returning a compiled task model.
-TASKS = {}
+# task name -> function(backbone, **task_options) returning a compiled task model.
+TASKS = {"pretraining": build_pretrainer}
+_BACKBONE_ARGS = set(inspect.signature(BertBackbone.__init__).parameters) - {"self", "kwargs"}
 
 _FROM_SOURCE = object()
 
@@ -33,14 +36,20 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
         weights: a checkpoint folder to load. By default a folder given as
             `preset_or_dir` loads its own weights and a preset starts from random
             weights; pass `weights=None` for random weights with a folder's config.
-        **overrides: backbone arguments to change (e.g. `dropout=0.0`, `dtype=...`).
-            Changing a shape-deciding argument while loading weights is an error.
+        **overrides: backbone arguments to change (e.g. `dropout=0.0`, `dtype=...`)
+            and, with a task, its recipe options (e.g. `optimizer="lamb"`,
+            `learning_rate=1e-4`, `total_steps=...`, `jit_compile=True`). Changing a
+            shape-deciding argument while loading weights is an error.
 
     Example:
     >>> model = build("tiny", dropout=0.0)
     >>> model.num_layers, model.hidden_dim
     (2, 128)
     """
+    task_options = {k: v for k, v in overrides.items() if k not in _BACKBONE_ARGS}
+    overrides = {k: v for k, v in overrides.items() if k in _BACKBONE_ARGS}
+    if task is None and task_options:
+        raise ValueError(f"Unknown BertBackbone argument(s): {', '.join(sorted(task_options))}.")
     config, source_dir = _backbone_config(preset_or_dir)
     if weights is _FROM_SOURCE:
         weights = source_dir
@@ -60,8 +69,21 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
         known = ", ".join(sorted(TASKS)) or "none yet"
         raise ValueError(f"Unknown task {task!r}; known tasks: {known}.")
     backbone = BertBackbone(**config)
-    if weights is not None:
-        loader.load_weights(backbone, weights)
     if task is None:
+        if weights is not None:
+            loader.load_weights(backbone, weights)
         return backbone
-    return TASKS[task](backbone)
+    model = TASKS[task](backbone, **task_options)
+    if weights is not None:
+        _load_task_weights(model, weights)
+    return model
+
+
+def _load_task_weights(model, directory):
+    """Loads the backbone, and the pretraining heads too when the checkpoint has them."""
+    fmt, weights = loader.read_weights(directory)
+    has_heads = any(name.startswith(weight_map.HEADS_PREFIX) for name in weights)
+    heads = {}
+    if has_heads and hasattr(model, "mlm_head"):
+        heads = {"mlm_head": model.mlm_head, "nsp_head": model.nsp_head}
+    weight_map.assign(weights, model.backbone, source=f"{directory} ({fmt})", **heads)
