@@ -39,22 +39,38 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "total_steps": self.total_steps}
 
 
+def _no_decay_optimizer(base):
+    """`base` with BERT's weight-decay exclusions as config (they survive .keras reloads)."""
+
+    class Optimizer(base):
+        def __init__(self, no_decay=tuple(NO_DECAY), **kwargs):
+            super().__init__(**kwargs)
+            self.no_decay = list(no_decay)
+            self.exclude_from_weight_decay(var_names=self.no_decay)
+
+        def get_config(self):
+            return dict(super().get_config(), no_decay=self.no_decay)
+
+    Optimizer.__name__ = Optimizer.__qualname__ = f"Bert{base.__name__}"
+    return keras.saving.register_keras_serializable(package="keras_bert")(Optimizer)
+
+
+BertAdamW = _no_decay_optimizer(keras.optimizers.AdamW)
+BertLamb = _no_decay_optimizer(keras.optimizers.Lamb)
+OPTIMIZERS = {"adamw": BertAdamW, "lamb": BertLamb}
+
+
 def make_optimizer(optimizer="adamw", learning_rate=1e-4, total_steps=10_000,
                    warmup_steps=None, weight_decay=0.01, epsilon=1e-6, clipnorm=1.0,
                    gradient_accumulation_steps=None):
     """BERT's optimizer: AdamW (or LAMB), eps 1e-6, weight decay 0.01 except on
     LayerNorm and biases, global-norm clipping at 1.0, warmup (10% by default) then
     linear decay to 0."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {optimizer!r}; expected one of "
+                         f"{', '.join(OPTIMIZERS)}.")
     warmup_steps = int(0.1 * total_steps) if warmup_steps is None else warmup_steps
     schedule = WarmupLinearDecay(learning_rate, warmup_steps, total_steps)
-    kwargs = dict(learning_rate=schedule, weight_decay=weight_decay, epsilon=epsilon,
-                  global_clipnorm=clipnorm,
-                  gradient_accumulation_steps=gradient_accumulation_steps)
-    if optimizer == "adamw":
-        result = keras.optimizers.AdamW(**kwargs)
-    elif optimizer == "lamb":
-        result = keras.optimizers.Lamb(**kwargs)
-    else:
-        raise ValueError(f"Unknown optimizer {optimizer!r}; expected 'adamw' or 'lamb'.")
-    result.exclude_from_weight_decay(var_names=NO_DECAY)
-    return result
+    return OPTIMIZERS[optimizer](
+        learning_rate=schedule, weight_decay=weight_decay, epsilon=epsilon,
+        global_clipnorm=clipnorm, gradient_accumulation_steps=gradient_accumulation_steps)

@@ -1,8 +1,8 @@
-"""The `keras-bert` command line: the one place that wires model code and pipelines."""
+"""`keras-bert similarity`: cosine similarity of sentence pairs with a real checkpoint."""
 
 import argparse
-import os
-import sys
+
+from keras_bert.cli.common import UsageError, log
 
 DEMO_PAIRS = [
     ("A man is playing a guitar.", "Someone is playing a musical instrument.", "related"),
@@ -16,10 +16,6 @@ DEMO_PAIRS = [
 ]
 
 
-def _log(message):
-    print(f"[keras-bert] {message}", file=sys.stderr, flush=True)
-
-
 def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None):
     """Cosine similarities of mean-pooled `sequence_output` for (a, b) text pairs."""
     import numpy as np
@@ -27,11 +23,11 @@ def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None)
     import keras_bert
     from pipelines import BertPreprocessor
 
-    _log(f"loading checkpoint {model_dir}")
+    log(f"loading checkpoint {model_dir}")
     model = keras_bert.build(model_dir)
     preprocessor = BertPreprocessor.from_dir(model_dir, lowercase=lowercase,
                                              sequence_length=sequence_length)
-    _log(f"tokenizing {2 * len(pairs)} sentences in-graph and encoding them")
+    log(f"tokenizing {2 * len(pairs)} sentences in-graph and encoding them")
     texts = [a for a, _ in pairs] + [b for _, b in pairs]
     features = preprocessor(texts)
     outputs = model.predict(features, verbose=0)
@@ -42,7 +38,11 @@ def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None)
     return (first * second).sum(1)
 
 
-def _similarity(args):
+def run(args):
+    import os
+
+    if not os.path.isdir(args.model):
+        raise UsageError(f"--model {args.model}: no such folder")
     if args.pair:
         pairs = [(a, b, "") for a, b in args.pair]
     else:
@@ -63,30 +63,15 @@ def _similarity(args):
     return 0
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    similarity = commands.add_parser(
+def add_parser(commands):
+    parser = commands.add_parser(
         "similarity", help="cosine similarity of sentence pairs (mean-pooled encoder output)")
-    similarity.add_argument("--model", required=True,
-                            help="checkpoint folder (Google TF1, Hugging Face, Model Garden) "
-                                 "with vocab.txt")
-    similarity.add_argument("--pair", nargs=2, action="append", metavar=("A", "B"),
-                            help="a sentence pair (repeatable); default: a built-in demo set")
-    similarity.add_argument("--sequence-length", type=int, default=128)
-    similarity.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
-                            help="override the folder's do_lower_case")
-    similarity.set_defaults(run=_similarity)
-    return parser
-
-
-def main(argv=None):
-    args = _parser().parse_args(argv)
-    if getattr(args, "model", None) and not os.path.isdir(args.model):
-        print(f"keras-bert: error: --model {args.model}: no such folder", file=sys.stderr)
-        return 2
-    return args.run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    parser.add_argument("--model", required=True,
+                        help="checkpoint folder (Google TF1, Hugging Face, Model Garden) "
+                             "with vocab.txt")
+    parser.add_argument("--pair", nargs=2, action="append", metavar=("A", "B"),
+                        help="a sentence pair (repeatable); default: a built-in demo set")
+    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
+                        help="override the folder's do_lower_case")
+    parser.set_defaults(run=run)

@@ -1,0 +1,32 @@
+"""The `keras-bert` command line: the one place that wires model code and pipelines.
+
+Commands: `similarity` (sentence-pair cosine similarity with a checkpoint), `vocab`
+(learn a WordPiece vocabulary) and `pretrain` (MLM + NSP pretraining, resumable).
+"""
+
+import argparse
+import sys
+
+from keras_bert.cli import pretrain, similarity, vocab
+from keras_bert.cli.common import UsageError
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (similarity, vocab, pretrain):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, FileNotFoundError, ValueError) as e:
+        print(f"keras-bert {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

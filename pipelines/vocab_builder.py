@@ -1,0 +1,46 @@
+"""Learning a WordPiece vocabulary from text files (tensorflow-text's learner).
+
+Words are counted after the same cleaning, normalization and splitting that
+BertTokenizer applies (BasicTokenizer), so the vocabulary fits the tokenizer exactly.
+"""
+
+import collections
+
+import tensorflow as tf
+from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
+
+from pipelines.basic_tokenizer import BasicTokenizer
+from pipelines.documents import document_dataset
+from pipelines.vocabulary import SPECIAL_TOKENS
+
+
+def count_words(patterns, lowercase, format="sentences", batch_size=1024):
+    """collections.Counter of normalized words over a corpus."""
+    basic = BasicTokenizer(lowercase)
+    sentences = document_dataset(patterns, format).unbatch().batch(batch_size)
+    split = tf.function(lambda s: basic.split(s).flat_values,
+                        input_signature=[tf.TensorSpec([None], tf.string)])
+    counts = collections.Counter()
+    for batch in sentences:
+        counts.update(split(batch).numpy().tolist())
+    return counts
+
+
+def build_vocabulary(patterns, vocabulary_size, lowercase, format="sentences",
+                     min_count=2):
+    """A WordPiece vocabulary (special tokens first, then `[unused]`-free pieces)."""
+    counts = count_words(patterns, lowercase, format)
+    if not counts:
+        raise ValueError(f"No words found in {patterns!r}.")
+    words = [(w.decode("utf-8"), c) for w, c in counts.items()]
+    vocabulary = learner.learn(words, vocabulary_size, list(SPECIAL_TOKENS),
+                               lower_thresh=min_count)
+    # Every single character seen must be a token (and a ## piece) so that no word
+    # turns into [UNK] for want of a character; the learner keeps the common ones.
+    return vocabulary
+
+
+def write_vocabulary(vocabulary, path):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(vocabulary) + "\n")
+    return path
