@@ -103,6 +103,9 @@ class BertBackbone(keras.Model):
             dtype=dtype,
             **kwargs,
         )
+        # A functional model ignores `dtype`; set it so the model reports (and
+        # serializes) the policy its layers run under.
+        self.dtype_policy = self.embeddings.dtype_policy
 
         # === Config ===
         self.vocabulary_size = vocabulary_size

@@ -102,6 +102,10 @@ def test_mixed_bfloat16_runs_with_float32_softmax_and_layer_norm():
     diff = np.abs(np.asarray(out["sequence_output"], "float32")
                   - np.asarray(reference(inputs)["sequence_output"])).max()
     assert diff < 0.1
+    # The policy is part of the config: a rebuilt model runs mixed too.
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    rebuilt = BertBackbone.from_config(model.get_config())
+    assert rebuilt(inputs)["sequence_output"].dtype == "bfloat16"
 
 
 def test_fit_runs_with_jit_compile():

@@ -66,8 +66,11 @@ class BertPretrainer(keras.Model):
 
     def compile_recipe(self, jit_compile=False, **optimizer_kwargs):
         """Compiles with BERT's pretraining optimizer, losses and metrics."""
+        optimizer = make_optimizer(**optimizer_kwargs)
+        if self.backbone.dtype_policy.name == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)  # float16 underflow.
         self.compile(
-            optimizer=make_optimizer(**optimizer_kwargs),
+            optimizer=optimizer,
             loss={
                 "mlm": keras.losses.SparseCategoricalCrossentropy(
                     from_logits=True, reduction="mean_with_sample_weight"),
