@@ -26,7 +26,3 @@ def main(argv=None):
     except (UsageError, FileNotFoundError, ValueError) as e:
         print(f"keras-bert {args.command}: error: {e}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,105 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+from keras_bert import cli
+from pipelines import BertTokenizer
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+CORPUS, VOCAB = os.path.join(DATA, "corpus.txt"), os.path.join(DATA, "vocab.txt")
+
+
+def args(out, *extra, steps=4, every=2):
+    return ["pretrain", "--train", CORPUS, "--vocab", VOCAB, "--lowercase", "--seq-len", "32",
+            "--batch-size", "4", "--steps", str(steps), "--checkpoint-every", str(every),
+            "--out", str(out), "--verbose", "2", *extra]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a, t: a.__setitem__(a.index(CORPUS), str(t / "missing*.txt")), "No files match"),
+    (lambda a, t: a.__setitem__(a.index(CORPUS), _write(t / "blank.txt", "\n \n\n")),
+     "the corpus has no text"),
+    (lambda a, t: a.__setitem__(a.index(VOCAB), _write(t / "v.txt", "hello\nworld\n")),
+     "missing special token"),
+    (lambda a, t: a.__setitem__(a.index("32"), "600"), "--seq-len 600 must be in"),
+    (lambda a, t: a.__setitem__(a.index("4"), "0"), "--batch-size must be positive"),
+])
+def test_bad_input_fails_before_training(tmp_path, capsys, change, message):
+    argv = args(tmp_path / "run")
+    change(argv, tmp_path)
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run")  # Nothing was started.
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_pretrain_writes_tf1_and_keras_checkpoints(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(args(out)) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"} <= set(metrics)
+    assert 0 < metrics["unigram_baseline_mlm_accuracy"] < 1
+    model = keras.saving.load_model(str(out / "model.keras"))
+    assert int(model.optimizer.iterations) == 4
+    assert os.listdir(out / "logs" / "train")  # TensorBoard events.
+    config = json.loads((out / "tf1" / "bert_config.json").read_text())
+    assert config["do_lower_case"] is True and config["vocab_size"] == 71
+    assert BertTokenizer.from_dir(str(out / "tf1")).vocabulary_size == 71
+    err = capsys.readouterr().err
+    assert "checkpoint at step 2" in err and "checkpoint at step 4" in err
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "keras_bert.cli"] + args(out, steps=12, every=2)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    state = out / "checkpoints" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (state.exists() and
+                                         json.loads(state.read_text())["step"] >= 4):
+        assert process.poll() is None, "the run exited before it could be killed"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(state.read_text())["step"]
+    assert 4 <= killed_at < 12, "the run ended before it could be killed"
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"resuming from step {killed_at}" in rerun.stderr
+    assert f"steps {killed_at + 1}..{killed_at + 2} of 12" in rerun.stderr
+    assert "steps 1..2 of 12" not in rerun.stderr
+    model = keras.saving.load_model(str(out / "model.keras"))
+    assert int(model.optimizer.iterations) == 12  # The step counter went on.
+
+
+def test_rerun_with_other_settings_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(args(out, steps=2)) == 0
+    assert cli.main(args(out, steps=2)[:-2] + ["--seq-len", "16", "--verbose", "2"]) == 2
+    assert "holds a run with other settings" in capsys.readouterr().err
+
+
+def test_vocab_command(tmp_path):
+    out = tmp_path / "vocab.txt"
+    assert cli.main(["vocab", "--train", CORPUS, "--out", str(out), "--size", "60",
+                     "--min-count", "1"]) == 0
+    tokens = out.read_text().split("\n")[:-1]
+    assert tokens[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert "the" in tokens and len(tokens) <= 60
+    tokenizer = BertTokenizer(str(out), lowercase=True)
+    ids = tokenizer.tokenize("The lazy dog and the cat.").numpy()
+    assert tokenizer.unk_id not in ids
+    assert tokenizer.detokenize(ids).numpy() == b"the lazy dog and the cat ."
