@@ -28,15 +28,18 @@ def count_words(patterns, lowercase, format="sentences", batch_size=1024):
 
 def build_vocabulary(patterns, vocabulary_size, lowercase, format="sentences",
                      min_count=2):
-    """A WordPiece vocabulary (special tokens first, then `[unused]`-free pieces)."""
+    """A WordPiece vocabulary: the special tokens first, then the learned pieces."""
     counts = count_words(patterns, lowercase, format)
     if not counts:
         raise ValueError(f"No words found in {patterns!r}.")
     words = [(w.decode("utf-8"), c) for w, c in counts.items()]
     vocabulary = learner.learn(words, vocabulary_size, list(SPECIAL_TOKENS),
                                lower_thresh=min_count)
-    # Every single character seen must be a token (and a ## piece) so that no word
-    # turns into [UNK] for want of a character; the learner keeps the common ones.
+    # The learner always keeps every character (and its ## form), so that no word
+    # becomes [UNK] for want of one; a size below that alphabet cannot be met.
+    if len(vocabulary) > vocabulary_size:
+        raise ValueError(f"A vocabulary of {vocabulary_size} tokens is too small for this "
+                         f"corpus: its characters alone need {len(vocabulary)}.")
     return vocabulary
 
 

@@ -94,12 +94,18 @@ def test_rerun_with_other_settings_is_refused(tmp_path, capsys):
 
 def test_vocab_command(tmp_path):
     out = tmp_path / "vocab.txt"
-    assert cli.main(["vocab", "--train", CORPUS, "--out", str(out), "--size", "60",
+    assert cli.main(["vocab", "--train", CORPUS, "--out", str(out), "--size", "100",
                      "--min-count", "1"]) == 0
     tokens = out.read_text().split("\n")[:-1]
     assert tokens[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    assert "the" in tokens and len(tokens) <= 60
+    assert "the" in tokens and len(tokens) <= 100
     tokenizer = BertTokenizer(str(out), lowercase=True)
     ids = tokenizer.tokenize("The lazy dog and the cat.").numpy()
     assert tokenizer.unk_id not in ids
     assert tokenizer.detokenize(ids).numpy() == b"the lazy dog and the cat ."
+
+
+def test_vocab_size_below_the_alphabet_is_an_error(tmp_path, capsys):
+    assert cli.main(["vocab", "--train", CORPUS, "--out", str(tmp_path / "v.txt"),
+                     "--size", "40"]) == 2
+    assert "too small" in capsys.readouterr().err

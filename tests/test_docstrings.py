@@ -11,6 +11,8 @@ MODULES = [
     "keras_bert.layers.bert_embeddings", "keras_bert.layers.transformer_encoder",
     "keras_bert.layers.masked_lm_head", "keras_bert.layers.next_sentence_head",
     "pipelines.tokenizer", "pipelines.preprocessor", "pipelines.basic_tokenizer",
+    "pipelines.masking", "pipelines.pretraining", "keras_bert.training",
+    "keras_bert.tasks.bert_pretrainer",
 ]
 
 
