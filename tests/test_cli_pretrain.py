@@ -51,12 +51,32 @@ def test_pretrain_writes_tf1_and_keras_checkpoints(tmp_path, capsys):
     assert 0 < metrics["unigram_baseline_mlm_accuracy"] < 1
     model = keras.saving.load_model(str(out / "model.keras"))
     assert int(model.optimizer.iterations) == 4
-    assert os.listdir(out / "logs" / "train")  # TensorBoard events.
+    assert {"epoch_mlm_accuracy", "epoch_nsp_accuracy", "epoch_mlm_loss",
+            "epoch_nsp_loss"} <= tensorboard_tags(out / "logs" / "train")
     config = json.loads((out / "tf1" / "bert_config.json").read_text())
     assert config["do_lower_case"] is True and config["vocab_size"] == 71
     assert BertTokenizer.from_dir(str(out / "tf1")).vocabulary_size == 71
     err = capsys.readouterr().err
     assert "checkpoint at step 2" in err and "checkpoint at step 4" in err
+
+
+def tensorboard_tags(folder):
+    import tensorflow as tf
+
+    tags = set()
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_init_checkpoint_continues_a_pretrained_model(tmp_path, capsys):
+    first = tmp_path / "first"
+    assert cli.main(args(first, steps=2)) == 0
+    second = tmp_path / "second"
+    assert cli.main(args(second, "--init-checkpoint", str(first / "tf1"), steps=2)) == 0
+    assert f"starting from checkpoint {first / 'tf1'}" in capsys.readouterr().err
+    assert json.loads((second / "tf1" / "bert_config.json").read_text())["vocab_size"] == 71
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
