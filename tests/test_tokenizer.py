@@ -122,3 +122,22 @@ def test_lowercase_comes_from_the_folder_config_or_an_argument(tmp_path, vocab_p
 def test_missing_vocabulary_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.txt"):
         BertTokenizer(os.path.join(tmp_path, "nothere.txt"), lowercase=True)
+
+
+def test_vocabulary_travels_with_an_exported_saved_model(tmp_path, vocab_path):
+    source = tmp_path / "vocab.txt"
+    shutil.copy(vocab_path, source)
+    tokenizer = BertTokenizer(str(source), lowercase=True)
+    module = tf.Module()
+    module.tokenizer = tokenizer
+    module.serve = tf.function(
+        lambda texts: tokenizer.tokenize(texts).to_tensor(),
+        input_signature=[tf.TensorSpec([None], tf.string)])
+    texts = tf.constant(["Hello, World! Café", "unwanted running 日本"])
+    expected = module.serve(texts).numpy()
+    export = str(tmp_path / "export")
+    tf.saved_model.save(module, export)
+    os.remove(source)  # The export must not need the original file.
+    assert os.listdir(os.path.join(export, "assets")) == ["vocab.txt"]
+    reloaded = tf.saved_model.load(export)
+    np.testing.assert_array_equal(reloaded.serve(texts).numpy(), expected)
