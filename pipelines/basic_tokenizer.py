@@ -22,15 +22,10 @@ class BasicTokenizer(tf.Module):
     def __init__(self, lowercase=True, name=None):
         super().__init__(name=name)
         self.lowercase = lowercase
-        flags, keys, values = ut.tables(lowercase)
+        flags, index, replacements = ut.tables(lowercase)
         self._flags = tf.constant(flags, dtype=tf.uint8)
-        self._normalization = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant(keys if len(keys) else [-1], tf.int32),
-                tf.constant(values if len(keys) else [""], tf.string),
-            ),
-            default_value="",
-        )
+        self._index = tf.constant(index, dtype=tf.int32)
+        self._replacements = tf.constant(replacements, dtype=tf.int32)
 
     def split(self, texts):
         """Normalized words of a (batch,) string tensor: ragged (batch, words)."""
@@ -55,23 +50,17 @@ class BasicTokenizer(tf.Module):
             code_points.row_starts(), rows
         )  # index of each character in its own string
         flags = tf.cast(tf.gather(self._flags, cps), tf.int32)
-        chars = tf.strings.unicode_encode(cps[:, None], "UTF-8")
-        changed = tf.bitwise.bitwise_and(flags, ut.CHANGED) > 0
-        normalized = tf.where(changed, self._normalization.lookup(cps), chars)
-        num_bytes = tf.strings.length(normalized)
         is_space = tf.bitwise.bitwise_and(flags, ut.WHITESPACE) > 0
         deleted = tf.bitwise.bitwise_and(flags, ut.DELETE) > 0
-        kept = tf.logical_not(is_space | deleted) & (num_bytes > 0)
         isolated = tf.bitwise.bitwise_and(flags, ut.ISOLATE) > 0
         spaces_before = tf.cumsum(tf.cast(is_space, tf.int32))
 
-        index = tf.where(kept)[:, 0]  # kept characters only, in order
+        index = tf.where(tf.logical_not(is_space | deleted))[:, 0]  # kept characters
         k_rows = tf.gather(rows, index)
         k_spaces = tf.gather(spaces_before, index)
         k_isolated = tf.gather(isolated, index)
         k_positions = tf.gather(positions, index)
-        k_normalized = tf.gather(normalized, index)
-        k_bytes = tf.gather(num_bytes, index)
+        slots = self._normalized_slots(tf.gather(cps, index))  # (kept, width), -1 padded
         # A kept character starts a word after a row change, a space, or an isolated char.
         boundary = (
             tf.not_equal(k_rows[1:], k_rows[:-1])
@@ -81,14 +70,30 @@ class BasicTokenizer(tf.Module):
         )
         first = tf.ones([tf.minimum(tf.size(index), 1)], tf.bool)
         starts = tf.concat([first, boundary], axis=0)
-        word_ids = tf.cumsum(tf.cast(starts, tf.int32)) - 1
-        num_words = tf.reduce_sum(tf.cast(starts, tf.int32))
-        words = tf.strings.unsorted_segment_join(k_normalized, word_ids, num_words)
+        word_ids = tf.cumsum(tf.cast(starts, tf.int64)) - 1
+        num_words = tf.reduce_sum(tf.cast(starts, tf.int64))
+
+        valid = slots >= 0
+        counts = tf.reduce_sum(tf.cast(valid, tf.int64), axis=1)  # code points per char
+        word_cps = tf.RaggedTensor.from_value_rowids(
+            tf.boolean_mask(slots, valid), tf.repeat(word_ids, counts), nrows=num_words)
+        words = tf.strings.unicode_encode(word_cps, "UTF-8")
         word_rows = tf.boolean_mask(k_rows, starts)
         word_begins = tf.math.unsorted_segment_min(k_positions, word_ids, num_words)
         word_ends = tf.math.unsorted_segment_max(k_positions, word_ids, num_words) + 1
         word_first_chars = tf.where(starts)[:, 0]
-        char_starts = tf.cumsum(tf.cast(k_bytes, tf.int64), exclusive=True)
+        utf8_bytes = (1 + tf.cast(slots >= 0x80, tf.int64) + tf.cast(slots >= 0x800, tf.int64)
+                      + tf.cast(slots >= 0x10000, tf.int64))
+        char_bytes = tf.reduce_sum(tf.where(valid, utf8_bytes, 0), axis=1)
+        char_starts = tf.cumsum(char_bytes, exclusive=True)
         return (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
                 k_positions)
 
+    def _normalized_slots(self, cps):
+        """(n, width) code points each character normalizes to, padded with -1."""
+        width = self._replacements.shape[1]
+        limit = tf.shape(self._index)[0] - 1
+        row = tf.where(cps <= limit, tf.gather(self._index, tf.minimum(cps, limit)), -1)
+        replaced = tf.gather(self._replacements, tf.maximum(row, 0))
+        same = tf.concat([cps[:, None], tf.fill([tf.size(cps), width - 1], -1)], axis=1)
+        return tf.where(row[:, None] >= 0, replaced, same)

@@ -11,8 +11,9 @@ Flags (bits of one uint8 per code point):
   "other" categories Cc, Cf, Co, Cs, except tab and newlines).
 - ISOLATE: a token on its own: punctuation (ASCII punctuation or any P* category,
   judged on the normalized character) and CJK ideographs.
-- CHANGED: the uncased normalization (NFD, drop Mn marks, lowercase) changes it;
-  its replacement (possibly empty) is in the normalization map.
+- CHANGED: the uncased normalization (NFD, drop Mn marks, lowercase) changes it into
+  the code points in the replacement table. A character it removes entirely (a
+  combining mark) is flagged DELETE instead: like a control character, it vanishes.
 """
 
 import functools
@@ -62,9 +63,14 @@ def _base_flags():
 
 @functools.lru_cache(maxsize=2)
 def tables(lowercase):
-    """(flags uint8[0x110000], changed code points int32[n], replacements list[str])."""
+    """(flags, index, replacements) for the uncased (lowercase=True) or cased rules.
+
+    flags: uint8[0x110000]. index: int32[m], for code points below m the row of
+    `replacements` for a CHANGED character (else -1). replacements: int32[n, width],
+    the code points each CHANGED character becomes, padded with -1.
+    """
     flags = _base_flags()
-    keys, values = [], []
+    changed = {}
     if lowercase:
         candidates = np.flatnonzero(flags == 0)  # Ordinary characters only.
         for cp in candidates.tolist():
@@ -74,9 +80,17 @@ def tables(lowercase):
             normalized = normalize_uncased(char)
             if normalized == char:
                 continue
-            keys.append(cp)
-            values.append(normalized)
+            if not normalized:
+                flags[cp] |= DELETE
+                continue
+            changed[cp] = [ord(c) for c in normalized]
             flags[cp] |= CHANGED
             if len(normalized) == 1 and is_punctuation(normalized):
                 flags[cp] |= ISOLATE
-    return flags, np.asarray(keys, dtype=np.int32), values
+    index = np.full(max(changed, default=0) + 1, -1, dtype=np.int32)
+    width = max((len(v) for v in changed.values()), default=1)
+    replacements = np.full((max(len(changed), 1), width), -1, dtype=np.int32)
+    for row, (cp, points) in enumerate(sorted(changed.items())):
+        index[cp] = row
+        replacements[row, : len(points)] = points
+    return flags, index, replacements
