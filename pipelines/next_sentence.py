@@ -128,9 +128,9 @@ def make_pairs(sentences, max_num_tokens, seed, short_seq_prob=0.1, sentence_ord
 
 def _swap_rows(a, b, swap):
     """Rows of (a, b) with rows where `swap` exchanged."""
-    index = tf.range(tf.shape(swap, out_type=tf.int64)[0])
-    both = tf.concat([a, b], axis=0)
     n = tf.shape(swap, out_type=tf.int64)[0]
+    index = tf.range(n)
+    both = tf.concat([a, b], axis=0)
     first = tf.gather(both, tf.where(swap, index + n, index))
     second = tf.gather(both, tf.where(swap, index, index + n))
     return first, second

@@ -1,5 +1,7 @@
 """BertTokenizer: BERT's BasicTokenizer + WordPiece as TensorFlow graph ops."""
 
+import os
+
 import tensorflow as tf
 import tensorflow_text as tf_text
 
@@ -66,13 +68,9 @@ class BertTokenizer(tf.Module):
     @classmethod
     def from_dir(cls, directory, lowercase=None, **kwargs):
         """The tokenizer of a checkpoint folder (its vocab.txt and do_lower_case)."""
-        import os
-
         return cls(os.path.join(directory, "vocab.txt"), lowercase=lowercase, **kwargs)
 
-    # --- Public API -------------------------------------------------------------------
-
-    def _tokenize(self, texts):
+    def _tokenize(self, texts, with_offsets):
         texts = tf.convert_to_tensor(texts, tf.string)
         scalar = texts.shape.rank == 0
         batch = tf.reshape(texts, [-1])
@@ -80,13 +78,6 @@ class BertTokenizer(tf.Module):
          char_positions) = self.basic_tokenizer.split_with_spans(batch)
         ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(words)
         piece_words = ids.value_rowids()
-        word_bytes = tf.gather(char_starts, tf.gather(word_first_chars, piece_words))
-        first_byte = word_bytes + piece_starts.flat_values
-        last_byte = word_bytes + piece_ends.flat_values - 1
-        first_char = tf.searchsorted(char_starts, first_byte, side="right") - 1
-        last_char = tf.searchsorted(char_starts, last_byte, side="right") - 1
-        begins = tf.gather(char_positions, first_char)
-        ends = tf.gather(char_positions, last_char) + 1
         values = ids.flat_values
 
         # Words over max_chars_per_word characters become one [UNK] spanning the word.
@@ -97,8 +88,6 @@ class BertTokenizer(tf.Module):
         )
         keep = tf.logical_not(piece_long) | tf.equal(piece_index, 0)
         values = tf.where(piece_long, tf.constant(self.unk_id, tf.int64), values)
-        begins = tf.where(piece_long, tf.gather(word_begins, piece_words), begins)
-        ends = tf.where(piece_long, tf.gather(word_ends, piece_words), ends)
         piece_rows = tf.boolean_mask(tf.gather(word_rows, piece_words), keep)
 
         def ragged(x):
@@ -106,19 +95,31 @@ class BertTokenizer(tf.Module):
                 tf.boolean_mask(x, keep), piece_rows, nrows=tf.size(batch, out_type=tf.int64)
             )
 
-        out = (ragged(tf.cast(values, tf.int32)), ragged(begins), ragged(ends))
+        out = [ragged(tf.cast(values, tf.int32))]
+        if with_offsets:
+            # Piece byte offsets within normalized words -> input character offsets.
+            word_bytes = tf.gather(char_starts, tf.gather(word_first_chars, piece_words))
+            first_byte = word_bytes + piece_starts.flat_values
+            last_byte = word_bytes + piece_ends.flat_values - 1
+            first_char = tf.searchsorted(char_starts, first_byte, side="right") - 1
+            last_char = tf.searchsorted(char_starts, last_byte, side="right") - 1
+            begins = tf.gather(char_positions, first_char)
+            ends = tf.gather(char_positions, last_char) + 1
+            begins = tf.where(piece_long, tf.gather(word_begins, piece_words), begins)
+            ends = tf.where(piece_long, tf.gather(word_ends, piece_words), ends)
+            out += [ragged(begins), ragged(ends)]
         if scalar:
-            out = tuple(x.flat_values for x in out)
-        return out
+            out = [x.flat_values for x in out]
+        return tuple(out)
 
     def tokenize(self, texts):
         """Token ids (int32): a ragged (batch, tokens) for a batch, 1-D for a string."""
-        return self._tokenize(texts)[0]
+        return self._tokenize(texts, with_offsets=False)[0]
 
     def tokenize_with_offsets(self, texts):
         """(ids, starts, ends): starts/ends are character (code point) offsets into
         each input string, so `text[start:end]` in Python is the token's source text."""
-        return self._tokenize(texts)
+        return self._tokenize(texts, with_offsets=True)
 
     def id_to_token(self, ids):
         return self._id_to_token.lookup(tf.cast(ids, tf.int64))

@@ -5,6 +5,7 @@ Reading and writing the TF checkpoint file format needs TensorFlow's checkpoint 
 """
 
 import glob
+import json
 import os
 import shutil
 
@@ -77,8 +78,6 @@ def write_checkpoint(directory, backbone, mlm_head=None, nsp_head=None,
     extra = {} if lowercase is None else {"do_lower_case": bool(lowercase)}
     config = bert_config(backbone, **extra)
     with open(os.path.join(directory, "bert_config.json"), "w", encoding="utf-8") as f:
-        import json
-
         json.dump(config, f, indent=2)
         f.write("\n")
     weights = weight_map.extract(backbone, mlm_head, nsp_head)
