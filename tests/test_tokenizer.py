@@ -9,9 +9,9 @@ import tensorflow as tf
 from pipelines import BertTokenizer, read_vocabulary
 
 
-@pytest.fixture
-def tokenizer(vocab_path):
-    return BertTokenizer(vocab_path, lowercase=True)
+@pytest.fixture(params=["fast", "classic"])
+def tokenizer(vocab_path, request):
+    return BertTokenizer(vocab_path, lowercase=True, wordpiece=request.param)
 
 
 def tokens_of(tokenizer, text):
@@ -58,8 +58,9 @@ def test_batch_is_ragged_and_rows_are_independent(tokenizer):
     assert ids.dtype == tf.int32
 
 
-def test_words_over_the_limit_become_one_unk(vocab_path):
-    tok = BertTokenizer(vocab_path, lowercase=True, max_chars_per_word=5)
+@pytest.mark.parametrize("wordpiece", ["fast", "classic"])
+def test_words_over_the_limit_become_one_unk(vocab_path, wordpiece):
+    tok = BertTokenizer(vocab_path, lowercase=True, max_chars_per_word=5, wordpiece=wordpiece)
     ids, starts, ends = tok.tokenize_with_offsets("token tokenizers dog")
     assert [tok.tokens[i] for i in ids.numpy()] == ["token", "[UNK]", "dog"]
     assert (starts.numpy()[1], ends.numpy()[1]) == (6, 16)
@@ -117,6 +118,11 @@ def test_lowercase_comes_from_the_folder_config_or_an_argument(tmp_path, vocab_p
     assert BertTokenizer.from_dir(str(folder)).lowercase is False
     with pytest.raises(ValueError, match="contradicts do_lower_case=False"):
         BertTokenizer.from_dir(str(folder), lowercase=True)
+
+
+def test_unknown_wordpiece_kind(vocab_path):
+    with pytest.raises(ValueError, match="'fast' or 'classic'"):
+        BertTokenizer(vocab_path, lowercase=True, wordpiece="sentencepiece")
 
 
 def test_missing_vocabulary_file(tmp_path):

@@ -29,6 +29,7 @@ TRICKY = [
     "Math: ∑∫∂ √2 ≈ 1.414 ≠ π ∞ ℝ ℕ",
     "Numbers: 3.14159 1,000,000 £15.8m €20 ¥300 $5.99 50%",
     "Long: " + "pneumonoultramicroscopicsilicovolcanoconiosis" * 2,
+    "Over the limit: " + "x" * 101 + " and " + "ab" * 60 + " done",
     "Private use \ue000 and tabs\tand\nnewlines\r\nend",
 ]
 
@@ -45,15 +46,16 @@ def compare(texts, reference, ours):
     return [(text, e, g) for text, e, g in zip(texts, expected, got) if e != g]
 
 
-def ours_like(reference):
+def ours_like(reference, wordpiece="fast"):
     # transformers' WordPiece gives [UNK] above 100 characters a word; Google's is 200.
     limit = reference.backend_tokenizer.model.max_input_chars_per_word
-    return BertTokenizer.from_dir(MODEL_DIR, max_chars_per_word=limit)
+    return BertTokenizer.from_dir(MODEL_DIR, max_chars_per_word=limit, wordpiece=wordpiece)
 
 
-def test_tricky_text_matches_reference():
+@pytest.mark.parametrize("wordpiece", ["fast", "classic"])
+def test_tricky_text_matches_reference(wordpiece):
     reference = reference_tokenizer()
-    mismatches = compare(TRICKY, reference, ours_like(reference))
+    mismatches = compare(TRICKY, reference, ours_like(reference, wordpiece))
     assert not mismatches, "\n".join(
         f"{t!r}\n  reference {reference.convert_ids_to_tokens(e)}\n"
         f"  ours      {reference.convert_ids_to_tokens(g)}" for t, e, g in mismatches)
@@ -78,11 +80,12 @@ def bbc_lines():
 
 
 @pytest.mark.slow
-def test_every_bbc_news_line_matches_reference():
+@pytest.mark.parametrize("wordpiece", ["fast", "classic"])
+def test_every_bbc_news_line_matches_reference(wordpiece):
     lines = bbc_lines()
     assert len(lines) > 20000
     reference = reference_tokenizer()
-    ours = ours_like(reference)
+    ours = ours_like(reference, wordpiece)
     mismatches = []
     for i in range(0, len(lines), 2000):
         mismatches += compare(lines[i : i + 2000], reference, ours)
