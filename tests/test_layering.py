@@ -1,0 +1,46 @@
+"""The dependency rules: model code never imports tensorflow_text or pipelines, pipelines
+never imports model code, and only the CLI wires the two together."""
+
+import ast
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def modules(package):
+    for folder, _, files in os.walk(os.path.join(ROOT, package)):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                yield os.path.relpath(path, ROOT), path
+
+
+def imported(path):
+    tree = ast.parse(open(path).read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package, forbidden, exempt", [
+    ("keras_bert", {"pipelines", "tensorflow_text", "saved_models"}, "keras_bert/cli/"),
+    ("pipelines", {"keras_bert", "saved_models", "keras"}, None),
+])
+def test_dependencies_flow_one_way(package, forbidden, exempt):
+    offenders = {rel: sorted(imported(path) & forbidden) for rel, path in modules(package)
+                 if not (exempt and rel.startswith(exempt))}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_tensorflow_in_model_code_only_for_checkpoint_files():
+    # Model code uses keras.ops; reading/writing TF checkpoint files needs TensorFlow.
+    users = {rel for rel, path in modules("keras_bert")
+             if "tensorflow" in imported(path) and not rel.startswith("keras_bert/cli/")}
+    assert users <= {"keras_bert/checkpoints/google_tf1.py",
+                     "keras_bert/checkpoints/model_garden.py"}, users
