@@ -4,7 +4,7 @@ import inspect
 import os
 
 from keras_bert.backbone import BertBackbone
-from keras_bert.checkpoints import bert_config, loader, weight_map
+from keras_bert.checkpoints import bert_config, loader
 from keras_bert.presets import PRESETS, get_preset
 from keras_bert.tasks.bert_pretrainer import build_pretrainer
 
@@ -75,15 +75,7 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
         return backbone
     model = TASKS[task](backbone, **task_options)
     if weights is not None:
-        _load_task_weights(model, weights)
+        loader.load_weights(model.backbone, weights, getattr(model, "mlm_head", None),
+                            getattr(model, "nsp_head", None), heads_optional=True)
     return model
 
-
-def _load_task_weights(model, directory):
-    """Loads the backbone, and the pretraining heads too when the checkpoint has them."""
-    fmt, weights = loader.read_weights(directory)
-    has_heads = any(name.startswith(weight_map.HEADS_PREFIX) for name in weights)
-    heads = {}
-    if has_heads and hasattr(model, "mlm_head"):
-        heads = {"mlm_head": model.mlm_head, "nsp_head": model.nsp_head}
-    weight_map.assign(weights, model.backbone, source=f"{directory} ({fmt})", **heads)

@@ -53,7 +53,7 @@ class MaskedLMMasker(tf.Module):
         return cls(tokenizer.vocabulary_size, tokenizer.mask_id, special,
                    continuation_ids=continuation, **kwargs)
 
-    def _scores(self, token_ids, candidate, seed):
+    def _scores(self, token_ids, candidate, seed, batch, length):
         """A random score per token; whole words share their first piece's score."""
         scores = tf.random.stateless_uniform(tf.shape(token_ids), seed)
         if not self.whole_word:
@@ -62,7 +62,6 @@ class MaskedLMMasker(tf.Module):
         piece = tf.gather(self.is_continuation, token_ids) & previous
         starts = candidate & tf.logical_not(piece)
         word = tf.maximum(tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1, 0)
-        batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
         segment = word + tf.range(batch)[:, None] * length
         word_scores = tf.math.unsorted_segment_max(tf.where(starts, scores, -1.0), segment,
                                                    batch * length)
@@ -82,7 +81,7 @@ class MaskedLMMasker(tf.Module):
         wanted = tf.cast(tf.round(tf.cast(count, tf.float32) * self.selection_rate), tf.int32)
         num = tf.minimum(tf.minimum(tf.maximum(wanted, 1), self.max_predictions), count)
 
-        scores, word = self._scores(token_ids, candidate, seeds[0])
+        scores, word = self._scores(token_ids, candidate, seeds[0], batch, length)
         scores = tf.where(candidate, scores, -1.0)
         order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
         rank = tf.argsort(order, axis=1, stable=True)  # Each token's place in the order.

@@ -43,13 +43,16 @@ def read_weights(directory, config=None):
     return fmt, model_garden.read_weights(prefix, config or read_config(directory))
 
 
-def load_weights(backbone, directory, mlm_head=None, nsp_head=None):
+def load_weights(backbone, directory, mlm_head=None, nsp_head=None, heads_optional=False):
     """Loads a checkpoint folder into a backbone (and pretraining heads, when given).
 
     Fails loudly, naming the variables, on anything missing, unexpected or misshapen.
-    Returns the checkpoint's format.
+    With `heads_optional`, heads are loaded only when the checkpoint has them (a
+    checkpoint of a bare encoder leaves them as initialized). Returns the format.
     """
     fmt, weights = read_weights(directory)
+    if heads_optional and not any(n.startswith(weight_map.HEADS_PREFIX) for n in weights):
+        mlm_head = nsp_head = None
     weight_map.assign(weights, backbone, mlm_head, nsp_head,
                       source=f"{directory} ({fmt})")
     return fmt
