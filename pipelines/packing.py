@@ -1,7 +1,55 @@
-"""Packing token segments into BERT inputs: [CLS] A [SEP] B [SEP] ..., padded."""
+"""Packing token segments into BERT inputs: [CLS] A [SEP] B [SEP] ..., padded.
+
+Only core TensorFlow ops are used (no tensorflow-text trimmer or combiner), so an
+exported graph that packs runs on every TF Serving build: tf-text's RoundRobinTrimmer
+ops are missing from the official TF Serving 2.12-2.20 binaries.
+"""
 
 import tensorflow as tf
-import tensorflow_text as tf_text
+
+
+def check_same_batch(segments, names=None):
+    """Raises (statically, or in the graph) unless every segment has the same row count.
+
+    `segments` are ragged or dense tensors whose first axis is the batch. Mismatched
+    batches would otherwise be paired row by row with missing rows read as garbage.
+    """
+    names = names or [f"segment {i}" for i in range(len(segments))]
+    rows = [s.nrows() if isinstance(s, tf.RaggedTensor) else tf.shape(s)[0] for s in segments]
+    static = [tf.get_static_value(r) for r in rows]
+    if all(r is not None for r in static):
+        if len(set(int(r) for r in static)) > 1:
+            sizes = ", ".join(f"{n}: {int(r)}" for n, r in zip(names, static))
+            raise ValueError(f"Segments have different batch sizes ({sizes}); every "
+                             "segment needs one entry per example.")
+        return []
+    checks = []
+    for name, r in zip(names[1:], rows[1:]):
+        checks.append(tf.debugging.assert_equal(
+            tf.cast(r, tf.int64), tf.cast(rows[0], tf.int64),
+            message=f"Segments have different batch sizes: {names[0]} vs {name} "
+                    "(every segment needs one entry per example)"))
+    return checks
+
+
+def trimmed_lengths(lengths, budget):
+    """Per-segment lengths after longest-first truncation to a total of `budget`.
+
+    `lengths` is (batch, segments). Removing one token at a time from the end of the
+    currently longest segment (ties: the later one) is the same as giving each segment
+    `min(length, level)` tokens, `level` the largest with a total within budget, plus
+    one more token to the first segments still longer than `level` while budget remains.
+    """
+    lengths = tf.cast(lengths, tf.int32)
+    levels = tf.range(budget + 1, dtype=tf.int32)                     # (levels,)
+    totals = tf.reduce_sum(tf.minimum(lengths[:, :, None], levels), axis=1)  # (batch, levels)
+    level = tf.reduce_sum(tf.cast(totals <= budget, tf.int32), axis=1) - 1  # (batch,)
+    kept = tf.minimum(lengths, level[:, None])
+    spare = budget - tf.reduce_sum(kept, axis=1, keepdims=True)         # (batch, 1)
+    longer = tf.cast(lengths > level[:, None], tf.int32)
+    earlier_longer = tf.cumsum(longer, axis=1, exclusive=True)
+    extra = longer * tf.cast(earlier_longer < spare, tf.int32)
+    return kept + extra
 
 
 def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
@@ -9,10 +57,13 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
 
     Truncation is longest-first: tokens are removed from the end of the currently
     longest segment (ties: the later segment) until `[CLS]`, the segments and one
-    `[SEP]` after each fit in `sequence_length`. Segment i gets segment id i.
+    `[SEP]` after each fit in `sequence_length`. Segment i gets segment id i. All
+    segments must have the same number of rows (checked, with both sizes in the error).
 
     Returns int32 `token_ids`, `segment_ids`, `padding_mask`, each (batch, sequence_length).
     """
+    segments = [s if isinstance(s, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(s)
+                for s in segments]
     segments = [tf.cast(s, tf.int32) for s in segments]
     budget = sequence_length - 1 - len(segments)
     if budget < len(segments):
@@ -20,16 +71,26 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
             f"sequence_length {sequence_length} leaves no room for {len(segments)} "
             "segment(s) after [CLS] and [SEP]."
         )
-    # Round-robin allocation of the budget from the front keeps the same lengths as
-    # removing tokens from the longest segment one at a time.
-    trimmed = tf_text.RoundRobinTrimmer(max_seq_length=budget).trim(segments)
-    token_ids, segment_ids = tf_text.combine_segments(trimmed, cls_id, sep_id)
-    token_ids, padding_mask = tf_text.pad_model_inputs(
-        token_ids, max_seq_length=sequence_length, pad_value=pad_id
-    )
-    segment_ids, _ = tf_text.pad_model_inputs(segment_ids, max_seq_length=sequence_length)
+    with tf.control_dependencies(check_same_batch(segments)):
+        batch = tf.identity(segments[0].nrows())
+    lengths = tf.stack([tf.cast(s.row_lengths(), tf.int32) for s in segments], axis=1)
+    keep = trimmed_lengths(lengths, budget)  # (batch, segments)
+
+    cls = tf.fill(tf.stack([batch, 1]), tf.constant(cls_id, tf.int32))
+    sep = tf.fill(tf.stack([batch, 1]), tf.constant(sep_id, tf.int32))
+    pieces, pieces_segment = [tf.RaggedTensor.from_tensor(cls)], [tf.zeros_like(cls)]
+    for i, s in enumerate(segments):
+        positions = tf.ragged.range(s.row_lengths())
+        kept = tf.ragged.boolean_mask(s, positions < tf.cast(keep[:, i:i + 1], tf.int64))
+        kept = tf.concat([kept, tf.RaggedTensor.from_tensor(sep)], axis=1)
+        pieces.append(kept)
+        pieces_segment.append(tf.ones_like(kept) * i)
+    token_ids = tf.concat(pieces, axis=1)
+    segment_ids = tf.concat([tf.RaggedTensor.from_tensor(pieces_segment[0])]
+                            + pieces_segment[1:], axis=1)
+    shape = [None, sequence_length]
     return {
-        "token_ids": tf.cast(token_ids, tf.int32),
-        "segment_ids": tf.cast(segment_ids, tf.int32),
-        "padding_mask": tf.cast(padding_mask, tf.int32),
+        "token_ids": token_ids.to_tensor(default_value=pad_id, shape=shape),
+        "segment_ids": segment_ids.to_tensor(default_value=0, shape=shape),
+        "padding_mask": tf.ones_like(token_ids).to_tensor(default_value=0, shape=shape),
     }

@@ -1,12 +1,15 @@
 """BertTokenizer: BERT's BasicTokenizer + WordPiece as TensorFlow graph ops."""
 
-import os
-
 import tensorflow as tf
 import tensorflow_text as tf_text
 
 from pipelines.basic_tokenizer import BasicTokenizer
-from pipelines.vocabulary import read_vocabulary, resolve_lowercase, special_token_ids
+from pipelines.vocabulary import (
+    read_vocabulary,
+    resolve_lowercase,
+    special_token_ids,
+    vocabulary_file,
+)
 
 
 class BertTokenizer(tf.Module):
@@ -78,7 +81,7 @@ class BertTokenizer(tf.Module):
     @classmethod
     def from_dir(cls, directory, lowercase=None, **kwargs):
         """The tokenizer of a checkpoint folder (its vocab.txt and do_lower_case)."""
-        return cls(os.path.join(directory, "vocab.txt"), lowercase=lowercase, **kwargs)
+        return cls(vocabulary_file(directory), lowercase=lowercase, **kwargs)
 
     def _tokenize(self, texts, with_offsets):
         texts = tf.convert_to_tensor(texts, tf.string)

@@ -84,3 +84,58 @@ def resolve_lowercase(vocabulary_path, lowercase=None):
             f"lowercase={lowercase} contradicts do_lower_case={configured} in {source}."
         )
     return bool(lowercase)
+
+
+def vocabulary_file(directory):
+    """The vocab.txt of a checkpoint folder; a folder with only a `tokenizer.json`
+    (a Hugging Face fast tokenizer) gets an error that says how to write the file."""
+    path = os.path.join(directory, "vocab.txt")
+    if os.path.isfile(path) or not os.path.isfile(os.path.join(directory, "tokenizer.json")):
+        return path
+    raise FileNotFoundError(
+        f"{directory}: has tokenizer.json but no vocab.txt. Write vocab.txt from it once "
+        "with `python -m pipelines.vocabulary DIR` (it reads the WordPiece vocabulary in "
+        "tokenizer.json), or with transformers: "
+        "`AutoTokenizer.from_pretrained(DIR).save_vocabulary(DIR)`."
+    )
+
+
+def vocabulary_from_tokenizer_json(path):
+    """The WordPiece tokens of a Hugging Face `tokenizer.json`, in id order."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            model = json.load(f).get("model", {})
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
+    if model.get("type") != "WordPiece" or not isinstance(model.get("vocab"), dict):
+        raise ValueError(f"{path}: not a WordPiece tokenizer (model.type is "
+                         f"{model.get('type')!r}); BERT needs a WordPiece vocabulary.")
+    by_id = sorted(model["vocab"].items(), key=lambda item: item[1])
+    if [i for _, i in by_id] != list(range(len(by_id))):
+        raise ValueError(f"{path}: the vocabulary's ids are not 0..{len(by_id) - 1}.")
+    return [token for token, _ in by_id]
+
+
+def main(argv=None):
+    """`python -m pipelines.vocabulary DIR`: writes DIR/vocab.txt from DIR/tokenizer.json."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m pipelines.vocabulary DIR", file=sys.stderr)
+        return 2
+    directory = args[0]
+    tokens = vocabulary_from_tokenizer_json(os.path.join(directory, "tokenizer.json"))
+    target = os.path.join(directory, "vocab.txt")
+    if os.path.exists(target):
+        print(f"{target} exists; not overwritten.", file=sys.stderr)
+        return 1
+    with open(target + ".tmp", "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(token + "\n" for token in tokens)
+    os.replace(target + ".tmp", target)
+    print(f"wrote {len(tokens)} tokens to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -105,3 +105,59 @@ def test_pair_packing_matches_reference_truncation():
     np.testing.assert_array_equal(features["token_ids"], encoded["input_ids"])
     np.testing.assert_array_equal(features["segment_ids"], encoded["token_type_ids"])
     np.testing.assert_array_equal(features["padding_mask"], encoded["attention_mask"])
+
+
+def test_batched_truncation_matches_reference_on_random_lengths():
+    rng = np.random.default_rng(0)
+    for num_segments in (1, 2, 3):
+        lengths = rng.integers(0, 20, size=(200, num_segments))
+        segments = [tf.ragged.constant([[7] * n for n in lengths[:, i]], dtype=tf.int32,
+                                       ragged_rank=1) for i in range(num_segments)]
+        features = pack_segments(segments, 16, cls_id=1, sep_id=2, pad_id=0)
+        segment_ids = features["segment_ids"].numpy()
+        mask = features["padding_mask"].numpy()
+        for row, row_lengths in enumerate(lengths):
+            kept = longest_first(row_lengths, 16 - 1 - num_segments)
+            # Each segment i holds kept[i] tokens + its [SEP]; [CLS] is segment 0.
+            counts = [int(((segment_ids[row] == i) & (mask[row] == 1)).sum())
+                      for i in range(num_segments)]
+            assert counts == [k + 1 + (i == 0) for i, k in enumerate(kept)], row_lengths
+
+
+@pytest.mark.parametrize("sizes", [(2, 3), (3, 2), (5, 2)])
+def test_pair_batches_of_different_sizes_are_an_error(preprocessor, sizes):
+    first, second = ["hello world"] * sizes[0], ["the dog"] * sizes[1]
+    message = f"first segment: {sizes[0]}, second segment: {sizes[1]}"
+    with pytest.raises(ValueError, match=message):
+        preprocessor((first, second))
+    traced = tf.function(lambda a, b: preprocessor((a, b)),
+                         input_signature=[tf.TensorSpec([None], tf.string)] * 2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="different batch sizes"):
+        traced(tf.constant(first), tf.constant(second))
+
+
+def test_ragged_segments_of_different_sizes_are_an_error():
+    with pytest.raises(ValueError, match="segment 0: 1, segment 1: 2"):
+        pack_segments([tf.ragged.constant([[5]]), tf.ragged.constant([[5], [6]])], 8, 1, 2, 0)
+
+
+def test_more_segments_than_the_model_has_is_an_error(vocab_path):
+    pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=9,
+                                      num_segments=2)
+    assert pre(("a", "b"))["segment_ids"].numpy().max() == 1
+    with pytest.raises(ValueError, match="3 text segments given.*only 2 segment"):
+        pre(("a", "b", "c"))
+
+
+def test_a_matrix_of_strings_is_an_error_not_flattened(preprocessor):
+    with pytest.raises(ValueError, match=r"1-D batch of strings, not shape \(2, 2\)"):
+        preprocessor([["a", "b"], ["c", "d"]])
+
+
+def test_packing_uses_only_core_tensorflow_ops(preprocessor):
+    """TF Serving builds lack tf-text's trimmer ops: packing must need none of them."""
+    ragged = tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1)
+    graph = tf.function(lambda a, b: pack_segments([a, b], 9, 1, 2, 0)).get_concrete_function(
+        ragged, ragged).graph
+    op_types = {op.type for op in graph.get_operations()}
+    assert op_types and all(hasattr(tf.raw_ops, t) for t in op_types), sorted(op_types)
