@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_bert.input_checks import check_integer
 from keras_bert.layers.bert_embeddings import BertEmbeddings
 from keras_bert.layers.transformer_encoder import TransformerEncoder
 
@@ -120,6 +121,12 @@ class BertBackbone(keras.Model):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+
+    def call(self, inputs, training=None, mask=None):
+        for name in ("token_ids", "segment_ids", "padding_mask"):
+            if isinstance(inputs, dict) and name in inputs:
+                check_integer(name, inputs[name])  # Floats would be truncated silently.
+        return super().call(inputs, training=training, mask=mask)
 
     @property
     def token_embedding(self):

@@ -117,3 +117,49 @@ def test_fit_runs_with_jit_compile():
                        jit_compile=True)
     history = classifier.fit(inputs, np.array([0, 1, 0]), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("token_ids", -1, r"token_ids must be in \[0, 13\) \(the vocabulary size\)"),
+    ("token_ids", VOCAB, r"token_ids must be in \[0, 13\)"),
+    ("segment_ids", -1, r"segment_ids must be in \[0, 2\) \(num_segments"),
+    ("segment_ids", 2, r"segment_ids must be in \[0, 2\) \(num_segments"),
+])
+def test_out_of_range_ids_are_errors_eager_and_traced(field, value, message):
+    import tensorflow as tf
+
+    model = tiny_backbone()
+    inputs = tiny_inputs()
+    inputs[field][0, 1] = value
+    with pytest.raises(ValueError, match=message + f".*got {value}"):
+        model(inputs)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.predict(inputs, verbose=0)
+
+
+def test_float_ids_are_an_error_not_truncated():
+    model = tiny_backbone()
+    inputs = tiny_inputs()
+    inputs["token_ids"] = inputs["token_ids"].astype("float32") + 0.5
+    with pytest.raises(ValueError, match="token_ids must be integers, not float32"):
+        model(inputs)
+    with pytest.raises(ValueError, match="token_ids must be integers"):
+        model.predict(inputs, verbose=0)
+
+
+def test_sequence_longer_than_positions_is_a_clear_error():
+    import tensorflow as tf
+
+    model = tiny_backbone()
+    inputs = tiny_inputs(seq=MAX_POS + 1)
+    with pytest.raises(ValueError, match="exceeds max_sequence_length 9.*got 10"):
+        model(inputs)
+    with pytest.raises(ValueError, match="exceeds max_sequence_length 9.*got 10"):
+        model.predict(inputs, verbose=0)  # The length is known when predict traces.
+    unknown_length = tf.data.Dataset.from_generator(
+        lambda: iter([inputs]), output_signature={
+            k: tf.TensorSpec([None, None], tf.int32) for k in inputs})
+    with pytest.raises(tf.errors.InvalidArgumentError, match="exceeds max_sequence_length 9"):
+        model.predict(unknown_length, verbose=0)
+    # At the limit it runs.
+    assert model.predict(tiny_inputs(seq=MAX_POS), verbose=0)["sequence_output"].shape[1] == 9

@@ -43,4 +43,13 @@ def test_tensorflow_in_model_code_only_for_checkpoint_files():
     users = {rel for rel, path in modules("keras_bert")
              if "tensorflow" in imported(path) and not rel.startswith("keras_bert/cli/")}
     assert users <= {"keras_bert/checkpoints/google_tf1.py",
-                     "keras_bert/checkpoints/model_garden.py"}, users
+                     "keras_bert/checkpoints/model_garden.py",
+                     "keras_bert/input_checks.py"}, users
+
+
+def test_input_checks_import_tensorflow_only_lazily():
+    # Traced id checks need tf.debugging on the TF backend; other backends never import it.
+    tree = ast.parse(open(os.path.join(ROOT, "keras_bert", "input_checks.py")).read())
+    top_level = {alias.name for node in tree.body if isinstance(node, ast.Import)
+                 for alias in node.names}
+    assert "tensorflow" not in top_level

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_bert.input_checks import check_length, check_range
+
 
 @keras.saving.register_keras_serializable(package="keras_bert")
 class BertEmbeddings(keras.layers.Layer):
@@ -62,12 +64,12 @@ class BertEmbeddings(keras.layers.Layer):
         self.built = True
 
     def call(self, token_ids, segment_ids, training=None):
-        seq_len = token_ids.shape[1]
-        if seq_len is not None and seq_len > self.max_sequence_length:
-            raise ValueError(
-                f"Sequence length {seq_len} exceeds max_sequence_length "
-                f"{self.max_sequence_length}."
-            )
+        # Out-of-range ids would wrap around or fail deep inside a gather.
+        token_ids = check_range("token_ids", token_ids, self.vocabulary_size,
+                                "the vocabulary size")
+        segment_ids = check_range("segment_ids", segment_ids, self.num_segments,
+                                  "num_segments, the model's segment embeddings")
+        token_ids = check_length(token_ids, self.max_sequence_length)
         seq_len = ops.shape(token_ids)[1]
         positions = ops.cast(self.position_embeddings[:seq_len], self.compute_dtype)
         x = self.token_embedding(token_ids)  # (batch, seq, hidden)
