@@ -156,10 +156,9 @@ def test_sequence_longer_than_positions_is_a_clear_error():
         model(inputs)
     with pytest.raises(ValueError, match="exceeds max_sequence_length 9.*got 10"):
         model.predict(inputs, verbose=0)  # The length is known when predict traces.
-    unknown_length = tf.data.Dataset.from_generator(
-        lambda: iter([inputs]), output_signature={
-            k: tf.TensorSpec([None, None], tf.int32) for k in inputs})
+    traced = tf.function(lambda x: model(x, training=False), input_signature=[
+        {k: tf.TensorSpec([None, None], tf.int32) for k in inputs}])
     with pytest.raises(tf.errors.InvalidArgumentError, match="exceeds max_sequence_length 9"):
-        model.predict(unknown_length, verbose=0)
+        traced(inputs)  # Length unknown until run.
     # At the limit it runs.
     assert model.predict(tiny_inputs(seq=MAX_POS), verbose=0)["sequence_output"].shape[1] == 9
