@@ -68,12 +68,13 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
                         sentence_order=False, whole_word_masking=False, selection_rate=0.15,
                         mask_token_rate=0.8, random_token_rate=0.1, seed=None,
                         start_step=0, documents_per_batch=256, shuffle_buffer=10_000,
-                        repeat=True, for_fit=True):
+                        repeat=True, for_fit=True, encoding_errors="strict"):
     """An endless (or, with repeat=False, one-pass) dataset of MLM + NSP batches.
 
     Elements are `(x, y, sample_weight)` for `fit` (or, with for_fit=False, flat dicts
     with token_ids, segment_ids, padding_mask, mask_positions, mask_ids, mask_weights,
-    next_sentence_label), each `(batch_size, ...)`.
+    next_sentence_label), each `(batch_size, ...)`. Invalid UTF-8 in the corpus is an
+    error naming the file unless `encoding_errors="replace"` (see `documents`).
 
     Example:
     >>> from pipelines import BertTokenizer
@@ -90,7 +91,7 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
         tokenizer, whole_word=whole_word_masking, max_predictions=max_predictions,
         selection_rate=selection_rate, mask_token_rate=mask_token_rate,
         random_token_rate=random_token_rate)
-    documents = document_dataset(patterns, format)
+    documents = document_dataset(patterns, format, encoding_errors)
     documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         documents = documents.repeat()

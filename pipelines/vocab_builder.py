@@ -5,6 +5,7 @@ BertTokenizer applies (BasicTokenizer), so the vocabulary fits the tokenizer exa
 """
 
 import collections
+import os
 
 import tensorflow as tf
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
@@ -14,10 +15,11 @@ from pipelines.documents import document_dataset
 from pipelines.vocabulary import SPECIAL_TOKENS
 
 
-def count_words(patterns, lowercase, format="sentences", batch_size=1024):
+def count_words(patterns, lowercase, format="sentences", batch_size=1024,
+                encoding_errors="strict"):
     """collections.Counter of normalized words over a corpus."""
     basic = BasicTokenizer(lowercase)
-    sentences = document_dataset(patterns, format).unbatch().batch(batch_size)
+    sentences = document_dataset(patterns, format, encoding_errors).unbatch().batch(batch_size)
     split = tf.function(lambda s: basic.split(s).flat_values,
                         input_signature=[tf.TensorSpec([None], tf.string)])
     counts = collections.Counter()
@@ -27,9 +29,9 @@ def count_words(patterns, lowercase, format="sentences", batch_size=1024):
 
 
 def build_vocabulary(patterns, vocabulary_size, lowercase, format="sentences",
-                     min_count=2):
+                     min_count=2, encoding_errors="strict"):
     """A WordPiece vocabulary: the special tokens first, then the learned pieces."""
-    counts = count_words(patterns, lowercase, format)
+    counts = count_words(patterns, lowercase, format, encoding_errors=encoding_errors)
     if not counts:
         raise ValueError(f"No words found in {patterns!r}.")
     words = [(w.decode("utf-8"), c) for w, c in counts.items()]
@@ -44,6 +46,9 @@ def build_vocabulary(patterns, vocabulary_size, lowercase, format="sentences",
 
 
 def write_vocabulary(vocabulary, path):
-    with open(path, "w", encoding="utf-8") as f:
+    """Writes vocab.txt atomically (a temporary file renamed), creating its folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(vocabulary) + "\n")
+    os.replace(path + ".tmp", path)
     return path

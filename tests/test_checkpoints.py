@@ -170,3 +170,43 @@ def test_preset_with_disagreeing_checkpoint_is_an_error(tmp_path):
         keras_bert.build("tiny", weights=directory)
     with pytest.raises(ValueError, match="Cannot override hidden_dim"):
         keras_bert.build(directory, hidden_dim=8)
+
+
+def _truncate(path, keep=0.5):
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: int(len(data) * keep)])
+
+
+def test_truncated_safetensors_error_names_the_file(tmp_path):
+    directory = write_hf(str(tmp_path / "hf"), tiny_weights(), CONFIG)
+    _truncate(os.path.join(directory, "model.safetensors"))
+    with pytest.raises(ValueError, match=r"model\.safetensors: cannot read.*truncated"):
+        keras_bert.build(directory)
+
+
+@pytest.mark.parametrize("part", ["data-00000-of-00001", "index"])
+def test_truncated_tf1_checkpoint_error_names_the_file(tmp_path, part):
+    directory = write_tf1(str(tmp_path / "tf1"), tiny_weights(), CONFIG)
+    _truncate(os.path.join(directory, f"bert_model.ckpt.{part}"))
+    with pytest.raises(ValueError, match=r"bert_model\.ckpt: cannot read the checkpoint"):
+        keras_bert.build(directory)
+
+
+def test_tokenizer_json_without_vocab_txt_says_how_to_get_one(tmp_path):
+    from pipelines import BertPreprocessor, BertTokenizer
+    from pipelines.vocabulary import main as write_vocab
+
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s"]
+    tokenizer_json = {"model": {"type": "WordPiece",
+                                "vocab": {t: i for i, t in enumerate(tokens)}}}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(tokenizer_json))
+    (tmp_path / "tokenizer_config.json").write_text('{"do_lower_case": true}')
+    with pytest.raises(FileNotFoundError, match="tokenizer.json but no vocab.txt.*"
+                                                "python -m pipelines.vocabulary"):
+        BertTokenizer.from_dir(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no vocab.txt"):
+        BertPreprocessor.from_dir(str(tmp_path))
+    assert write_vocab([str(tmp_path)]) == 0
+    assert (tmp_path / "vocab.txt").read_text().split("\n")[:-1] == tokens
+    tokenizer = BertTokenizer.from_dir(str(tmp_path))
+    assert tokenizer.tokenize("Hello worlds").numpy().tolist() == [5, 6, 7]

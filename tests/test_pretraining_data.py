@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from pipelines import BertTokenizer
-from pipelines.documents import document_dataset, list_files, split_sentences
+from pipelines.documents import check_utf8, document_dataset, list_files, split_sentences
 from pipelines.pretraining import default_max_predictions, pretraining_dataset
 
 
@@ -44,6 +44,43 @@ def test_corpus_errors(tmp_path):
         list_files(str(tmp_path / "*.txt"))
     with pytest.raises(ValueError, match="Unknown corpus format"):
         document_dataset(str(tmp_path / "empty.txt"), "xml")
+
+
+def test_a_folder_is_not_a_corpus(tmp_path):
+    (tmp_path / "a.txt").write_text("Some text.")
+    with pytest.raises(ValueError, match="is a folder; give files or a glob such as"):
+        list_files(str(tmp_path))
+    assert list_files(str(tmp_path / "*")) == [str(tmp_path / "a.txt")]
+
+
+BINARY = b"line one\nline two \xff\xfe bad\n" + bytes(range(256))
+
+
+@pytest.mark.parametrize("format", ["sentences", "lines", "files"])
+def test_invalid_utf8_is_an_error_naming_file_and_line(tmp_path, format):
+    (tmp_path / "a.txt").write_text("Fine text.\nMore here.\n")
+    (tmp_path / "b.bin").write_bytes(BINARY)
+    files = [str(tmp_path / "a.txt"), str(tmp_path / "b.bin")]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"b\.bin\] \[line\] \[2\] \[is not valid UTF-8"):
+        list(document_dataset(files, format))
+
+
+def test_invalid_utf8_replaced_on_request(tmp_path):
+    (tmp_path / "b.bin").write_bytes(BINARY)
+    documents = list(document_dataset(str(tmp_path / "b.bin"), "files", errors="replace"))
+    text = b" ".join(documents[0].numpy()).decode("utf-8")  # Valid now.
+    assert "two \ufffd\ufffd bad" in text
+
+
+@pytest.mark.parametrize("chunk_bytes", [3, 1 << 20])
+def test_check_utf8_names_file_line_and_offset(tmp_path, chunk_bytes):
+    (tmp_path / "a.txt").write_text("Fine text, caf\u00e9 \ufffd.\n")  # Valid, even U+FFFD.
+    (tmp_path / "b.bin").write_bytes(BINARY)
+    check_utf8([str(tmp_path / "a.txt")], chunk_bytes=chunk_bytes)
+    with pytest.raises(ValueError, match=r"b\.bin:2: not valid UTF-8 \(invalid byte at "
+                                         r"offset 18\)"):
+        check_utf8([str(tmp_path / "a.txt"), str(tmp_path / "b.bin")], chunk_bytes=chunk_bytes)
 
 
 def test_max_predictions_defaults():

@@ -39,18 +39,28 @@ def find_prefix(path):
 
 def is_tf1_checkpoint(prefix):
     """True when the checkpoint holds Google's `bert/...` variable names."""
-    names = {name for name, _ in tf.train.list_variables(prefix)}
+    try:
+        names = {name for name, _ in tf.train.list_variables(prefix)}
+    except (tf.errors.OpError, ValueError) as e:
+        message = getattr(e, "message", None) or str(e)
+        raise ValueError(f"{prefix}: cannot read the checkpoint index "
+                         f"({message.splitlines()[0]}); is {prefix}.index complete?") from None
     return "bert/embeddings/word_embeddings" in names
 
 
 def read_weights(prefix):
     """{name: numpy array} of every model variable; optimizer slots are skipped."""
-    reader = tf.train.load_checkpoint(prefix)
-    weights = {}
-    for name in reader.get_variable_to_shape_map():
-        if name.endswith(_SKIPPED_SUFFIXES) or name in _SKIPPED_NAMES:
-            continue
-        weights[name] = reader.get_tensor(name)
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        weights = {}
+        for name in reader.get_variable_to_shape_map():
+            if name.endswith(_SKIPPED_SUFFIXES) or name in _SKIPPED_NAMES:
+                continue
+            weights[name] = reader.get_tensor(name)
+    except (tf.errors.OpError, IndexError, ValueError) as e:
+        message = getattr(e, "message", None) or str(e)
+        raise ValueError(f"{prefix}: cannot read the checkpoint ({message.splitlines()[0]}); "
+                         "are its .index and .data-* files complete?") from None
     return weights
 
 

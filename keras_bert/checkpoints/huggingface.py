@@ -79,7 +79,11 @@ def read_weights(directory):
     from safetensors.numpy import load_file
 
     path = os.path.join(directory, "model.safetensors")
-    tensors = load_file(path)
+    try:
+        tensors = load_file(path)
+    except Exception as e:  # safetensors raises its own error type without the path.
+        raise ValueError(f"{path}: cannot read the safetensors file ({e}); is it truncated "
+                         "or corrupt?") from None
     weights, unknown = {}, []
     for hf_name, value in tensors.items():
         bare = hf_name[len("bert."):] if hf_name.startswith("bert.") else hf_name

@@ -85,6 +85,10 @@ def read_weights(prefix, config):
         root.read(prefix).assert_existing_objects_matched().expect_partial()
     except (AssertionError, ValueError) as e:
         raise ValueError(f"{prefix}: does not match the config's encoder: {e}") from None
+    except (tf.errors.OpError, IndexError) as e:
+        message = getattr(e, "message", None) or str(e)
+        raise ValueError(f"{prefix}: cannot read the checkpoint ({message.splitlines()[0]}); "
+                         "are its .index and .data-* files complete?") from None
     weights = {}
     for variable in encoder.weights:
         name, value = _tf1_name(variable.name, variable.numpy(), config["hidden_dim"])
