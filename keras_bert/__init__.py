@@ -4,11 +4,29 @@
 >>> encoder = keras_bert.build("tiny")
 """
 
-from keras_bert import checkpoints, layers, tasks, training
-from keras_bert.backbone import BertBackbone
-from keras_bert.builder import TASKS, build
-from keras_bert.presets import PARAMETER_COUNTS, PRESETS, get_preset
-from keras_bert.tasks import BertPretrainer
+import os as _os
+import sys as _sys
+
+
+def _quiet_tensorflow_under_the_command_line():
+    """`keras-bert` and `python -m keras_bert.cli` hide TensorFlow's C++ start-up lines
+    (CUDA probing, oneDNN notes; some at error level though nothing is wrong) unless the
+    user set TF_CPP_MIN_LOG_LEVEL. It must happen before TensorFlow loads, hence here;
+    a plain `import keras_bert` in a program changes nothing."""
+    argv = getattr(_sys, "orig_argv", _sys.argv)
+    command = _os.path.basename(_sys.argv[0]) if _sys.argv else ""
+    as_module = any(a == "-m" and b.startswith("keras_bert") for a, b in zip(argv, argv[1:]))
+    if command in ("keras-bert", "keras-bert.exe") or as_module:
+        _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+_quiet_tensorflow_under_the_command_line()
+
+from keras_bert import checkpoints, layers, tasks, training  # noqa: E402
+from keras_bert.backbone import BertBackbone  # noqa: E402
+from keras_bert.builder import TASKS, build  # noqa: E402
+from keras_bert.presets import PARAMETER_COUNTS, PRESETS, get_preset  # noqa: E402
+from keras_bert.tasks import BertPretrainer  # noqa: E402
 
 __version__ = "0.1.0"
 

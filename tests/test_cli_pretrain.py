@@ -28,7 +28,7 @@ def args(out, *extra, steps=4, every=2):
     (lambda a, t: a.__setitem__(a.index(VOCAB), _write(t / "v.txt", "hello\nworld\n")),
      "missing special token"),
     (lambda a, t: a.__setitem__(a.index("32"), "600"), "--seq-len 600 must be in"),
-    (lambda a, t: a.__setitem__(a.index("4"), "0"), "--batch-size must be positive"),
+    (lambda a, t: a.__setitem__(a.index("4"), "0"), "argument --batch-size: 0 must be > 0"),
 ])
 def test_bad_input_fails_before_training(tmp_path, capsys, change, message):
     argv = args(tmp_path / "run")

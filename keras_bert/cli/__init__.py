@@ -2,6 +2,9 @@
 
 Commands: `similarity` (sentence-pair cosine similarity with a checkpoint), `vocab`
 (learn a WordPiece vocabulary) and `pretrain` (MLM + NSP pretraining, resumable).
+
+A user error (a bad flag, file or folder) is one line on stderr and exit status 2;
+anything else is a bug and keeps its traceback.
 """
 
 import argparse
@@ -12,7 +15,8 @@ from keras_bert.cli.common import UsageError
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__)
+    parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (similarity, vocab, pretrain):
         module.add_parser(commands)
@@ -20,9 +24,12 @@ def _parser():
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a bad flag (argparse printed why).
+        return e.code
     try:
         return args.run(args)
-    except (UsageError, FileNotFoundError, ValueError) as e:
+    except UsageError as e:
         print(f"keras-bert {args.command}: error: {e}", file=sys.stderr)
         return 2

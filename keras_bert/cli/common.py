@@ -1,12 +1,93 @@
-"""Helpers shared by the command-line commands."""
+"""Helpers shared by the command-line commands: errors, flag types, outputs, logging."""
 
+import argparse
+import contextlib
+import os
 import sys
+import uuid
 
 
 class UsageError(Exception):
-    """Bad input found before any work starts; printed without a traceback."""
+    """Bad user input (a flag, a file, a folder): printed as one line, exit status 2."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """`--help` shows every default (and argparse lists the choices)."""
 
 
 def log(message):
     """One line per phase, on stderr (stdout stays for results)."""
     print(f"[keras-bert] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def reading_inputs():
+    """Errors raised while the user's inputs are read and checked are the user's: they
+    become one-line `UsageError`s. Errors anywhere else keep their traceback (a bug)."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except (ValueError, OSError) as e:  # FileNotFoundError, IsADirectoryError, ...
+        raise UsageError(str(e).strip().splitlines()[0] if str(e).strip() else repr(e)) from e
+
+
+def _number(kind, test, requirement):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text} must be {requirement}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages.
+    return parse
+
+
+positive_int = _number(int, lambda v: v > 0, "> 0")
+non_negative_int = _number(int, lambda v: v >= 0, ">= 0")
+positive_float = _number(float, lambda v: v > 0, "> 0")
+non_negative_float = _number(float, lambda v: v >= 0, ">= 0")
+probability = _number(float, lambda v: 0 <= v <= 1, "in [0, 1]")
+
+
+def _check_writable(folder, flag):
+    probe = os.path.join(folder, f".keras-bert-write-test-{uuid.uuid4().hex}")
+    try:
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise UsageError(f"{flag} {folder}: cannot write there ({e.strerror})") from None
+
+
+def prepare_output_file(path, flag="--out"):
+    """Checks, before any long work, that `path` can be written: not a folder, its
+    folder created when missing and writable."""
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    prepare_output_folder(folder, flag)
+    return path
+
+
+def prepare_output_folder(path, flag="--out"):
+    """Creates `path` (and its parents) when missing and checks that it is a writable
+    folder, before any long work."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{flag} {path} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot create the folder ({e.strerror})") from None
+    _check_writable(path, flag)
+    return path
+
+
+def save_atomically(write, path):
+    """`write(tmp)` then rename over `path`: a kill never leaves a half-written file."""
+    tmp = f"{path}.tmp{os.path.splitext(path)[1]}"
+    write(tmp)
+    os.replace(tmp, path)

@@ -8,11 +8,22 @@ the pretraining heads, vocab.txt and bert_config.json) and `metrics.json`.
 
 import argparse
 import json
-import os
 
-from keras_bert.cli.common import UsageError, log
+from keras_bert.cli.common import (
+    HelpFormatter,
+    UsageError,
+    log,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+    reading_inputs,
+)
 
-_SETTINGS = ("preset", "init_checkpoint", "seq_len", "vocab")
+# Flags a resumed run must keep (compared with the run's state.json, each one named).
+_SETTINGS = ("preset", "init_checkpoint", "seq_len", "vocab", "format", "optimizer",
+             "learning_rate", "grad_accum", "dtype")
+DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def _check_inputs(args):
@@ -20,13 +31,13 @@ def _check_inputs(args):
     from keras_bert.checkpoints import read_config
     from keras_bert.presets import get_preset
     from pipelines import BertTokenizer
-    from pipelines.documents import document_dataset, list_files
+    from pipelines.documents import check_utf8, document_dataset, list_files
 
-    for name in ("steps", "batch_size", "checkpoint_every"):
-        if getattr(args, name) <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be positive")
     files = list_files(args.train)
-    if not any(True for _ in document_dataset(files, args.format).take(1)):
+    if args.encoding_errors == "strict":
+        check_utf8(files)
+    if not any(True for _ in document_dataset(files, args.format,
+                                              args.encoding_errors).take(1)):
         raise UsageError(f"the corpus has no text: {', '.join(files[:3])}")
     tokenizer = BertTokenizer(args.vocab, lowercase=args.lowercase)
     if args.init_checkpoint:
@@ -39,7 +50,13 @@ def _check_inputs(args):
     if not 8 <= args.seq_len <= config["max_sequence_length"]:
         raise UsageError(f"--seq-len {args.seq_len} must be in [8, "
                          f"{config['max_sequence_length']}] (the model's maximum)")
+    if args.warmup_steps is not None and args.warmup_steps > args.steps:
+        raise UsageError(f"--warmup-steps {args.warmup_steps} exceeds --steps {args.steps}")
     return files, tokenizer
+
+
+def _settings(args):
+    return {k: getattr(args, k) for k in _SETTINGS}
 
 
 def _new_model(args, tokenizer):
@@ -48,7 +65,7 @@ def _new_model(args, tokenizer):
     source = args.init_checkpoint or args.preset
     options = dict(task="pretraining", optimizer=args.optimizer,
                    learning_rate=args.learning_rate, total_steps=args.steps,
-                   warmup_steps=args.warmup_steps, jit_compile=args.xla,
+                   warmup_steps=_warmup(args), jit_compile=args.xla,
                    gradient_accumulation_steps=args.grad_accum)
     if args.dtype:
         options["dtype"] = args.dtype
@@ -58,40 +75,40 @@ def _new_model(args, tokenizer):
     return keras_bert.build(source, vocabulary_size=tokenizer.vocabulary_size, **options)
 
 
-def _save_atomically(write, path):
-    tmp = path + ".tmp" + os.path.splitext(path)[1]
-    write(tmp)
-    os.replace(tmp, path)
+def _warmup(args, saved=None):
+    if args.warmup_steps is not None:
+        return args.warmup_steps
+    return saved if saved is not None else int(0.1 * args.steps)
 
 
-def _resume(args, paths):
-    """(model, step) from the last checkpoint in --out, or (None, 0)."""
-    import keras
+def _resume(args, folder, state):
+    """(model, step) from the last checkpoint in --out.
 
-    if not os.path.exists(paths["state"]):
-        return None, 0
-    with open(paths["state"]) as f:
-        state = json.load(f)
-    settings = {k: getattr(args, k) for k in _SETTINGS}
-    if state["settings"] != settings:
-        raise UsageError(f"{args.out} holds a run with other settings "
-                         f"({state['settings']}); use another --out")
-    model = keras.saving.load_model(paths["model"])
+    Changed settings are refused, naming each flag. A changed --steps is allowed: the
+    learning-rate schedule is rebuilt to decay to 0 at the new total (warmup kept).
+    """
+    from keras_bert.training import WarmupLinearDecay
+
+    folder.check_settings(state, _settings(args))
+    step, saved_warmup = state["step"], state.get("warmup_steps")
+    if saved_warmup is not None and args.warmup_steps not in (None, saved_warmup):
+        raise UsageError(f"{folder.path} holds a run with other settings (--warmup-steps "
+                         f"{saved_warmup} -> {args.warmup_steps}): use the run's own values "
+                         "or another --out")
+    if args.steps < step:
+        raise UsageError(f"--steps {args.steps} is below the {step} steps already trained "
+                         f"in {folder.path}")
+    model = folder.load_model()
     model.jit_compile = args.xla
-    log(f"resuming from step {state['step']} ({paths['model']})")
-    return model, state["step"]
-
-
-def _checkpoint(model, step, args, paths):
-    _save_atomically(model.save, paths["model"])
-    state = {"step": step, "settings": {k: getattr(args, k) for k in _SETTINGS}}
-
-    def write_state(path):
-        with open(path, "w") as f:
-            json.dump(state, f)
-
-    _save_atomically(write_state, paths["state"])
-    log(f"checkpoint at step {step}: {paths['model']}")
+    log(f"resuming from step {step} ({folder.model_path})")
+    total = state.get("total_steps", args.steps)
+    if total != args.steps:
+        optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+        old = optimizer._learning_rate  # The run's WarmupLinearDecay.
+        optimizer.learning_rate = WarmupLinearDecay(old.peak, old.warmup_steps, args.steps)
+        log(f"--steps changed from {total} to {args.steps}: the learning rate now decays "
+            f"to 0 at step {args.steps} (warmup {old.warmup_steps} steps, peak {old.peak})")
+    return model, step
 
 
 def _unigram_baseline(files, tokenizer, args, batches=20):
@@ -101,7 +118,8 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
     from pipelines.pretraining import pretraining_dataset
 
     data = pretraining_dataset(files, tokenizer, args.seq_len, args.batch_size,
-                               format=args.format, seed=args.seed + 7, for_fit=False)
+                               format=args.format, seed=args.seed + 7, for_fit=False,
+                               encoding_errors=args.encoding_errors)
     counts = collections.Counter()
     for batch in data.take(batches):
         ids = batch["mask_ids"].numpy()[batch["mask_weights"].numpy() > 0]
@@ -113,20 +131,24 @@ def run(args):
     import keras
 
     from keras_bert.checkpoints import write_tf1_checkpoint
+    from keras_bert.cli.run_folder import RunFolder
     from pipelines.pretraining import pretraining_dataset
 
     log("checking inputs")
-    files, tokenizer = _check_inputs(args)
-    os.makedirs(os.path.join(args.out, "checkpoints"), exist_ok=True)
-    paths = {"model": os.path.join(args.out, "checkpoints", "latest.keras"),
-             "state": os.path.join(args.out, "checkpoints", "state.json")}
-    model, step = _resume(args, paths)
-    if model is None:
-        log("building the model")
-        model = _new_model(args, tokenizer)
+    with reading_inputs():
+        files, tokenizer = _check_inputs(args)
+        folder = RunFolder(args.out)
+        state = folder.state()
+        if state is not None:
+            model, step = _resume(args, folder, state)
+        else:
+            log("building the model")
+            model, step = _new_model(args, tokenizer), 0
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    warmup = optimizer._learning_rate.warmup_steps
     log(f"{model.backbone.count_params():,} backbone parameters; {len(files)} file(s); "
         f"training steps {step}..{args.steps}")
-    tensorboard = keras.callbacks.TensorBoard(os.path.join(args.out, "logs"))
+    tensorboard = keras.callbacks.TensorBoard(folder.logs)
     history = {}
     while step < args.steps:
         count = min(args.checkpoint_every, args.steps - step)
@@ -135,22 +157,23 @@ def run(args):
             files, tokenizer, args.seq_len, args.batch_size, format=args.format,
             max_predictions=args.max_predictions, short_seq_prob=args.short_seq_prob,
             sentence_order=args.sentence_order, whole_word_masking=args.whole_word_masking,
-            seed=args.seed, start_step=step)
+            seed=args.seed, start_step=step, encoding_errors=args.encoding_errors)
         log(f"steps {step + 1}..{step + count} of {args.steps}")
         result = model.fit(data, steps_per_epoch=count, initial_epoch=segment,
                            epochs=segment + 1, callbacks=[tensorboard],
-                           verbose=args.verbose)
+                           verbose=args.verbose, shuffle=False)
         history = {k: float(v[-1]) for k, v in result.history.items()}
         step += count
-        _checkpoint(model, step, args, paths)
+        folder.save(model, step, settings=_settings(args), total_steps=args.steps,
+                    warmup_steps=warmup)
     log("writing final checkpoints")
-    model.save(os.path.join(args.out, "model.keras"))
-    write_tf1_checkpoint(os.path.join(args.out, "tf1"), model.backbone, model.mlm_head,
+    model.save(folder.file("model.keras"))
+    write_tf1_checkpoint(folder.file("tf1"), model.backbone, model.mlm_head,
                          model.nsp_head, vocabulary=args.vocab, lowercase=tokenizer.lowercase)
     if history:
         history["unigram_baseline_mlm_accuracy"] = _unigram_baseline(files, tokenizer, args)
         history["steps"] = args.steps
-        with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        with open(folder.file("metrics.json"), "w") as f:
             json.dump(history, f, indent=2)
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in history.items()))
@@ -158,30 +181,47 @@ def run(args):
 
 
 def add_parser(commands):
-    parser = commands.add_parser("pretrain", help="MLM + NSP pretraining from text files")
+    from keras_bert.presets import PRESETS
+    from pipelines.documents import ENCODING_ERRORS, FORMATS
+
+    parser = commands.add_parser("pretrain", help="MLM + NSP pretraining from text files",
+                                 formatter_class=HelpFormatter)
     add = parser.add_argument
-    add("--preset", default="tiny", help="architecture preset (ignored with --init-checkpoint)")
+    add("--preset", default="tiny", choices=sorted(PRESETS), metavar="PRESET",
+        help="architecture preset (ignored with --init-checkpoint): "
+             + ", ".join(sorted(PRESETS)))
     add("--init-checkpoint", help="continue from a checkpoint folder (TF1/HF/Model Garden)")
     add("--train", required=True, nargs="+", help="text files or globs")
-    add("--format", default="sentences", help="sentences | lines | files (see pipelines.documents)")
+    add("--format", default="sentences", choices=FORMATS,
+        help="sentences: one per line, blank line between documents; lines: one document "
+             "per line; files: one document per file")
+    add("--encoding-errors", default="strict", choices=ENCODING_ERRORS,
+        help="invalid UTF-8 in the corpus: an error naming the file, or replaced by U+FFFD")
     add("--vocab", required=True, help="vocab.txt (special tokens included)")
     add("--lowercase", action=argparse.BooleanOptionalAction, default=None,
         help="uncased/cased; default: do_lower_case from the vocab's folder")
-    add("--seq-len", type=int, default=128)
-    add("--batch-size", type=int, default=32)
-    add("--steps", type=int, required=True)
+    add("--seq-len", type=positive_int, default=128,
+        help="tokens per example, [CLS] and [SEP] included")
+    add("--batch-size", type=positive_int, default=32, help="examples per step")
+    add("--steps", type=positive_int, required=True,
+        help="total training steps; a resumed run may raise it (the schedule is rebuilt)")
     add("--out", required=True, help="run folder (re-run with the same --out to resume)")
-    add("--checkpoint-every", type=int, default=100)
-    add("--optimizer", default="adamw", choices=("adamw", "lamb"))
-    add("--learning-rate", type=float, default=1e-4)
-    add("--warmup-steps", type=int, default=None, help="default: 10%% of --steps")
-    add("--max-predictions", type=int, default=None, help="default: 20 at 128, 76 at 512")
-    add("--short-seq-prob", type=float, default=0.1)
-    add("--whole-word-masking", action="store_true")
+    add("--checkpoint-every", type=positive_int, default=100,
+        help="steps between atomic checkpoints (what a resumed run can lose at most)")
+    add("--optimizer", default="adamw", choices=("adamw", "lamb"),
+        help="weight decay 0.01 except LayerNorm and biases, clipnorm 1.0")
+    add("--learning-rate", type=positive_float, default=1e-4, help="peak learning rate")
+    add("--warmup-steps", type=non_negative_int, default=None, help="default: 10%% of --steps")
+    add("--max-predictions", type=positive_int, default=None,
+        help="default: 20 at 128, 76 at 512")
+    add("--short-seq-prob", type=probability, default=0.1,
+        help="share of examples given a shorter random target length")
+    add("--whole-word-masking", action="store_true", help="mask all pieces of a word")
     add("--sentence-order", action="store_true", help="ALBERT's SOP instead of NSP")
-    add("--dtype", default=None, help="e.g. mixed_bfloat16 or mixed_float16")
+    add("--dtype", default=None, choices=DTYPES, help="default: float32")
     add("--xla", action="store_true", help="compile the train step with XLA")
-    add("--grad-accum", type=int, default=None, help="gradient accumulation steps")
-    add("--seed", type=int, default=0)
-    add("--verbose", type=int, default=1, help="Keras progress: 1 bar, 2 a line per epoch")
+    add("--grad-accum", type=positive_int, default=None, help="gradient accumulation steps")
+    add("--seed", type=int, default=0, help="seeds the data stream (pairs, masks)")
+    add("--verbose", type=int, default=1, choices=(0, 1, 2),
+        help="Keras progress: 1 a bar, 2 a line per checkpoint segment")
     parser.set_defaults(run=run)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from keras_bert.cli.common import UsageError, log
+from keras_bert.cli.common import HelpFormatter, UsageError, log, positive_int, reading_inputs
 
 DEMO_PAIRS = [
     ("A man is playing a guitar.", "Someone is playing a musical instrument.", "related"),
@@ -16,17 +16,33 @@ DEMO_PAIRS = [
 ]
 
 
-def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None):
-    """Cosine similarities of mean-pooled `sequence_output` for (a, b) text pairs."""
-    import numpy as np
+def load(model_dir, sequence_length=128, lowercase=None):
+    """(encoder, preprocessor) of a checkpoint folder; bad input is a UsageError."""
+    import os
 
     import keras_bert
     from pipelines import BertPreprocessor
 
-    log(f"loading checkpoint {model_dir}")
-    model = keras_bert.build(model_dir)
-    preprocessor = BertPreprocessor.from_dir(model_dir, lowercase=lowercase,
-                                             sequence_length=sequence_length)
+    with reading_inputs():
+        if not os.path.isdir(model_dir):
+            raise UsageError(f"--model {model_dir}: no such folder")
+        limit = keras_bert.checkpoints.read_config(model_dir).get("max_sequence_length", 512)
+        if not 3 <= sequence_length <= limit:
+            raise UsageError(f"--sequence-length {sequence_length} must be in [3, {limit}] "
+                             f"(the model's max_position_embeddings)")
+        log(f"loading checkpoint {model_dir}")
+        model = keras_bert.build(model_dir)
+        preprocessor = BertPreprocessor.from_dir(model_dir, lowercase=lowercase,
+                                                 sequence_length=sequence_length,
+                                                 num_segments=model.num_segments)
+    return model, preprocessor
+
+
+def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None):
+    """Cosine similarities of mean-pooled `sequence_output` for (a, b) text pairs."""
+    import numpy as np
+
+    model, preprocessor = load(model_dir, sequence_length, lowercase)
     log(f"tokenizing {2 * len(pairs)} sentences in-graph and encoding them")
     texts = [a for a, _ in pairs] + [b for _, b in pairs]
     features = preprocessor(texts)
@@ -39,10 +55,6 @@ def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None)
 
 
 def run(args):
-    import os
-
-    if not os.path.isdir(args.model):
-        raise UsageError(f"--model {args.model}: no such folder")
     if args.pair:
         pairs = [(a, b, "") for a, b in args.pair]
     else:
@@ -65,13 +77,15 @@ def run(args):
 
 def add_parser(commands):
     parser = commands.add_parser(
-        "similarity", help="cosine similarity of sentence pairs (mean-pooled encoder output)")
+        "similarity", help="cosine similarity of sentence pairs (mean-pooled encoder output)",
+        formatter_class=HelpFormatter)
     parser.add_argument("--model", required=True,
                         help="checkpoint folder (Google TF1, Hugging Face, Model Garden) "
                              "with vocab.txt")
     parser.add_argument("--pair", nargs=2, action="append", metavar=("A", "B"),
                         help="a sentence pair (repeatable); default: a built-in demo set")
-    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--sequence-length", type=positive_int, default=128,
+                        help="tokens per sentence, [CLS] and [SEP] included")
     parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
                         help="override the folder's do_lower_case")
     parser.set_defaults(run=run)
