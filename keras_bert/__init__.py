@@ -24,9 +24,14 @@ _quiet_tensorflow_under_the_command_line()
 
 from keras_bert import checkpoints, layers, tasks, training  # noqa: E402
 from keras_bert.backbone import BertBackbone  # noqa: E402
-from keras_bert.builder import TASKS, build  # noqa: E402
+from keras_bert.builder import TASKS, build, task_options  # noqa: E402
 from keras_bert.presets import PARAMETER_COUNTS, PRESETS, get_preset  # noqa: E402
-from keras_bert.tasks import BertPretrainer  # noqa: E402
+from keras_bert.tasks import (  # noqa: E402
+    BertClassifier,
+    BertPretrainer,
+    BertTask,
+    BertTextEmbedder,
+)
 
 __version__ = "0.1.0"
 
@@ -35,11 +40,15 @@ __all__ = [
     "PRESETS",
     "TASKS",
     "BertBackbone",
+    "BertClassifier",
     "BertPretrainer",
+    "BertTask",
+    "BertTextEmbedder",
     "build",
     "checkpoints",
     "get_preset",
     "layers",
+    "task_options",
     "tasks",
     "training",
 ]

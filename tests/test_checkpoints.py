@@ -58,7 +58,8 @@ def test_pretraining_heads_load_and_match_reference(tmp_path, writer):
     directory = writer(str(tmp_path / "ckpt"), weights, CONFIG)
     backbone = keras_bert.build(directory, weights=None)
     mlm, nsp = heads_for(backbone)
-    assert checkpoints.load_weights(backbone, directory, mlm, nsp) in checkpoints.FORMATS
+    heads = {"cls/predictions": mlm, "cls/seq_relationship": nsp}
+    assert checkpoints.load_weights(backbone, directory, heads) in checkpoints.FORMATS
     x = inputs()
     out = backbone(x)
     positions = np.array([[1, 2, 4], [0, 3, 3]], "int32")
@@ -81,9 +82,10 @@ def test_tf1_write_read_round_trip_is_exact(tmp_path):
     source = write_tf1(str(tmp_path / "source"), weights, CONFIG)
     backbone = keras_bert.build(source, weights=None)
     mlm, nsp = heads_for(backbone)
-    checkpoints.load_weights(backbone, source, mlm, nsp)
+    heads = {"cls/predictions": mlm, "cls/seq_relationship": nsp}
+    checkpoints.load_weights(backbone, source, heads)
     target = str(tmp_path / "target")
-    checkpoints.write_tf1_checkpoint(target, backbone, mlm, nsp, lowercase=True)
+    checkpoints.write_tf1_checkpoint(target, backbone, heads, lowercase=True)
     fmt, written = checkpoints.read_weights(target)
     assert fmt == "google_tf1"
     assert set(written) == set(weights)

@@ -111,7 +111,7 @@ def test_mixed_precision_trains(policy):
 
 
 def test_unknown_recipe_option_is_an_error():
-    with pytest.raises(ValueError, match="Unknown pretraining option.*learning_rat"):
+    with pytest.raises(ValueError, match="Unknown option.*for task 'pretraining': learning_rat"):
         keras_bert.build("tiny", task="pretraining", learning_rat=1e-4)
     with pytest.raises(ValueError, match="Unknown BertBackbone argument"):
         keras_bert.build("tiny", learning_rate=1e-4)
@@ -124,7 +124,7 @@ def test_continuing_from_tf1_checkpoint_starts_where_training_stopped(tmp_path):
     model.fit(x, y, sample_weight=w, epochs=20, verbose=0)
     trained = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
     folder = str(tmp_path / "tf1")
-    checkpoints.write_tf1_checkpoint(folder, model.backbone, model.mlm_head, model.nsp_head)
+    checkpoints.write_tf1_checkpoint(folder, model)  # Heads from checkpoint_heads().
     _, weights = checkpoints.read_weights(folder)
     assert "cls/predictions/output_bias" in weights
     assert weights["cls/seq_relationship/output_weights"].shape == (2, 6)

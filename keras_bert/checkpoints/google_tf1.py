@@ -75,22 +75,22 @@ def write_weights(prefix, weights):
     )
 
 
-def write_checkpoint(directory, backbone, mlm_head=None, nsp_head=None,
-                     vocabulary=None, lowercase=None):
+def write_checkpoint(directory, model, heads=None, vocabulary=None, lowercase=None):
     """Writes a folder in Google's layout that other BERT tools read.
 
-    `bert_config.json`, `bert_model.ckpt.{index,data-*}` (with the pretraining heads
-    when given) and, when `vocabulary` (a vocab.txt path) is given, a copy of it.
+    `bert_config.json`, `bert_model.ckpt.{index,data-*}` (with a task model's heads,
+    e.g. `cls/...` for pretraining or `output_weights` for a classifier) and, when `vocabulary` (a vocab.txt path) is given, a copy of it.
     `lowercase`, when known, is stored as `do_lower_case` in the config so that the
     tokenizer setting travels with the vocabulary.
     """
     os.makedirs(directory, exist_ok=True)
     extra = {} if lowercase is None else {"do_lower_case": bool(lowercase)}
+    backbone, heads = weight_map.model_parts(model, heads)
     config = bert_config(backbone, **extra)
     with open(os.path.join(directory, "bert_config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
-    weights = weight_map.extract(backbone, mlm_head, nsp_head)
+    weights = weight_map.extract(backbone, heads)
     write_weights(os.path.join(directory, "bert_model.ckpt"), weights)
     if vocabulary is not None:
         target = os.path.join(directory, "vocab.txt")

@@ -43,16 +43,19 @@ def read_weights(directory, config=None):
     return fmt, model_garden.read_weights(prefix, config or read_config(directory))
 
 
-def load_weights(backbone, directory, mlm_head=None, nsp_head=None, heads_optional=False):
-    """Loads a checkpoint folder into a backbone (and pretraining heads, when given).
+def load_weights(model, directory, heads=None, heads_optional=False):
+    """Loads a checkpoint folder into a backbone or a task model (its heads too).
 
     Fails loudly, naming the variables, on anything missing, unexpected or misshapen.
-    With `heads_optional`, heads are loaded only when the checkpoint has them (a
-    checkpoint of a bare encoder leaves them as initialized). Returns the format.
+    With `heads_optional`, the task's heads are loaded only when the checkpoint has
+    them (a pretrained encoder checkpoint leaves a new classifier as initialized; a
+    fine-tuned one fills it). Returns the format.
     """
     fmt, weights = read_weights(directory)
-    if heads_optional and not any(n.startswith(weight_map.HEADS_PREFIX) for n in weights):
-        mlm_head = nsp_head = None
-    weight_map.assign(weights, backbone, mlm_head, nsp_head,
-                      source=f"{directory} ({fmt})")
+    backbone, heads = weight_map.model_parts(model, heads)
+    head_names = {name for prefix, layer in heads.items()
+                  for name in weight_map.head_variables(prefix, layer)}
+    if heads_optional and not head_names & set(weights):
+        heads = {}
+    weight_map.assign(weights, backbone, heads, source=f"{directory} ({fmt})")
     return fmt

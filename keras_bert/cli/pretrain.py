@@ -168,8 +168,8 @@ def run(args):
                     warmup_steps=warmup)
     log("writing final checkpoints")
     model.save(folder.file("model.keras"))
-    write_tf1_checkpoint(folder.file("tf1"), model.backbone, model.mlm_head,
-                         model.nsp_head, vocabulary=args.vocab, lowercase=tokenizer.lowercase)
+    write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,
+                         lowercase=tokenizer.lowercase)
     if history:
         history["unigram_baseline_mlm_accuracy"] = _unigram_baseline(files, tokenizer, args)
         history["steps"] = args.steps

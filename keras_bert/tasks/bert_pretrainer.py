@@ -5,21 +5,21 @@ import keras
 from keras_bert.backbone import BertBackbone
 from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.next_sentence_head import NextSentenceHead
-from keras_bert.training import make_optimizer
-
-RECIPE_ARGS = ("optimizer", "learning_rate", "total_steps", "warmup_steps", "weight_decay",
-               "epsilon", "clipnorm", "gradient_accumulation_steps", "jit_compile")
+from keras_bert.tasks.bert_task import PRETRAINING, BertTask
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertPretrainer(keras.Model):
+class BertPretrainer(BertTask):
     """MLM (tied to the word embeddings) on masked positions + NSP on the pooled output.
 
     Inputs: the backbone's `token_ids`, `segment_ids`, `padding_mask` plus
     `mask_positions` `(batch, predictions)`. Outputs: `mlm` logits
     `(batch, predictions, vocab)` and `nsp` logits `(batch, 2)` (0 = IsNext).
-    `compile_recipe` sets BERT's losses (MLM cross-entropy averaged over real
-    predictions via `mask_weights`, NSP cross-entropy) and metrics.
+    `compile_recipe` sets BERT's pretraining optimizer, losses (MLM cross-entropy
+    averaged over real predictions via `mask_weights`, NSP cross-entropy) and metrics.
+
+    Args:
+        backbone: BertBackbone, the encoder (its word embeddings are tied to the MLM head).
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -32,6 +32,8 @@ class BertPretrainer(keras.Model):
     >>> tuple(out["mlm"].shape), tuple(out["nsp"].shape)
     ((2, 3, 11), (2, 2))
     """
+
+    RECIPE = PRETRAINING
 
     def __init__(self, backbone, **kwargs):
         # === Layers ===
@@ -64,13 +66,8 @@ class BertPretrainer(keras.Model):
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
-    def compile_recipe(self, jit_compile=False, **optimizer_kwargs):
-        """Compiles with BERT's pretraining optimizer, losses and metrics."""
-        optimizer = make_optimizer(**optimizer_kwargs)
-        if self.backbone.dtype_policy.name == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)  # float16 underflow.
-        self.compile(
-            optimizer=optimizer,
+    def compile_arguments(self):
+        return dict(
             loss={
                 "mlm": keras.losses.SparseCategoricalCrossentropy(
                     from_logits=True, reduction="mean_with_sample_weight"),
@@ -78,25 +75,7 @@ class BertPretrainer(keras.Model):
             },
             weighted_metrics={"mlm": [keras.metrics.SparseCategoricalAccuracy("accuracy")]},
             metrics={"nsp": [keras.metrics.SparseCategoricalAccuracy("accuracy")]},
-            jit_compile=jit_compile,
         )
-        return self
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "backbone": keras.saving.serialize_keras_object(self.backbone)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
-
-
-def build_pretrainer(backbone, **recipe):
-    """`build(..., task="pretraining")`: a BertPretrainer compiled with the recipe."""
-    unknown = set(recipe) - set(RECIPE_ARGS)
-    if unknown:
-        raise ValueError(f"Unknown pretraining option(s): {', '.join(sorted(unknown))}; "
-                         f"expected: {', '.join(RECIPE_ARGS)}.")
-    return BertPretrainer(backbone).compile_recipe(**recipe)
+    def checkpoint_heads(self):
+        return {"cls/predictions": self.mlm_head, "cls/seq_relationship": self.nsp_head}

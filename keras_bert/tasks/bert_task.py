@@ -1,0 +1,75 @@
+"""BertTask: what every task model shares (backbone, one compile recipe, heads, config)."""
+
+import inspect
+
+import keras
+
+from keras_bert.training import make_optimizer
+
+# BERT's fine-tuning recipe (Devlin et al., 2019, appendix A.3): AdamW, eps 1e-6, weight
+# decay 0.01 except LayerNorm and biases, 10% warmup then linear decay, clip 1.0. The
+# learning rate is the top of the paper's grid {5e-5, 4e-5, 3e-5, 2e-5}.
+FINE_TUNING = {"optimizer": "adamw", "learning_rate": 5e-5, "weight_decay": 0.01,
+               "epsilon": 1e-6, "clipnorm": 1.0}
+# Pretraining (run_pretraining.py): the same optimizer at 1e-4.
+PRETRAINING = dict(FINE_TUNING, learning_rate=1e-4)
+# Every option `compile_recipe` takes: make_optimizer's arguments and jit_compile.
+RECIPE_ARGS = tuple(inspect.signature(make_optimizer).parameters) + ("jit_compile",)
+
+
+class BertTask(keras.Model):
+    """Base of the task models: a `BertBackbone` plus heads, as one functional model.
+
+    A subclass builds its graph in `__init__(backbone, **options)` (its options are its
+    config: `task_options()` reads them from that signature, so `build()` and
+    `get_config()` never list them twice) and says how it is trained:
+
+    - `RECIPE`: default optimizer options (`FINE_TUNING` or `PRETRAINING`);
+    - `compile_arguments()`: the `loss`, `metrics`, ... given to `compile`;
+    - `checkpoint_heads()`: `{tf1_prefix: layer}`, the heads stored in Google-format
+      checkpoints (loaded and written by `keras_bert.checkpoints`).
+
+    `compile_recipe(**recipe)` is the one way every task compiles: BERT's optimizer
+    (`training.make_optimizer`), loss scaling under mixed_float16, optional XLA. A user
+    can still call `model.compile(...)` with anything.
+    """
+
+    RECIPE = FINE_TUNING
+
+    @classmethod
+    def task_options(cls):
+        """The constructor options besides `backbone` (the task's config)."""
+        params = inspect.signature(cls.__init__).parameters
+        return tuple(n for n, p in params.items() if n not in ("self", "backbone")
+                     and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+
+    def compile_arguments(self):
+        return {}
+
+    def checkpoint_heads(self):
+        return {}
+
+    def compile_recipe(self, jit_compile=False, **recipe):
+        """Compiles with BERT's optimizer recipe (this task's defaults, then `recipe`)."""
+        unknown = set(recipe) - set(RECIPE_ARGS)
+        if unknown:
+            raise ValueError(f"Unknown recipe option(s) for {type(self).__name__}: "
+                             f"{', '.join(sorted(unknown))}; expected: "
+                             f"{', '.join(RECIPE_ARGS)}.")
+        optimizer = make_optimizer(**dict(self.RECIPE, **recipe))
+        if self.backbone.dtype_policy.name == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)  # float16 underflow.
+        self.compile(optimizer=optimizer, jit_compile=jit_compile, **self.compile_arguments())
+        return self
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable,
+                  "backbone": keras.saving.serialize_keras_object(self.backbone)}
+        config.update({name: getattr(self, name) for name in self.task_options()})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
