@@ -17,7 +17,7 @@ DEMO_PAIRS = [
 
 
 def load(model_dir, sequence_length=128, lowercase=None):
-    """(encoder, preprocessor) of a checkpoint folder; bad input is a UsageError."""
+    """(embedder, preprocessor) of a checkpoint folder; bad input is a UsageError."""
     import os
 
     import keras_bert
@@ -31,25 +31,20 @@ def load(model_dir, sequence_length=128, lowercase=None):
             raise UsageError(f"--sequence-length {sequence_length} must be in [3, {limit}] "
                              f"(the model's max_position_embeddings)")
         log(f"loading checkpoint {model_dir}")
-        model = keras_bert.build(model_dir)
+        model = keras_bert.build(model_dir, task="embedding", pooling="mean", normalize=True)
         preprocessor = BertPreprocessor.from_dir(model_dir, lowercase=lowercase,
                                                  sequence_length=sequence_length,
-                                                 num_segments=model.num_segments)
+                                                 num_segments=model.backbone.num_segments)
     return model, preprocessor
 
 
 def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None):
-    """Cosine similarities of mean-pooled `sequence_output` for (a, b) text pairs."""
-    import numpy as np
-
+    """Cosine similarities of mean-pooled `sequence_output` (BertTextEmbedder) for
+    (a, b) text pairs."""
     model, preprocessor = load(model_dir, sequence_length, lowercase)
     log(f"tokenizing {2 * len(pairs)} sentences in-graph and encoding them")
     texts = [a for a, _ in pairs] + [b for _, b in pairs]
-    features = preprocessor(texts)
-    outputs = model.predict(features, verbose=0)
-    mask = np.asarray(features["padding_mask"], "float32")[..., None]
-    embeddings = (outputs["sequence_output"] * mask).sum(1) / mask.sum(1)
-    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    embeddings = model.predict(preprocessor(texts), verbose=0)  # Unit length.
     first, second = embeddings[: len(pairs)], embeddings[len(pairs):]
     return (first * second).sum(1)
 

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_bert.backbone import BertBackbone
+from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
 from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.next_sentence_head import NextSentenceHead
 from keras_bert.tasks.bert_task import PRETRAINING, BertTask

@@ -14,7 +14,8 @@ FINE_TUNING = {"optimizer": "adamw", "learning_rate": 5e-5, "weight_decay": 0.01
 # Pretraining (run_pretraining.py): the same optimizer at 1e-4.
 PRETRAINING = dict(FINE_TUNING, learning_rate=1e-4)
 # Every option `compile_recipe` takes: make_optimizer's arguments and jit_compile.
-RECIPE_ARGS = tuple(inspect.signature(make_optimizer).parameters) + ("jit_compile",)
+# `metrics` replaces the task's default metrics (e.g. F1 for MRPC).
+RECIPE_ARGS = tuple(inspect.signature(make_optimizer).parameters) + ("jit_compile", "metrics")
 
 
 class BertTask(keras.Model):
@@ -49,8 +50,9 @@ class BertTask(keras.Model):
     def checkpoint_heads(self):
         return {}
 
-    def compile_recipe(self, jit_compile=False, **recipe):
-        """Compiles with BERT's optimizer recipe (this task's defaults, then `recipe`)."""
+    def compile_recipe(self, jit_compile=False, metrics=None, **recipe):
+        """Compiles with BERT's optimizer recipe (this task's defaults, then `recipe`);
+        `metrics`, when given, replace the task's default metrics."""
         unknown = set(recipe) - set(RECIPE_ARGS)
         if unknown:
             raise ValueError(f"Unknown recipe option(s) for {type(self).__name__}: "
@@ -59,7 +61,10 @@ class BertTask(keras.Model):
         optimizer = make_optimizer(**dict(self.RECIPE, **recipe))
         if self.backbone.dtype_policy.name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)  # float16 underflow.
-        self.compile(optimizer=optimizer, jit_compile=jit_compile, **self.compile_arguments())
+        arguments = self.compile_arguments()
+        if metrics is not None:
+            arguments["metrics"] = metrics
+        self.compile(optimizer=optimizer, jit_compile=jit_compile, **arguments)
         return self
 
     def get_config(self):
