@@ -1,0 +1,88 @@
+"""Classification datasets: `TextExamples` -> batches of packed backbone inputs and
+labels, tokenized in the graph by the same `BertPreprocessor` that serving uses.
+
+With `bucket_lengths`, batches are grouped by length and padded only to their bucket's
+length (say 32, 64 or 128) instead of always to `sequence_length`: on real sentence
+lengths most of the padding, and so most of the compute, goes away, while the train
+step is traced only once per bucket. Bucket boundaries sit at length + 1 and every
+batch is padded to its bucket's full length (the Model Garden's convention).
+"""
+
+import tensorflow as tf
+
+
+def default_buckets(sequence_length):
+    """Powers of two from 32 up to, and always including, `sequence_length`."""
+    lengths, length = [], 32
+    while length < sequence_length:
+        lengths.append(length)
+        length *= 2
+    return lengths + [sequence_length]
+
+
+def _source(examples):
+    texts = tuple(tf.constant(segment, tf.string) for segment in examples.texts)
+    if examples.labels is None:
+        return tf.data.Dataset.from_tensor_slices((texts,))
+    dtype = tf.int32 if examples.label_names is not None else tf.float32
+    return tf.data.Dataset.from_tensor_slices((texts, tf.constant(examples.labels, dtype)))
+
+
+def classification_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
+                           bucket_lengths=None, drop_remainder=False, repeat=False,
+                           input_context=None):
+    """A dataset of `(features, label)` batches (`(features,)` without labels).
+
+    Args:
+        examples: TextExamples (one or two text segments).
+        preprocessor: pipelines.BertPreprocessor (its sequence_length is the maximum).
+        batch_size: int, examples per batch (per replica with `input_context`).
+        shuffle: bool, shuffle all examples (seeded by `seed`) on every pass.
+        seed: int or None.
+        bucket_lengths: None to pad every batch to `sequence_length`; True for
+            `default_buckets`; or a list of padded lengths (the last must be the
+            preprocessor's sequence_length).
+        drop_remainder: bool, drop a last partial batch (static batch shapes).
+        repeat: bool, repeat forever.
+        input_context: tf.distribute.InputContext or None, to shard by example.
+    """
+    length = preprocessor.sequence_length
+    data = _source(examples)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if shuffle:
+        data = data.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        data = data.repeat()
+    if not bucket_lengths:
+        data = data.batch(batch_size, drop_remainder=drop_remainder)
+        return data.map(lambda texts, *label: (preprocessor(texts),) + label,
+                         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    buckets = default_buckets(length) if bucket_lengths is True else list(bucket_lengths)
+    if buckets[-1] != length or buckets != sorted(set(buckets)):
+        raise ValueError(f"bucket_lengths must increase and end at the sequence length "
+                         f"{length}, not {buckets}.")
+
+    def unpadded(texts, *label):
+        features = preprocessor(texts)  # Scalar texts: (sequence_length,) features.
+        real = tf.reduce_sum(features["padding_mask"])
+        return ({k: v[:real] for k, v in features.items()},) + label
+
+    data = data.map(unpadded, num_parallel_calls=tf.data.AUTOTUNE)
+    pad = preprocessor.tokenizer.pad_id
+    padding = {"token_ids": pad, "segment_ids": 0, "padding_mask": 0}
+    data = data.bucket_by_sequence_length(
+        lambda features, *label: tf.shape(features["token_ids"])[0],
+        bucket_boundaries=[b + 1 for b in buckets],
+        bucket_batch_sizes=[batch_size] * (len(buckets) + 1),
+        padding_values=(padding,) + ((None,) if examples.labels is not None else ()),
+        pad_to_bucket_boundary=True, drop_remainder=drop_remainder)
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
+def bucket_shapes(dataset, limit=None):
+    """The padded lengths a dataset yields (for tests and benchmarks)."""
+    lengths = []
+    for element in dataset.take(limit) if limit else dataset:
+        lengths.append(int(element[0]["token_ids"].shape[1]))
+    return lengths
