@@ -14,7 +14,7 @@ line unless on_error="skip").
 import dataclasses
 import os
 
-from pipelines.text_table import read_examples
+from pipelines.text_table import TextExamples, read_examples
 
 BINARY = ("0", "1")
 NLI3 = ("entailment", "neutral", "contradiction")
@@ -133,3 +133,53 @@ def write_submission(path, ids, predictions):
             f.write(f"{example_id}\t{value}\n")
     os.replace(path + ".tmp", path)
     return path
+
+
+# TensorFlow Datasets' feature names for each task's texts.
+TFDS_TEXT_FEATURES = {
+    "cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),
+    "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
+    "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
+    "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2"),
+    "ax": ("premise", "hypothesis"),
+}
+
+
+def tfds_examples(task_name, split, data_dir=None):
+    """`TextExamples` from a locally prepared TensorFlow Datasets `glue/<task>`.
+
+    Nothing is downloaded: a dataset that is not prepared under `data_dir` (tfds's
+    default folder when None) fails at once with a message saying where it must be.
+    Splits are tfds's (`train`, `validation`, `test`, `validation_matched`, ...); test
+    splits (label -1) come back unlabelled.
+    """
+    import tensorflow_datasets as tfds
+
+    task = get_task(task_name)
+    try:
+        dataset, info = tfds.load(f"glue/{task_name}", split=split, data_dir=data_dir,
+                                  download=False, with_info=True)
+    except AssertionError:  # tfds's "could not find data" (raised at once, no retries).
+        raise FileNotFoundError(
+            f"glue/{task_name} is not prepared in {data_dir or 'tfds default data folder'}. "
+            f"Prepare it once where the network is reachable (`tfds build glue/{task_name} "
+            "--data_dir DIR`) and pass that folder as data_dir, or read GLUE's original "
+            "files with glue_examples(..., data_dir=GLUE_DIR).") from None
+    features = TFDS_TEXT_FEATURES[task_name]
+    texts, labels, ids = [[] for _ in features], [], []
+    for example in tfds.as_numpy(dataset):
+        for segment, name in zip(texts, features):
+            segment.append(example[name].decode("utf-8"))
+        labels.append(example["label"])
+        ids.append(str(example["idx"]))
+    # The files' label values name the classes (what GLUE's leaderboard expects); tfds's
+    # names differ for some tasks (MRPC: not_equivalent/equivalent) but not its ids.
+    names = None if task.regression else task.label_names
+    if names is not None and info.features["label"].num_classes != len(names):
+        raise ValueError(f"glue/{task_name}: tfds has {info.features['label'].num_classes} "
+                         f"classes, expected {len(names)}.")
+    unlabelled = all(label == -1 for label in labels)
+    if not unlabelled:
+        labels = [float(v) for v in labels] if task.regression else [int(v) for v in labels]
+    return TextExamples(texts, None if unlabelled else labels, ids, names,
+                        f"tfds glue/{task_name} {split}")

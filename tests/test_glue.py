@@ -81,3 +81,32 @@ def test_submission_file_format(tmp_path):
     assert open(path).read() == "index\tprediction\n0\t3.250\n1\t0.500\n"
     path = glue.write_submission(str(tmp_path / "RTE.tsv"), ["7"], ["not_entailment"])
     assert open(path).read() == "index\tprediction\n7\tnot_entailment\n"
+
+
+def test_tfds_path_fails_fast_when_not_prepared(tmp_path):
+    import time
+
+    start = time.time()
+    with pytest.raises(FileNotFoundError, match=r"glue/mrpc is not prepared in .*tfds build "
+                                                r"glue/mrpc"):
+        glue.tfds_examples("mrpc", "train", data_dir=str(tmp_path))
+    assert time.time() - start < 30  # No download attempts, no retries.
+
+
+@pytest.mark.parametrize("task", ["mrpc", "stsb", "mnli"])
+def test_tfds_path_reads_prepared_data(task):
+    """tfds's own mock of a prepared dataset (random texts, the real feature spec)."""
+    import tensorflow_datasets as tfds
+
+    split = "validation_matched" if task == "mnli" else "validation"
+    with tfds.testing.mock_data(num_examples=5):
+        examples = glue.tfds_examples(task, split, data_dir="/nonexistent")
+    spec = glue.TASKS[task]
+    assert len(examples) == 5 and len(examples.texts) == len(spec.text_columns)
+    assert all(isinstance(t, str) for t in examples.texts[1])
+    if spec.regression:
+        assert examples.label_names is None and all(isinstance(v, float)
+                                                    for v in examples.labels)
+    else:
+        assert examples.label_names == spec.label_names
+        assert set(examples.labels) <= set(range(len(spec.label_names)))

@@ -21,8 +21,7 @@ NOT_RUN = {
     'pretraining_dataset("corpus/*.txt"': "an API sketch with placeholder paths",
 }
 # Shortenings: (text in the block, replacement); each must still match the README.
-SHORTER = [
-    ('"$BBC/*/*.txt"', '"$BBC/business/00*.txt"'),
+SHORTER = [  # The corpus stays whole: its one non-UTF-8 article is part of the test.
     ("--steps 2000 --checkpoint-every 250", "--steps 4 --checkpoint-every 2"),
     ("--size 8000", "--size 2000"),
 ]

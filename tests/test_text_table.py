@@ -1,12 +1,14 @@
 """Your own files: TSV, CSV and JSONL with named columns; bad rows named by line."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from pipelines import BertPreprocessor
 from pipelines.classification import bucket_shapes, classification_dataset, default_buckets
+from pipelines.text_folders import folder_examples
 from pipelines.text_table import read_examples
 
 
@@ -120,3 +122,40 @@ def test_unlabelled_examples_and_shuffling_are_seeded(tmp_path, vocab_path):
 
     assert first_labels(3) == first_labels(3)
     assert first_labels(3) != [i % 3 for i in range(8)]  # File order, unshuffled.
+
+
+def _folders(root, counts):
+    for name, count in counts.items():
+        os.makedirs(root / name)
+        for i in range(count):
+            (root / name / f"{i:03d}.txt").write_text(f"{name} text number {i}.")
+    return str(root)
+
+
+def test_class_folders_split_is_seeded_stratified_and_complete(tmp_path):
+    root = _folders(tmp_path / "data", {"b": 10, "a": 20, "c": 5})
+    train = folder_examples(root, "train", 0.2, seed=1)
+    held_out = folder_examples(root, "validation", 0.2, seed=1)
+    assert train.label_names == ("a", "b", "c")
+    assert sorted(train.ids + held_out.ids) == sorted(folder_examples(root).ids)
+    assert not set(train.ids) & set(held_out.ids)
+    assert [held_out.labels.count(k) for k in range(3)] == [4, 2, 1]  # 20% of each class.
+    assert folder_examples(root, "validation", 0.2, seed=1).ids == held_out.ids
+    assert folder_examples(root, "validation", 0.2, seed=2).ids != held_out.ids
+    text, label = train.texts[0][0], train.label_names[train.labels[0]]
+    assert text.startswith(label + " text")
+
+
+def test_class_folder_errors_name_the_file(tmp_path):
+    root = _folders(tmp_path / "data", {"a": 2, "b": 2})
+    (tmp_path / "data" / "b" / "001.txt").write_bytes(b"caf\xe9 \xa315")  # Latin-1.
+    with pytest.raises(ValueError, match=r"b/001\.txt: not valid UTF-8 \(invalid byte at "
+                                         r"offset 3\)"):
+        folder_examples(root)
+    replaced = folder_examples(root, encoding_errors="replace")
+    assert "\ufffd" in replaced.texts[0][3] and "b/001.txt" in replaced.problems[0]
+    (tmp_path / "data" / "a" / "000.txt").write_text("  \n")
+    with pytest.raises(ValueError, match=r"a/000\.txt: empty file"):
+        folder_examples(root, encoding_errors="replace")
+    with pytest.raises(ValueError, match="found 1 class folder"):
+        folder_examples(_folders(tmp_path / "one", {"only": 3}))

@@ -79,7 +79,9 @@ def write_checkpoint(directory, model, heads=None, vocabulary=None, lowercase=No
     """Writes a folder in Google's layout that other BERT tools read.
 
     `bert_config.json`, `bert_model.ckpt.{index,data-*}` (with a task model's heads,
-    e.g. `cls/...` for pretraining or `output_weights` for a classifier) and, when `vocabulary` (a vocab.txt path) is given, a copy of it.
+    e.g. `cls/...` for pretraining or `output_weights` for a classifier) and, when
+    `vocabulary` (a vocab.txt path) is given, a copy of it. `model` is a backbone or a
+    task model; `heads` (`{tf1_prefix: layer}`) overrides the task's own.
     `lowercase`, when known, is stored as `do_lower_case` in the config so that the
     tokenizer setting travels with the vocabulary.
     """

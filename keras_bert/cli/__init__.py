@@ -1,7 +1,11 @@
 """The `keras-bert` command line: the one place that wires model code and pipelines.
 
-Commands: `similarity` (sentence-pair cosine similarity with a checkpoint), `vocab`
-(learn a WordPiece vocabulary) and `pretrain` (MLM + NSP pretraining, resumable).
+Commands: `demo` (the main job: fine-tune MiniLM on BBC News), `finetune`
+(classification/regression: GLUE, your files, class folders), `evaluate` and `predict`
+(with a fine-tuned run), `glue` (the paper's GLUE recipe and table), `similarity`
+(sentence-pair cosine similarity with a checkpoint), `vocab` (learn a WordPiece
+vocabulary) and `pretrain` (MLM + NSP pretraining). Training commands resume after a
+kill.
 
 A user error (a bad flag, file or folder) is one line on stderr and exit status 2;
 anything else is a bug and keeps its traceback.
@@ -10,7 +14,16 @@ anything else is a bug and keeps its traceback.
 import argparse
 import sys
 
-from keras_bert.cli import pretrain, similarity, vocab
+from keras_bert.cli import (
+    demo,
+    evaluate,
+    finetune,
+    glue_table,
+    predict,
+    pretrain,
+    similarity,
+    vocab,
+)
 from keras_bert.cli.common import UsageError
 
 
@@ -18,7 +31,7 @@ def _parser():
     parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (similarity, vocab, pretrain):
+    for module in (demo, finetune, evaluate, predict, glue_table, similarity, vocab, pretrain):
         module.add_parser(commands)
     return parser
 

@@ -128,10 +128,9 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
 
 
 def run(args):
-    import keras
-
     from keras_bert.checkpoints import write_tf1_checkpoint
     from keras_bert.cli.run_folder import RunFolder
+    from keras_bert.cli.training_loop import train_in_segments
     from pipelines.pretraining import pretraining_dataset
 
     log("checking inputs")
@@ -148,24 +147,20 @@ def run(args):
     warmup = optimizer._learning_rate.warmup_steps
     log(f"{model.backbone.count_params():,} backbone parameters; {len(files)} file(s); "
         f"training steps {step}..{args.steps}")
-    tensorboard = keras.callbacks.TensorBoard(folder.logs)
-    history = {}
-    while step < args.steps:
-        count = min(args.checkpoint_every, args.steps - step)
-        segment = step // args.checkpoint_every
-        data = pretraining_dataset(
+
+    def segment_data(start, count):
+        return pretraining_dataset(
             files, tokenizer, args.seq_len, args.batch_size, format=args.format,
             max_predictions=args.max_predictions, short_seq_prob=args.short_seq_prob,
             sentence_order=args.sentence_order, whole_word_masking=args.whole_word_masking,
-            seed=args.seed, start_step=step, encoding_errors=args.encoding_errors)
-        log(f"steps {step + 1}..{step + count} of {args.steps}")
-        result = model.fit(data, steps_per_epoch=count, initial_epoch=segment,
-                           epochs=segment + 1, callbacks=[tensorboard],
-                           verbose=args.verbose, shuffle=False)
-        history = {k: float(v[-1]) for k, v in result.history.items()}
-        step += count
-        folder.save(model, step, settings=_settings(args), total_steps=args.steps,
-                    warmup_steps=warmup)
+            seed=args.seed, start_step=start, encoding_errors=args.encoding_errors)
+
+    run_state = {"settings": _settings(args), "total_steps": args.steps,
+                 "warmup_steps": warmup, "segments": (state or {}).get(
+                     "segments", step // args.checkpoint_every)}
+    history = train_in_segments(
+        model, folder, step, args.steps, lambda at: at + args.checkpoint_every, segment_data,
+        verbose=args.verbose, state=run_state)
     log("writing final checkpoints")
     model.save(folder.file("model.keras"))
     write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,

@@ -1,0 +1,44 @@
+"""`keras-bert evaluate RUN_DIR --data FILE_OR_SPLIT`: the official metrics of a fine-tuned
+run on labelled data (its own validation data by default), as JSON on stdout."""
+
+import json
+
+from keras_bert.cli import run_model, task_data
+from keras_bert.cli.common import HelpFormatter, positive_int, reading_inputs
+
+
+def evaluate(run_dir, data="validation", batch_size=32):
+    """{"metrics": {...}, "examples": n, ...} for a run folder on `data`."""
+    from keras_bert.metrics import scores
+
+    with reading_inputs():
+        model, preprocessor, run = run_model.load_run(run_dir)
+        examples = task_data.read(run["data"], data, run["label_names"])
+        if examples is None or examples.labels is None:
+            raise ValueError(f"{data}: no labels to evaluate against (use predict)")
+    outputs = run_model.predict(model, preprocessor, examples, batch_size)
+    predicted = run_model.decide(outputs, run["label_names"])
+    result = {"data": data, "examples": len(examples), "skipped_rows": examples.skipped,
+              "metrics": task_data.score(run["metrics"], examples.labels, predicted)}
+    if run["label_names"] is not None:
+        matrix = scores.confusion_matrix(examples.labels, predicted, len(run["label_names"]))
+        result["label_names"] = list(run["label_names"])
+        result["confusion_matrix"] = matrix.tolist()  # Rows: labels; columns: predictions.
+    return result
+
+
+def run(args):
+    print(json.dumps(evaluate(args.run_dir, args.data, args.batch_size), indent=2))
+    return 0
+
+
+def add_parser(commands):
+    parser = commands.add_parser("evaluate", help="official metrics of a fine-tuned run",
+                                 description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("run_dir", help="a finetune --out folder")
+    parser.add_argument("--data", default="validation",
+                        help="validation, train, a file in the run's format, or a GLUE "
+                             "split (dev, dev_matched, dev_mismatched, ...)")
+    parser.add_argument("--batch-size", type=positive_int, default=32,
+                        help="examples per batch")
+    parser.set_defaults(run=run)

@@ -1,0 +1,102 @@
+"""`keras-bert predict RUN_DIR`: labels for raw text with a fine-tuned run.
+
+Texts come from the arguments, or one per line from `--file` or stdin (a pair task
+takes two texts per line, separated by a tab). Output: a label name (or score) per
+line, or with `--jsonl` one JSON object per text with every class's probability.
+`--data SPLIT_OR_FILE --out FILE` predicts a whole file; for a GLUE test split it
+writes the leaderboard's TSV (`index<TAB>prediction`).
+"""
+
+import json
+import sys
+
+from keras_bert.cli import run_model, task_data
+from keras_bert.cli.common import (
+    HelpFormatter,
+    UsageError,
+    positive_int,
+    prepare_output_file,
+    reading_inputs,
+)
+
+
+def _texts(args, segments):
+    lines = list(args.texts)
+    if args.file or not lines:
+        stream = open(args.file, encoding="utf-8") if args.file else sys.stdin
+        with stream:
+            lines = [line.rstrip("\r\n") for line in stream if line.strip()]
+    if not lines:
+        raise UsageError("no text given (arguments, --file or stdin)")
+    rows = [line.split("\t") for line in lines]
+    for number, row in enumerate(rows, start=1):
+        if len(row) != segments:
+            raise UsageError(f"text {number}: expected {segments} tab-separated text(s), "
+                             f"found {len(row)}")
+    return [list(column) for column in zip(*rows)]
+
+
+def _examples(texts):
+    from pipelines.text_table import TextExamples
+
+    return TextExamples(texts, None, [str(i) for i in range(len(texts[0]))], None, "input")
+
+
+def predict_file(run_dir, data, out, batch_size=32):
+    """Predicts a whole split or file into `out` (GLUE's leaderboard TSV format)."""
+    from pipelines import glue
+
+    with reading_inputs():
+        prepare_output_file(out)
+        model, preprocessor, run_info = run_model.load_run(run_dir)
+        spec, labels = run_info["data"], run_info["label_names"]
+        examples = (task_data.read_unlabelled(spec, data) if spec["source"] == "table"
+                    else task_data.read(spec, data, labels))
+    outputs = run_model.predict(model, preprocessor, examples, batch_size)
+    glue.write_submission(out, examples.ids, _named(outputs, labels))
+    print(f"wrote {len(examples)} predictions to {out}", file=sys.stderr)
+
+
+def _named(outputs, labels):
+    decided = run_model.decide(outputs, labels)
+    return [float(v) if labels is None else labels[int(v)] for v in decided]
+
+
+def run(args):
+    if args.data:
+        if not args.out:
+            raise UsageError("--data needs --out FILE for the predictions")
+        predict_file(args.run_dir, args.data, args.out, args.batch_size)
+        return 0
+    with reading_inputs():
+        model, preprocessor, run_info = run_model.load_run(args.run_dir)
+        labels = run_info["label_names"]
+        examples = _examples(_texts(args, task_data.segment_count(run_info["data"])))
+    outputs = run_model.predict(model, preprocessor, examples, args.batch_size)
+    named = _named(outputs, labels)
+    probabilities = None if labels is None else run_model.probabilities(outputs)
+    for i, value in enumerate(named):
+        if args.jsonl:
+            row = {"text": [t[i] for t in examples.texts]}
+            row.update({"score": value} if labels is None else {
+                "label": value, "probabilities": dict(zip(labels, map(float,
+                                                                      probabilities[i])))})
+            print(json.dumps(row))
+        else:
+            print(f"{value:.4f}" if labels is None else value)
+    return 0
+
+
+def add_parser(commands):
+    parser = commands.add_parser("predict", help="labels for raw text with a fine-tuned run",
+                                 description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("run_dir", help="a finetune --out folder")
+    parser.add_argument("texts", nargs="*", help="texts (pairs: 'first<TAB>second')")
+    parser.add_argument("--file", help="a file with one text (or tab-separated pair) a line")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="one JSON object per text, with every class's probability")
+    parser.add_argument("--data", help="predict a whole split or file (needs --out)")
+    parser.add_argument("--out", help="predictions file (GLUE leaderboard TSV format)")
+    parser.add_argument("--batch-size", type=positive_int, default=32,
+                        help="examples per batch")
+    parser.set_defaults(run=run)

@@ -1,0 +1,79 @@
+"""A fine-tuning run folder's model, preprocessing and settings, for evaluate/predict.
+
+Layout written by `finetune`: `run.json` (data source, label names, sequence length,
+metrics), `vocab/` (vocab.txt + do_lower_case), `best.keras` (best on validation) and
+`model.keras` (last), `results.json`, `checkpoints/`, `logs/`.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+
+from keras_bert.cli.common import UsageError, log, save_atomically
+
+
+def write_run_files(out, run, tokenizer):
+    """Writes run.json and the vocabulary (with its casing) into the run folder."""
+    vocab = os.path.join(out, "vocab")
+    os.makedirs(vocab, exist_ok=True)
+    shutil.copyfile(tokenizer.vocabulary_path, os.path.join(vocab, "vocab.txt"))
+    with open(os.path.join(vocab, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump({"do_lower_case": tokenizer.lowercase}, f)
+    write_json(os.path.join(out, "run.json"), run)
+
+
+def write_json(path, value):
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(value, f, indent=2)
+            f.write("\n")
+
+    save_atomically(write, path)
+
+
+def load_run(run_dir):
+    """(model, preprocessor, run) of a finished (or running) fine-tuning run folder."""
+    import keras
+
+    import keras_bert  # noqa: F401  (registers the classes .keras files name)
+    from pipelines import BertPreprocessor
+
+    path = os.path.join(run_dir, "run.json")
+    if not os.path.isfile(path):
+        raise UsageError(f"{run_dir}: not a fine-tuning run folder (no run.json)")
+    with open(path, encoding="utf-8") as f:
+        run = json.load(f)
+    for name in ("best.keras", "model.keras", os.path.join("checkpoints", "latest.keras")):
+        model_path = os.path.join(run_dir, name)
+        if os.path.isfile(model_path):
+            break
+    else:
+        raise UsageError(f"{run_dir}: holds no trained model yet")
+    log(f"loading {model_path}")
+    model = keras.saving.load_model(model_path)
+    preprocessor = BertPreprocessor.from_dir(
+        os.path.join(run_dir, "vocab"), sequence_length=run["sequence_length"],
+        num_segments=model.backbone.num_segments)
+    return model, preprocessor, run
+
+
+def predict(model, preprocessor, examples, batch_size=32):
+    """Raw outputs (logits, or scores) for `TextExamples`, in their order."""
+    from pipelines.classification import classification_dataset
+
+    unlabelled = type(examples)(examples.texts, None, examples.ids, examples.label_names,
+                                examples.source)
+    data = classification_dataset(unlabelled, preprocessor, batch_size)
+    return np.asarray(model.predict(data.map(lambda features: features), verbose=0))
+
+
+def decide(outputs, label_names):
+    """Class ids (argmax) for classification; the scores themselves for regression."""
+    return outputs if label_names is None else outputs.argmax(-1)
+
+
+def probabilities(logits):
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)

@@ -1,0 +1,45 @@
+"""The segmented fit loop every training command uses: `fit` a segment of steps, run the
+segment's follow-up (e.g. validation), write an atomic checkpoint, repeat. Killed at
+any moment, a run re-run with the same `--out` continues from its last checkpoint."""
+
+import keras
+
+from keras_bert.cli.common import log
+
+
+def train_in_segments(model, folder, step, total_steps, next_stop, segment_data, verbose=1,
+                      after_segment=None, state=None):
+    """Trains from `step` to `total_steps`; returns the last segment's metrics.
+
+    Args:
+        model: a compiled keras.Model.
+        folder: RunFolder, for checkpoints and TensorBoard logs.
+        step: int, the step to start from (0, or the resumed step).
+        total_steps: int.
+        next_stop: callable(step) -> the step where the segment starting at `step` ends
+            (a checkpoint interval, an epoch end).
+        segment_data: callable(step, count) -> a dataset with at least `count` batches,
+            positioned at `step`.
+        verbose: int, Keras progress (1 a bar, 2 a line per segment).
+        after_segment: callable(step) -> dict of state to save, run after each segment
+            and before its checkpoint (validation, best model); None for nothing.
+        state: dict, the run state to save with every checkpoint (settings, ...);
+            `segments` counts the segments done (TensorBoard's x axis).
+    """
+    state = dict(state or {})
+    tensorboard = keras.callbacks.TensorBoard(folder.logs)
+    history = {}
+    while step < total_steps:
+        stop = min(next_stop(step), total_steps)
+        count, segment = stop - step, state.get("segments", 0)
+        log(f"steps {step + 1}..{stop} of {total_steps}")
+        result = model.fit(segment_data(step, count), steps_per_epoch=count,
+                           initial_epoch=segment, epochs=segment + 1, callbacks=[tensorboard],
+                           verbose=verbose, shuffle=False)
+        history = {k: float(v[-1]) for k, v in result.history.items()}
+        step = stop
+        state["segments"] = segment + 1
+        if after_segment is not None:
+            state.update(after_segment(step))
+        folder.save(model, step, **state)
+    return history

@@ -1,0 +1,230 @@
+"""`keras-bert finetune / evaluate / predict` end to end on tiny data written here."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import keras_bert
+from keras_bert import cli
+from keras_bert.checkpoints import write_tf1_checkpoint
+from keras_bert.metrics import scores
+from pipelines import read_vocabulary
+from tests.glue_files import write_glue
+
+VOCAB = os.path.join(os.path.dirname(__file__), "data", "vocab.txt")
+GOOD, BAD = ["the dog is good", "a quick fox", "the cat jump over"], ["lazy dog", "brown cat"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny encoder in Google's layout, without dropout (so runs are deterministic)."""
+    folder = str(tmp_path_factory.mktemp("ckpt"))
+    keras.utils.set_random_seed(0)
+    model = keras_bert.build("tiny", vocabulary_size=len(read_vocabulary(VOCAB)), num_layers=1,
+                             hidden_dim=12, num_heads=2, intermediate_dim=20,
+                             max_sequence_length=64, dropout=0.0)
+    return write_tf1_checkpoint(folder, model, vocabulary=VOCAB, lowercase=True)
+
+
+def write_table(path, rows, seed=0):
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        f.write("text\tlabel\n")
+        for _ in range(rows):
+            label = rng.choice(["good", "bad"])
+            f.write(f"{rng.choice(GOOD if label == 'good' else BAD)}\t{label}\n")
+    return str(path)
+
+
+def table_args(tmp_path, checkpoint, out="run", *extra, rows=40):
+    return ["finetune", "tsv", "--train", write_table(tmp_path / "train.tsv", rows),
+            "--validation", write_table(tmp_path / "dev.tsv", 12, seed=1),
+            "--text-column", "text", "--label-column", "label", "--weights", checkpoint,
+            "--out", str(tmp_path / out), "--seq-len", "16", "--batch-size", "8",
+            "--learning-rate", "3e-3", "--head-dropout", "0", "--verbose", "2", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, checkpoint):
+    """A run that learns its task: the words decide the label."""
+    folder = tmp_path_factory.mktemp("trained")
+    assert cli.main(table_args(folder, checkpoint, "run", "--epochs", "8", rows=80)) == 0
+    return folder
+
+
+def test_finetune_learns_and_evaluate_reproduces_its_metrics(trained_run, capsys):
+    run = trained_run / "run"
+    results = json.loads((run / "results.json").read_text())
+    assert results["label_names"] == ["bad", "good"] and results["metrics"] == ["accuracy", "f1"]
+    assert len(results["epochs"]) == 8 and results["validation_examples"] == 12
+    assert results["validation"]["accuracy"] >= 0.9  # The words decide the label.
+    assert {"epoch_loss", "epoch_accuracy"} <= tensorboard_tags(run / "logs" / "train")
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run)]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["metrics"] == pytest.approx(results["validation"])
+    matrix = np.array(evaluated["confusion_matrix"])
+    assert matrix.sum() == 12 and np.trace(matrix) / 12 == pytest.approx(
+        evaluated["metrics"]["accuracy"])
+
+
+def tensorboard_tags(folder):
+    import tensorflow as tf
+
+    return {value.tag for name in os.listdir(folder)
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name))
+            for value in event.summary.value}
+
+
+def test_predict_raw_text_stdin_and_files(trained_run, tmp_path, capsys, monkeypatch):
+    run = str(trained_run / "run")
+    capsys.readouterr()
+    assert cli.main(["predict", run, "the dog is good", "lazy dog"]) == 0
+    assert capsys.readouterr().out.split() == ["good", "bad"]
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a quick fox\nbrown cat\n"))
+    assert cli.main(["predict", run, "--jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in rows] == ["good", "bad"]
+    assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    out = tmp_path / "preds" / "p.tsv"
+    assert cli.main(["predict", run, "--data", str(trained_run / "dev.tsv"), "--out",
+                     str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "index\tprediction" and len(lines) == 13
+
+
+def test_glue_classification_and_regression_with_leaderboard_files(tmp_path, checkpoint,
+                                                                  capsys):
+    data = write_glue(str(tmp_path / "glue"), rows=8)
+    for task, metrics in (("mrpc", ["f1", "accuracy"]), ("stsb", ["spearman", "pearson"])):
+        out = tmp_path / task
+        assert cli.main(["finetune", f"glue/{task}", "--data-dir", data, "--weights",
+                         checkpoint, "--out", str(out), "--epochs", "1", "--seq-len", "32",
+                         "--batch-size", "4", "--verbose", "0"]) == 0
+        results = json.loads((out / "results.json").read_text())
+        assert results["metrics"] == metrics and set(results["validation"]) == set(metrics)
+        capsys.readouterr()
+        assert cli.main(["evaluate", str(out), "--data", "dev"]) == 0
+        assert json.loads(capsys.readouterr().out)["examples"] == 8
+        board = tmp_path / "board" / f"{task}.tsv"
+        assert cli.main(["predict", str(out), "--data", "test", "--out", str(board)]) == 0
+        rows = [line.split("\t") for line in board.read_text().splitlines()]
+        assert rows[0] == ["index", "prediction"] and [r[0] for r in rows[1:]] == [
+            str(i) for i in range(8)]
+        if task == "stsb":
+            assert all(float(r[1]) == pytest.approx(float(r[1])) for r in rows[1:])
+        else:
+            assert {r[1] for r in rows[1:]} <= {"0", "1"}
+
+
+def test_class_folders_with_a_seeded_split(tmp_path, checkpoint):
+    for label, texts in (("good", GOOD), ("bad", BAD)):
+        os.makedirs(tmp_path / "data" / label)
+        for i in range(10):
+            (tmp_path / "data" / label / f"{i:03d}.txt").write_text(texts[i % len(texts)])
+    out = tmp_path / "run"
+    assert cli.main(["finetune", "folders", "--train", str(tmp_path / "data"), "--weights",
+                     checkpoint, "--out", str(out), "--epochs", "1", "--seq-len", "16",
+                     "--batch-size", "4", "--verbose", "0"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["train_examples"] == 16 and results["validation_examples"] == 4
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a[:a.index("--text-column")] + a[a.index("--label-column"):],
+     "needs --text-column"),
+    (lambda a: a + ["--seq-len", "600"], "--seq-len 600 must be in [8, 64]"),
+    (lambda a: ["finetune", "glue/mrpc"] + a[2:], "needs --data-dir"),
+    (lambda a: ["finetune", "glue/sst-2"] + a[2:], "Unknown GLUE task 'sst-2'"),
+    (lambda a: ["finetune", "xml"] + a[2:], "unknown data source 'xml'"),
+])
+def test_bad_input_is_one_line_before_training(tmp_path, checkpoint, capsys, change, message):
+    assert cli.main(change(table_args(tmp_path, checkpoint))) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_validation_row_names_file_and_line(tmp_path, checkpoint, capsys):
+    argv = table_args(tmp_path, checkpoint)
+    with open(tmp_path / "dev.tsv", "a") as f:
+        f.write("odd text\tmaybe\n")
+    assert cli.main(argv) == 2
+    assert "dev.tsv:14: label 'maybe' is not one of bad, good" in capsys.readouterr().err
+
+
+def _final_weights(path):
+    return [np.asarray(w) for w in keras.saving.load_model(str(path)).weights]
+
+
+def test_killed_run_resumes_at_the_same_batch(tmp_path, checkpoint):
+    argv = table_args(tmp_path, checkpoint, "killed", "--epochs", "3", "--checkpoint-every",
+                      "2", "--seed", "4")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, "-m", "keras_bert.cli"] + argv
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    state = tmp_path / "killed" / "checkpoints" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (state.exists() and
+                                         json.loads(state.read_text())["step"] >= 4):
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(state.read_text())["step"]
+    assert 4 <= killed_at < 15
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"resuming from step {killed_at} of 15" in rerun.stderr
+    straight = table_args(tmp_path, checkpoint, "straight", "--epochs", "3",
+                          "--checkpoint-every", "2", "--seed", "4")
+    assert cli.main(straight) == 0
+    resumed, uninterrupted = (_final_weights(tmp_path / name / "model.keras")
+                              for name in ("killed", "straight"))
+    for a, b in zip(resumed, uninterrupted):
+        np.testing.assert_allclose(a, b, atol=1e-6)  # No batch trained twice or skipped.
+    history = json.loads((tmp_path / "killed" / "results.json").read_text())["epochs"]
+    assert [e["epoch"] for e in history] == [1, 2, 3]
+
+
+def test_scores_used_by_the_cli_are_the_official_ones():
+    from keras_bert.cli import task_data
+
+    values = task_data.score(("accuracy", "f1", "mcc"), [1, 0, 1, 1], [1, 1, 1, 0])
+    assert values == {"accuracy": 0.5, "f1": scores.f1([1, 0, 1, 1], [1, 1, 1, 0]),
+                      "mcc": scores.matthews_corrcoef([1, 0, 1, 1], [1, 1, 1, 0])}
+
+
+def test_glue_sweep_picks_the_best_rate_and_prints_the_paper_table(tmp_path, checkpoint,
+                                                                  capsys):
+    data = write_glue(str(tmp_path / "glue"), rows=8)
+    out = tmp_path / "sweep"
+    argv = ["glue", "--data-dir", data, "--weights", checkpoint, "--out", str(out),
+            "--tasks", "mrpc", "--learning-rates", "3e-3,1e-5", "--epochs", "1",
+            "--batch-size", "4", "--seq-len", "32", "--verbose", "0"]
+    assert cli.main(argv) == 0
+    table = capsys.readouterr().out
+    assert "MNLI-m" in table and "BERT-base (paper, test)" in table and "79.6" in table
+    summary = json.loads((out / "glue.json").read_text())
+    for task, metric in (("mrpc", "f1"),):
+        scores_by_rate = {
+            rate: json.loads((out / task / f"lr-{rate}" / "results.json").read_text())[
+                "validation"][metric] for rate in ("0.003", "1e-05")}
+        best_rate = max(scores_by_rate, key=scores_by_rate.get)
+        assert summary["best_runs"][task].endswith(f"lr-{best_rate}")
+    assert summary["dev"]["MRPC"] is not None and summary["dev"]["QQP"] is None
+    assert (out / "submission" / "MRPC.tsv").read_text().startswith("index\tprediction\n0\t")
+    assert not (out / "rte").exists()  # Only the tasks asked for.
+    assert cli.main(argv) == 0  # Finished runs are reused, not trained again.
+    assert "GLUE mrpc: learning rate" not in capsys.readouterr().err
