@@ -3,10 +3,6 @@
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
@@ -18,6 +14,7 @@ from keras_bert.checkpoints import write_tf1_checkpoint
 from keras_bert.metrics import scores
 from pipelines import read_vocabulary
 from tests.glue_files import write_glue
+from tests.kill_and_rerun import kill_then_rerun
 
 VOCAB = os.path.join(os.path.dirname(__file__), "data", "vocab.txt")
 GOOD, BAD = ["the dog is good", "a quick fox", "the cat jump over"], ["lazy dog", "brown cat"]
@@ -170,22 +167,9 @@ def _final_weights(path):
 def test_killed_run_resumes_at_the_same_batch(tmp_path, checkpoint):
     argv = table_args(tmp_path, checkpoint, "killed", "--epochs", "3", "--checkpoint-every",
                       "2", "--seed", "4")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, "-m", "keras_bert.cli"] + argv
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
     state = tmp_path / "killed" / "checkpoints" / "state.json"
-    deadline = time.time() + 240
-    while time.time() < deadline and not (state.exists() and
-                                         json.loads(state.read_text())["step"] >= 4):
-        assert process.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.1)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = json.loads(state.read_text())["step"]
+    killed_at, rerun = kill_then_rerun(argv, state, at_least=4)
     assert 4 <= killed_at < 15
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"resuming from step {killed_at} of 15" in rerun.stderr
     straight = table_args(tmp_path, checkpoint, "straight", "--epochs", "3",
                           "--checkpoint-every", "2", "--seed", "4")

@@ -1,15 +1,12 @@
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import pytest
 
 from keras_bert import cli
 from pipelines import BertTokenizer
+from tests.kill_and_rerun import kill_then_rerun
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 CORPUS, VOCAB = os.path.join(DATA, "corpus.txt"), os.path.join(DATA, "vocab.txt")
@@ -81,23 +78,9 @@ def test_init_checkpoint_continues_a_pretrained_model(tmp_path, capsys):
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "keras_bert.cli"] + args(out, steps=12, every=2)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
     state = out / "checkpoints" / "state.json"
-    deadline = time.time() + 240
-    while time.time() < deadline and not (state.exists() and
-                                         json.loads(state.read_text())["step"] >= 4):
-        assert process.poll() is None, "the run exited before it could be killed"
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = json.loads(state.read_text())["step"]
+    killed_at, rerun = kill_then_rerun(args(out, steps=12, every=2), state, at_least=4)
     assert 4 <= killed_at < 12, "the run ended before it could be killed"
-
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"resuming from step {killed_at}" in rerun.stderr
     assert f"steps {killed_at + 1}..{killed_at + 2} of 12" in rerun.stderr
     assert "steps 1..2 of 12" not in rerun.stderr

