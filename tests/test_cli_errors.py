@@ -24,14 +24,27 @@ def fails(capsys, argv, message):
     return err
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished 2-step pretraining run; tests copy it rather than train again."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    assert cli.main(args(out, steps=2)) == 0
+    return out
+
+
+def copy_of(run, tmp_path):
+    shutil.copytree(run, tmp_path / "run")
+    return tmp_path / "run"
+
+
 def backbone_weights(path):
     model = keras.saving.load_model(str(path))
     return [np.asarray(w) for w in model.backbone.get_weights()]
 
 
-def test_more_steps_on_a_finished_run_trains_with_a_rebuilt_schedule(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert cli.main(args(out, steps=2)) == 0
+def test_more_steps_on_a_finished_run_trains_with_a_rebuilt_schedule(finished_run, tmp_path,
+                                                                       capsys):
+    out = copy_of(finished_run, tmp_path)
     before = backbone_weights(out / "model.keras")
     capsys.readouterr()
     assert cli.main(args(out, steps=4)) == 0
@@ -50,23 +63,20 @@ def test_more_steps_on_a_finished_run_trains_with_a_rebuilt_schedule(tmp_path, c
     (["--warmup-steps", "1"], "--warmup-steps 0 -> 1"),
     (["--optimizer", "lamb"], "--optimizer 'adamw' -> 'lamb'"),
 ])
-def test_resuming_with_another_recipe_is_refused_naming_the_flag(tmp_path, capsys, extra,
-                                                                 message):
-    out = tmp_path / "run"
-    assert cli.main(args(out, steps=2)) == 0
+def test_resuming_with_another_recipe_is_refused_naming_the_flag(finished_run, tmp_path,
+                                                                 capsys, extra, message):
+    out = copy_of(finished_run, tmp_path)
     err = fails(capsys, args(out, *extra, steps=2), message)
     assert "holds a run with other settings" in err
 
 
-def test_fewer_steps_than_already_trained_is_refused(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert cli.main(args(out, steps=4, every=4)) == 0
-    fails(capsys, args(out, steps=2), "--steps 2 is below the 4 steps already trained")
+def test_fewer_steps_than_already_trained_is_refused(finished_run, tmp_path, capsys):
+    out = copy_of(finished_run, tmp_path)
+    fails(capsys, args(out, steps=1), "--steps 1 is below the 2 steps already trained")
 
 
-def test_damaged_checkpoints_are_named(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert cli.main(args(out, steps=2)) == 0
+def test_damaged_checkpoints_are_named(finished_run, tmp_path, capsys):
+    out = copy_of(finished_run, tmp_path)
     state = out / "checkpoints" / "state.json"
     saved = state.read_text()
     state.write_text("")

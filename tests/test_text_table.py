@@ -70,7 +70,8 @@ def _examples(tmp_path, n=41):
 def test_buckets_pad_to_boundaries_and_keep_every_example(tmp_path, vocab_path):
     examples = _examples(tmp_path)
     pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=48)
-    assert default_buckets(48) == [32, 48] and default_buckets(128) == [32, 64, 128]
+    assert default_buckets(48) == [32, 48] and default_buckets(128) == [32, 48, 64, 96, 128]
+    assert default_buckets(512)[-4:] == [192, 256, 384, 512] and default_buckets(100)[-1] == 100
     bucketed = classification_dataset(examples, pre, 4, bucket_lengths=[16, 32, 48])
     assert set(bucket_shapes(bucketed)) <= {16, 32, 48} and len(set(bucket_shapes(bucketed))) > 1
     seen = []

@@ -91,3 +91,17 @@ def save_atomically(write, path):
     tmp = f"{path}.tmp{os.path.splitext(path)[1]}"
     write(tmp)
     os.replace(tmp, path)
+
+
+DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def add_recipe_flags(add, learning_rate):
+    """The optimizer-recipe flags every training command takes (BERT's AdamW by default)."""
+    add("--optimizer", default="adamw", choices=("adamw", "lamb"),
+        help="weight decay 0.01 except LayerNorm and biases, clipnorm 1.0")
+    add("--learning-rate", type=positive_float, default=learning_rate,
+        help="peak learning rate")
+    add("--dtype", default=None, choices=DTYPES, help="default: float32")
+    add("--xla", action="store_true", help="compile the train step with XLA")
+    add("--grad-accum", type=positive_int, default=None, help="gradient accumulation steps")

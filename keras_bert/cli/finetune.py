@@ -14,9 +14,9 @@ from keras_bert.cli import task_data
 from keras_bert.cli.common import (
     HelpFormatter,
     UsageError,
+    add_recipe_flags,
     log,
     non_negative_int,
-    positive_float,
     positive_int,
     probability,
     reading_inputs,
@@ -204,22 +204,17 @@ def add_parser(commands):
     add("--out", required=True, help="run folder (re-run with the same --out to resume)")
     add("--epochs", type=positive_int, default=3, help="passes over the training data")
     add("--batch-size", type=positive_int, default=32, help="examples per step")
-    add("--learning-rate", type=positive_float, default=5e-5, help="peak learning rate")
+    add_recipe_flags(add, learning_rate=5e-5)
     add("--warmup-ratio", type=probability, default=0.1,
         help="share of the steps with linear warmup (then linear decay to 0)")
     add("--weight-decay", type=float, default=0.01, help="AdamW decay (not LayerNorm/bias)")
-    add("--optimizer", default="adamw", choices=("adamw", "lamb"), help="the optimizer")
     add("--seq-len", type=positive_int, default=128,
         help="tokens per example, [CLS] and [SEP] included (longer texts are truncated)")
     add("--buckets", action=argparse.BooleanOptionalAction, default=True,
-        help="batch by length, padded to 32/64/128/... instead of always --seq-len")
+        help="batch by length, padded to 32/48/64/96/128/... instead of always --seq-len")
     add("--head-dropout", type=probability, default=0.1, help="dropout before the classifier")
     add("--checkpoint-every", type=non_negative_int, default=0,
         help="steps between checkpoints; 0: at each epoch's end")
-    add("--dtype", default=None, choices=("float32", "mixed_bfloat16", "mixed_float16"),
-        help="default: float32")
-    add("--xla", action="store_true", help="compile the train step with XLA")
-    add("--grad-accum", type=positive_int, default=None, help="gradient accumulation steps")
     add("--seed", type=int, default=0, help="seeds the shuffling (and the folders split)")
     add("--verbose", type=int, default=1, choices=(0, 1, 2),
         help="Keras progress: 1 a bar, 2 a line per segment")

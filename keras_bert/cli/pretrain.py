@@ -12,9 +12,9 @@ import json
 from keras_bert.cli.common import (
     HelpFormatter,
     UsageError,
+    add_recipe_flags,
     log,
     non_negative_int,
-    positive_float,
     positive_int,
     probability,
     reading_inputs,
@@ -23,7 +23,6 @@ from keras_bert.cli.common import (
 # Flags a resumed run must keep (compared with the run's state.json, each one named).
 _SETTINGS = ("preset", "init_checkpoint", "seq_len", "vocab", "format", "optimizer",
              "learning_rate", "grad_accum", "dtype")
-DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def _check_inputs(args):
@@ -203,9 +202,7 @@ def add_parser(commands):
     add("--out", required=True, help="run folder (re-run with the same --out to resume)")
     add("--checkpoint-every", type=positive_int, default=100,
         help="steps between atomic checkpoints (what a resumed run can lose at most)")
-    add("--optimizer", default="adamw", choices=("adamw", "lamb"),
-        help="weight decay 0.01 except LayerNorm and biases, clipnorm 1.0")
-    add("--learning-rate", type=positive_float, default=1e-4, help="peak learning rate")
+    add_recipe_flags(add, learning_rate=1e-4)
     add("--warmup-steps", type=non_negative_int, default=None, help="default: 10%% of --steps")
     add("--max-predictions", type=positive_int, default=None,
         help="default: 20 at 128, 76 at 512")
@@ -213,9 +210,6 @@ def add_parser(commands):
         help="share of examples given a shorter random target length")
     add("--whole-word-masking", action="store_true", help="mask all pieces of a word")
     add("--sentence-order", action="store_true", help="ALBERT's SOP instead of NSP")
-    add("--dtype", default=None, choices=DTYPES, help="default: float32")
-    add("--xla", action="store_true", help="compile the train step with XLA")
-    add("--grad-accum", type=positive_int, default=None, help="gradient accumulation steps")
     add("--seed", type=int, default=0, help="seeds the data stream (pairs, masks)")
     add("--verbose", type=int, default=1, choices=(0, 1, 2),
         help="Keras progress: 1 a bar, 2 a line per checkpoint segment")
