@@ -62,6 +62,7 @@ def test_finetune_learns_and_evaluate_reproduces_its_metrics(trained_run, capsys
     results = json.loads((run / "results.json").read_text())
     assert results["label_names"] == ["bad", "good"] and results["metrics"] == ["accuracy", "f1"]
     assert len(results["epochs"]) == 8 and results["validation_examples"] == 12
+    assert keras.saving.load_model(str(run / "best.keras")).label_names == ["bad", "good"]
     assert results["validation"]["accuracy"] >= 0.9  # The words decide the label.
     assert {"epoch_loss", "epoch_accuracy"} <= tensorboard_tags(run / "logs" / "train")
     capsys.readouterr()

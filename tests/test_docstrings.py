@@ -12,7 +12,8 @@ MODULES = [
     "keras_bert.layers.masked_lm_head", "keras_bert.layers.next_sentence_head",
     "pipelines.tokenizer", "pipelines.preprocessor", "pipelines.basic_tokenizer",
     "pipelines.masking", "pipelines.pretraining", "keras_bert.training",
-    "keras_bert.tasks.bert_pretrainer",
+    "keras_bert.tasks.bert_pretrainer", "keras_bert.tasks.bert_classifier",
+    "keras_bert.tasks.bert_text_embedder", "keras_bert.layers.mean_pooling",
 ]
 
 

@@ -34,7 +34,12 @@ def test_regression_task_checks(tmp_path):
 
 def test_classifier_generic_model_checks(tmp_path):
     backbone = keras_bert.BertBackbone(**TINY)
-    run_model_checks(BertClassifier(backbone, num_classes=3), tiny_inputs(), tmp_path)
+    model = BertClassifier(backbone, num_classes=3, label_names=["neg", "neu", "pos"])
+    run_model_checks(model, tiny_inputs(), tmp_path)
+    restored = __import__("keras").saving.load_model(str(tmp_path / "model.keras"))
+    assert restored.label_names == ["neg", "neu", "pos"]  # Names travel with the model.
+    with pytest.raises(ValueError, match="do not name the 2 classes"):
+        BertClassifier(backbone, num_classes=2, label_names=["a", "b", "c"])
 
 
 def test_embedder_generic_model_checks(tmp_path):
@@ -58,7 +63,7 @@ def test_head_dropout_does_not_touch_the_encoder():
 
 def test_task_option_errors_name_the_valid_ones():
     with pytest.raises(ValueError, match="Unknown option.*'classification': dropout_rate.*"
-                                         "num_classes, head_dropout"):
+                                         "num_classes, head_dropout, label_names"):
         build_tiny("classification", num_classes=2, dropout_rate=0.3)
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         build_tiny("classification", num_classes=0)

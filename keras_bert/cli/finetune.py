@@ -69,10 +69,11 @@ def _epoch_data(args, train, preprocessor):
     return data, steps
 
 
-def _new_model(args, num_labels, total_steps):
+def _new_model(args, labels, total_steps):
     import keras_bert
 
-    options = dict(task="classification", num_classes=num_labels,
+    options = dict(task="classification", num_classes=len(labels) if labels else 1,
+                   label_names=labels,
                    head_dropout=args.head_dropout, optimizer=args.optimizer,
                    learning_rate=args.learning_rate, total_steps=total_steps,
                    warmup_steps=round(args.warmup_ratio * total_steps),
@@ -129,8 +130,7 @@ def run(args):
     else:
         log(f"building the classifier on {args.weights} ({len(labels or [])} classes)"
             if labels else f"building a regressor on {args.weights}")
-        model, step, history = _new_model(args, len(labels) if labels else 1, total), 0, {
-            "epochs": []}
+        model, step, history = _new_model(args, labels, total), 0, {"epochs": []}
         run_model.write_run_files(args.out, {
             "task": "classification", "data": spec, "label_names": labels,
             "metrics": metrics, "sequence_length": args.seq_len,

@@ -10,7 +10,8 @@ class MeanPooling(keras.layers.Layer):
 
     Example:
     >>> x = ops.convert_to_tensor([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]]])
-    >>> MeanPooling()(x, padding_mask=ops.convert_to_tensor([[1, 1, 0]])).tolist()
+    >>> pooled = MeanPooling()(x, padding_mask=ops.convert_to_tensor([[1, 1, 0]]))
+    >>> ops.convert_to_numpy(pooled).tolist()
     [[2.0, 3.0]]
     """
 

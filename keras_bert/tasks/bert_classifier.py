@@ -21,6 +21,8 @@ class BertClassifier(BertTask):
         backbone: BertBackbone, the encoder.
         num_classes: int, the number of labels; 1 for regression.
         head_dropout: float, dropout on the pooled output before the dense layer.
+        label_names: list of str or None, the classes' names in id order; they travel
+            with the model (its config and `.keras` files). None for regression.
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -33,9 +35,14 @@ class BertClassifier(BertTask):
     ((2, 3), (2,))
     """
 
-    def __init__(self, backbone, num_classes, head_dropout=0.1, **kwargs):
+    def __init__(self, backbone, num_classes, head_dropout=0.1, label_names=None, **kwargs):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, not {num_classes!r}.")
+        if label_names is not None:
+            label_names = [str(name) for name in label_names]
+            if len(label_names) != num_classes or num_classes == 1:
+                raise ValueError(f"label_names {label_names} do not name the {num_classes} "
+                                 "classes (regression has none).")
         # === Layers ===
         self.backbone = backbone
         self.head_dropout_layer = keras.layers.Dropout(
@@ -61,6 +68,7 @@ class BertClassifier(BertTask):
         # === Config ===
         self.num_classes = num_classes
         self.head_dropout = head_dropout
+        self.label_names = label_names
 
     def compile_arguments(self):
         if self.num_classes == 1:
