@@ -28,9 +28,13 @@ from keras_bert.builder import TASKS, build, task_options  # noqa: E402
 from keras_bert.presets import PARAMETER_COUNTS, PRESETS, get_preset  # noqa: E402
 from keras_bert.tasks import (  # noqa: E402
     BertClassifier,
+    BertFeatureTagger,
+    BertMultipleChoice,
     BertPretrainer,
+    BertSpanExtractor,
     BertTask,
     BertTextEmbedder,
+    BertTokenClassifier,
 )
 
 __version__ = "0.1.0"
@@ -41,9 +45,13 @@ __all__ = [
     "TASKS",
     "BertBackbone",
     "BertClassifier",
+    "BertFeatureTagger",
+    "BertMultipleChoice",
     "BertPretrainer",
+    "BertSpanExtractor",
     "BertTask",
     "BertTextEmbedder",
+    "BertTokenClassifier",
     "build",
     "checkpoints",
     "get_preset",

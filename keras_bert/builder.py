@@ -6,7 +6,15 @@ import os
 from keras_bert.backbone import BertBackbone
 from keras_bert.checkpoints import bert_config, loader
 from keras_bert.presets import PRESETS, get_preset
-from keras_bert.tasks import BertClassifier, BertPretrainer, BertTextEmbedder
+from keras_bert.tasks import (
+    BertClassifier,
+    BertFeatureTagger,
+    BertMultipleChoice,
+    BertPretrainer,
+    BertSpanExtractor,
+    BertTextEmbedder,
+    BertTokenClassifier,
+)
 from keras_bert.tasks.bert_task import RECIPE_ARGS
 
 # task name -> task model class (a BertTask: its constructor options and its recipe).
@@ -14,6 +22,10 @@ TASKS = {
     "pretraining": BertPretrainer,
     "classification": BertClassifier,
     "embedding": BertTextEmbedder,
+    "question_answering": BertSpanExtractor,
+    "token_classification": BertTokenClassifier,
+    "feature_tagging": BertFeatureTagger,
+    "multiple_choice": BertMultipleChoice,
 }
 BACKBONE_ARGS = tuple(n for n in inspect.signature(BertBackbone.__init__).parameters
                       if n not in ("self", "kwargs"))
@@ -39,7 +51,8 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
         preset_or_dir: a preset name (`"base"`, `"L-4_H-256"`, ...) or a checkpoint
             folder (Google TF1, Hugging Face, Model Garden), whose own config is used.
         task: None for the bare `BertBackbone`; otherwise a key of `TASKS`
-            ("pretraining", "classification", "embedding").
+            ("pretraining", "classification", "embedding", "question_answering",
+            "token_classification", "feature_tagging", "multiple_choice").
         weights: a checkpoint folder to load. By default a folder given as
             `preset_or_dir` loads its own weights and a preset starts from random
             weights; pass `weights=None` for random weights with a folder's config.

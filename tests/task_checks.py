@@ -63,8 +63,9 @@ def run_task_checks(task, x, y, tmp_path, metric_names, **options):
     assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) > 0
     for a, b in zip(model.optimizer.variables, restored.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
-                               atol=1e-6)
+    for a, b in zip(keras.tree.flatten(restored.predict(x, verbose=0)),
+                    keras.tree.flatten(model.predict(x, verbose=0))):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
     # mixed_bfloat16 trains, with float32 outputs.
     mixed = build_tiny(task, total_steps=2, dtype="mixed_bfloat16", **options)

@@ -14,6 +14,11 @@ MODULES = [
     "pipelines.masking", "pipelines.pretraining", "keras_bert.training",
     "keras_bert.tasks.bert_pretrainer", "keras_bert.tasks.bert_classifier",
     "keras_bert.tasks.bert_text_embedder", "keras_bert.layers.mean_pooling",
+    "keras_bert.tasks.bert_span_extractor", "keras_bert.tasks.bert_token_classifier",
+    "keras_bert.tasks.bert_feature_tagger", "keras_bert.tasks.bert_multiple_choice",
+    "keras_bert.layers.scalar_mix", "keras_bert.layers.choice_reshape",
+    "keras_bert.layers.frozen_features", "keras_bert.metrics.squad_scores",
+    "pipelines.squad", "pipelines.squad_windows", "pipelines.span_decoding",
 ]
 
 

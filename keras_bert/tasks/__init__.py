@@ -1,16 +1,24 @@
 """Task models built on BertBackbone (each a BertTask: one compile recipe, heads map)."""
 
 from keras_bert.tasks.bert_classifier import BertClassifier
+from keras_bert.tasks.bert_feature_tagger import BertFeatureTagger
+from keras_bert.tasks.bert_multiple_choice import BertMultipleChoice
 from keras_bert.tasks.bert_pretrainer import BertPretrainer
+from keras_bert.tasks.bert_span_extractor import BertSpanExtractor
 from keras_bert.tasks.bert_task import FINE_TUNING, PRETRAINING, RECIPE_ARGS, BertTask
 from keras_bert.tasks.bert_text_embedder import BertTextEmbedder
+from keras_bert.tasks.bert_token_classifier import BertTokenClassifier
 
 __all__ = [
     "FINE_TUNING",
     "PRETRAINING",
     "RECIPE_ARGS",
     "BertClassifier",
+    "BertFeatureTagger",
+    "BertMultipleChoice",
     "BertPretrainer",
+    "BertSpanExtractor",
     "BertTask",
     "BertTextEmbedder",
+    "BertTokenClassifier",
 ]

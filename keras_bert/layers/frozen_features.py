@@ -1,0 +1,37 @@
+"""FrozenFeatures: every layer of an encoder, always computed in inference mode."""
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class FrozenFeatures(keras.layers.Layer):
+    """Runs a `BertBackbone` with `training=False` and returns its `encoder_outputs`.
+
+    A functional model passes its own `training` flag to every layer it calls, so a
+    backbone called directly inside a model being fit would apply dropout. Fixed
+    features (the feature-based approach) need the encoder in inference mode even while
+    the layers on top train; this layer has no `training` argument of its own, so the
+    flag stops here. The encoder's weights are frozen (`trainable=False`).
+
+    Example:
+    >>> from keras_bert import BertBackbone
+    >>> backbone = BertBackbone(vocabulary_size=11, num_layers=2, num_heads=2,
+    ...                         hidden_dim=6, intermediate_dim=10, dropout=0.5)
+    >>> x = {"token_ids": keras.ops.ones((1, 5), "int32"),
+    ...      "segment_ids": keras.ops.zeros((1, 5), "int32"),
+    ...      "padding_mask": keras.ops.ones((1, 5), "int32")}
+    >>> layers = FrozenFeatures(backbone)(x)
+    >>> len(layers), tuple(layers[-1].shape), backbone.trainable
+    (2, (1, 5, 6), False)
+    """
+
+    def __init__(self, backbone, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = backbone
+        backbone.trainable = False
+
+    def call(self, inputs):
+        return self.backbone(inputs, training=False)["encoder_outputs"]
+
+    def compute_output_spec(self, inputs):
+        return self.backbone.compute_output_spec(inputs)["encoder_outputs"]

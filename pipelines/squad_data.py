@@ -1,0 +1,103 @@
+"""SQuAD examples -> windows (training batches, prediction inputs) and logits -> answers.
+
+The windows of a file are computed once by `SquadWindower` in the graph and kept as
+NumPy arrays (`squad_windows`); training shuffles and batches them, evaluation runs the
+model on them and `decode_answers` maps the logits back to answer texts with
+`span_decoding`, the same ops an exported model runs.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from pipelines import span_decoding
+
+MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+def squad_windows(examples, windower, batch_size=64):
+    """All windows of `SquadExamples` as a dict of NumPy arrays, windows in example order.
+
+    Besides the windower's features, `example_index` (windows,) says which question a
+    window belongs to. Training labels come from each question's first answer.
+    """
+    spans = examples.first_answers()
+    source = tf.data.Dataset.from_tensor_slices((
+        tf.constant(examples.questions, tf.string), tf.constant(examples.contexts, tf.string),
+        tf.constant([s for s, _ in spans], tf.int32), tf.constant([e for _, e in spans],
+                                                                  tf.int32),
+        tf.range(len(examples), dtype=tf.int32)))
+
+    def windows(question, context, start, end, index):
+        out = windower(question, context, start, end)
+        out["example_index"] = tf.fill(tf.shape(out["start_positions"]), index)
+        return tf.data.Dataset.from_tensor_slices(out)
+
+    data = source.flat_map(windows)
+    parts = [element for element in data.batch(batch_size).as_numpy_iterator()]
+    if not parts:
+        raise ValueError(f"{examples.source}: no questions to window.")
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def training_dataset(windows, batch_size, shuffle=True, seed=None, repeat=False,
+                     drop_remainder=False, input_context=None):
+    """(features, {"start_logits": start positions, "end_logits": end positions})."""
+    features = {k: windows[k] for k in MODEL_INPUTS}
+    labels = {"start_logits": windows["start_positions"],
+              "end_logits": windows["end_positions"]}
+    data = tf.data.Dataset.from_tensor_slices((features, labels))
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if shuffle:
+        data = data.shuffle(len(windows["token_ids"]), seed=seed,
+                            reshuffle_each_iteration=True)
+    if repeat:
+        data = data.repeat()
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def model_inputs(windows):
+    return {k: windows[k] for k in MODEL_INPUTS}
+
+
+def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
+                   max_answer_length=30, null_score_diff_threshold=None, chunk=256):
+    """Answers of every question from the logits of its windows.
+
+    Args:
+        examples: SquadExamples the windows were made from.
+        windows: dict from `squad_windows`.
+        start_logits, end_logits: (windows, seq) arrays from the model.
+        n_best_size, max_answer_length: run_squad.py's decoding limits.
+        null_score_diff_threshold: None (SQuAD v1.1: always the best span) or a float
+            (v2.0: no answer when null score - best span score exceeds it).
+        chunk: questions decoded per graph call.
+
+    Returns:
+        (predictions {id: text}, null_odds {id: null - best span score},
+        nbest {id: list of {"text", "start_char", "end_char", "score"}}).
+    """
+    decode = tf.function(lambda *a: span_decoding.best_spans(
+        *a, n_best_size=n_best_size, max_answer_length=max_answer_length), reduce_retracing=True)
+    owner = windows["example_index"]
+    predictions, null_odds, nbest = {}, {}, {}
+    for first in range(0, len(examples), chunk):
+        last = min(first + chunk, len(examples))
+        rows = np.flatnonzero((owner >= first) & (owner < last))
+        spans = decode(start_logits[rows], end_logits[rows], windows["token_starts"][rows],
+                       windows["token_ends"][rows], windows["max_context"][rows],
+                       owner[rows] - first, last - first)
+        start, end, diffs = span_decoding.choose_answers(spans, null_score_diff_threshold)
+        spans = {k: v.numpy() for k, v in spans.items()}
+        for i in range(last - first):
+            n = first + i
+            context, qid = examples.contexts[n], examples.ids[n]
+            s, e = int(start[i]), int(end[i])
+            predictions[qid] = context[s:e] if s >= 0 else ""
+            null_odds[qid] = float(diffs[i])
+            nbest[qid] = [
+                {"text": context[a:b], "start_char": int(a), "end_char": int(b),
+                 "score": float(score)}
+                for score, a, b in zip(spans["scores"][i], spans["start_chars"][i],
+                                       spans["end_chars"][i]) if a >= 0]
+    return predictions, null_odds, nbest
