@@ -20,7 +20,7 @@ MODULES = [
     "keras_bert.layers.frozen_features", "keras_bert.metrics.squad_scores",
     "pipelines.squad", "pipelines.squad_windows", "pipelines.span_decoding",
     "pipelines.conll", "pipelines.tag_schemes", "pipelines.token_labels",
-    "keras_bert.metrics.entity_scores",
+    "keras_bert.metrics.entity_scores", "pipelines.swag",
 ]
 
 

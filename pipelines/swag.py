@@ -1,0 +1,133 @@
+"""SWAG multiple choice: the reader (its CSV, or JSONL with the same fields) and batches
+of `(batch, choices, seq)` inputs.
+
+A SWAG row has a context sentence `sent1`, the start of the next sentence `sent2`,
+four endings `ending0..3` and the `label` of the right one (absent in the test file).
+As in the BERT paper, each choice is the pair (`sent1`, `sent2` + " " + ending), packed
+by the same `BertPreprocessor` as every other pair task.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from pipelines.text_table import _field, _records, _RowError, file_format
+
+ON_ERROR = ("raise", "skip")
+
+
+@dataclasses.dataclass
+class ChoiceExamples:
+    """Contexts with candidate endings.
+
+    Args:
+        contexts: list of str (first segments).
+        endings: list of lists of str (second segments), `num_choices` per example.
+        labels: list of int (the right ending) or None.
+        ids: list of str (the file line of each example).
+        source: str, the file read.
+        skipped: int, rows skipped with on_error="skip".
+        problems: list of str, the first reasons rows were skipped.
+    """
+
+    contexts: list
+    endings: list
+    labels: list
+    ids: list
+    source: str = ""
+    skipped: int = 0
+    problems: list = dataclasses.field(default_factory=list)
+
+    def __len__(self):
+        return len(self.contexts)
+
+    @property
+    def num_choices(self):
+        return len(self.endings[0])
+
+
+def read_swag(path, num_choices=4, labelled=None, on_error="raise", format=None):
+    """Reads SWAG's train/val/test CSV (or a .jsonl with the same fields).
+
+    Args:
+        path: str.
+        num_choices: int, endings per row (`ending0` ...).
+        labelled: True / False, or None to read labels when the file has them.
+        on_error: "raise" (a bad row names file and line) or "skip".
+        format: "csv" or "jsonl"; None for the file name's.
+
+    Example:
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".csv")
+    >>> _ = open(path, "w").write(
+    ...     "sent1,sent2,ending0,ending1,ending2,ending3,label\\n"
+    ...     "A man sits.,He,stands.,flies.,melts.,sings.,0\\n")
+    >>> data = read_swag(path)
+    >>> data.contexts, data.endings, data.labels
+    (['A man sits.'], [['He stands.', 'He flies.', 'He melts.', 'He sings.']], [0])
+    """
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}.")
+    format = file_format(path, format)
+    out = ChoiceExamples([], [], [], [], path)
+    for number, row in _records(path, format, header=True):
+        try:
+            if isinstance(row, _RowError):
+                raise row
+            context = str(_field(path, number, row, "sent1")).strip()
+            start = str(_field(path, number, row, "sent2")).strip()
+            endings = [str(_field(path, number, row, f"ending{i}")).strip()
+                       for i in range(num_choices)]
+            if not context or not all(endings):
+                raise _RowError(f"{path}:{number}: empty sent1 or ending")
+            if labelled is None:
+                labelled = "label" in row and str(row["label"]).strip() != ""
+            label = None
+            if labelled:
+                value = str(_field(path, number, row, "label")).strip()
+                if value not in {str(i) for i in range(num_choices)}:
+                    raise _RowError(f"{path}:{number}: label {value!r} is not 0.."
+                                    f"{num_choices - 1}")
+                label = int(value)
+        except _RowError as error:
+            if on_error == "raise":
+                raise ValueError(str(error)) from None
+            out.skipped += 1
+            if len(out.problems) < 5:
+                out.problems.append(str(error))
+            continue
+        out.contexts.append(context)
+        out.endings.append([f"{start} {e}".strip() for e in endings])
+        out.labels.append(label)
+        out.ids.append(str(number))
+    if not out.contexts:
+        raise ValueError(f"{path}: no examples.")
+    if not labelled:
+        out.labels = None
+    return out
+
+
+def choice_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
+                   repeat=False, drop_remainder=False, input_context=None):
+    """Batches of `(features, label)` with features `(batch, choices, seq)` (no label
+    for unlabelled examples)."""
+    choices = examples.num_choices
+    texts = (tf.constant(examples.contexts), tf.constant(np.array(examples.endings, object)))
+    parts = texts if examples.labels is None else texts + (tf.constant(examples.labels),)
+    data = tf.data.Dataset.from_tensor_slices(parts)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if shuffle:
+        data = data.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        data = data.repeat()
+    length = preprocessor.sequence_length
+
+    def pack(context, endings, *label):
+        pairs = preprocessor((tf.repeat(context, choices), tf.reshape(endings, [-1])))
+        features = {k: tf.reshape(v, [-1, choices, length]) for k, v in pairs.items()}
+        return (features,) + label
+
+    data = data.batch(batch_size, drop_remainder=drop_remainder)
+    return data.map(pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

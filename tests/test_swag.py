@@ -1,0 +1,66 @@
+"""SWAG: the reader (CSV with SWAG's real columns, JSONL), errors, and choice batches."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pipelines import BertPreprocessor
+from pipelines.swag import choice_dataset, read_swag
+
+# SWAG's real header (train/val.csv): an unnamed index column first.
+HEADER = ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2," \
+         "ending3,label\n"
+ROWS = [
+    '0,anetv_1,5,"The dog runs. The cat",The dog runs.,The cat,gold,fell.,rose.,'
+    '"sat, then ran.",jumped.,2\n',
+    '1,lsmdc_2,7,The market fell. Stock,The market fell.,Stock,gen,rose.,fell.,'
+    'good.,bad.,1\n',
+]
+
+
+def test_reads_swag_csv_and_jsonl(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text(HEADER + "".join(ROWS))
+    data = read_swag(str(path))
+    assert data.contexts == ["The dog runs.", "The market fell."]
+    assert data.endings[0] == ["The cat fell.", "The cat rose.", "The cat sat, then ran.",
+                               "The cat jumped."]
+    assert data.labels == [2, 1] and data.ids == ["2", "3"]
+    sample = read_swag("../shared/fixtures/real_samples/swag/sample.jsonl")
+    first = json.loads(open("../shared/fixtures/real_samples/swag/sample.jsonl").readline())
+    assert sample.labels[0] == first["label"]
+    assert sample.endings[0][1] == f"{first['sent2']} {first['ending1']}"
+    # The test file has no labels.
+    test = tmp_path / "test.csv"
+    test.write_text(HEADER.replace(",label", "") + ROWS[0].rsplit(",", 1)[0] + "\n")
+    assert read_swag(str(test)).labels is None
+
+
+def test_bad_rows_name_file_and_line(tmp_path):
+    path = tmp_path / "val.csv"
+    path.write_text(HEADER + ROWS[0] + ROWS[1].replace(",1\n", ",7\n"))
+    with pytest.raises(ValueError, match=r"val.csv:3: label '7' is not 0..3"):
+        read_swag(str(path))
+    skipped = read_swag(str(path), on_error="skip")
+    assert len(skipped) == 1 and skipped.skipped == 1
+    missing = tmp_path / "m.csv"
+    missing.write_text("sent1,sent2,ending0,label\nA,B,C,0\n")
+    with pytest.raises(ValueError, match=r"m.csv:2: no column 'ending1'"):
+        read_swag(str(missing))
+
+
+def test_choice_batches_pack_each_pair(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text(HEADER + "".join(ROWS))
+    data = read_swag(str(path))
+    pre = BertPreprocessor.from_vocab("tests/data/vocab.txt", lowercase=True,
+                                      sequence_length=12)
+    features, labels = next(iter(choice_dataset(data, pre, batch_size=2)))
+    assert tuple(features["token_ids"].shape) == (2, 4, 12)
+    assert labels.numpy().tolist() == [2, 1]
+    for e in range(2):
+        for c in range(4):
+            expected = pre((data.contexts[e], data.endings[e][c]))
+            for k in features:
+                np.testing.assert_array_equal(features[k][e, c], expected[k])
