@@ -1,7 +1,10 @@
-"""`keras-bert finetune`: sentence (pair) classification or regression from a pretrained
-checkpoint: GLUE (`glue/<task>`), your own TSV/CSV/JSONL files, or class folders.
+"""`keras-bert finetune`: fine-tune a pretrained checkpoint on sentence (pair)
+classification or regression (GLUE `glue/<task>`, your own TSV/CSV/JSONL files, class
+folders), SQuAD v1.1/v2.0 question answering (`squad`), CoNLL-2003 named entities
+(`conll`, fine-tuned or feature-based) or SWAG multiple choice (`swag`).
 
-Every epoch ends with validation by the task's official metrics; the best epoch's model
+Every epoch ends with validation by the task's official metrics (SQuAD's EM/F1,
+conlleval's entity F1, accuracy, GLUE's); the best epoch's model
 is kept as `best.keras`. Checkpoints are atomic and the data position is part of the
 state, so a run killed at any moment and re-run with the same `--out` continues at the
 same step with the same batches. See `run_model` for the run folder's layout.
@@ -10,10 +13,8 @@ same step with the same batches. See `run_model` for the run folder's layout.
 import argparse
 import time
 
-from keras_bert.cli import task_data
 from keras_bert.cli.common import (
     HelpFormatter,
-    UsageError,
     add_recipe_flags,
     log,
     non_negative_int,
@@ -23,82 +24,40 @@ from keras_bert.cli.common import (
     save_atomically,
 )
 
-# Flags a resumed run must keep (each named when it differs).
+# Flags a resumed run must keep (each named when it differs), besides the kind's own.
 _SETTINGS = ("source", "weights", "seq_len", "batch_size", "epochs", "learning_rate",
-             "optimizer", "seed", "buckets", "dtype", "grad_accum", "head_dropout")
+             "optimizer", "seed", "dtype", "grad_accum")
 
 
-def _settings(args):
-    return {k: getattr(args, k) for k in _SETTINGS}
+def _settings(args, kind):
+    return {k: getattr(args, k) for k in _SETTINGS + tuple(kind.settings)}
 
 
-def _prepare(args):
-    """Reads and checks everything before any training: data, vocabulary, model size."""
-    from keras_bert.checkpoints import read_config
-    from pipelines import BertPreprocessor, BertTokenizer
-
-    spec = task_data.source_spec(args)
-    config = read_config(args.weights)
-    if not 8 <= args.seq_len <= config.get("max_sequence_length", 512):
-        raise UsageError(f"--seq-len {args.seq_len} must be in [8, "
-                         f"{config.get('max_sequence_length', 512)}] (the model's maximum)")
-    train = task_data.read(spec, "train")
-    validation = task_data.read(spec, "validation", train.label_names)
-    for name, examples in (("training", train), ("validation", validation)):
-        if examples is not None:
-            log(f"{name} data: {len(examples)} examples from {examples.source}"
-                + (f"; {examples.skipped} bad rows skipped" if examples.skipped else ""))
-            for problem in examples.problems:
-                log(f"  {problem}")
-    tokenizer = BertTokenizer.from_dir(args.weights, lowercase=args.lowercase)
-    if tokenizer.vocabulary_size != config["vocabulary_size"]:
-        raise UsageError(f"{args.weights}: vocab.txt has {tokenizer.vocabulary_size} tokens "
-                         f"but the model has {config['vocabulary_size']}")
-    preprocessor = BertPreprocessor(tokenizer, args.seq_len, config.get("num_segments", 2))
-    return spec, train, validation, preprocessor
-
-
-def _epoch_data(args, train, preprocessor):
-    from pipelines.classification import classification_dataset
-
-    def data(epoch):
-        return classification_dataset(train, preprocessor, args.batch_size, shuffle=True,
-                                      seed=args.seed * 1000 + epoch, bucket_lengths=args.buckets)
-
-    steps = sum(1 for _ in data(0))  # Bucketed batches per epoch (the same every epoch).
-    return data, steps
-
-
-def _new_model(args, labels, total_steps):
+def _new_model(args, kind, total_steps):
     import keras_bert
 
-    options = dict(task="classification", num_classes=len(labels) if labels else 1,
-                   label_names=labels,
-                   head_dropout=args.head_dropout, optimizer=args.optimizer,
+    options = dict(task=kind.task, optimizer=args.optimizer,
                    learning_rate=args.learning_rate, total_steps=total_steps,
                    warmup_steps=round(args.warmup_ratio * total_steps),
                    weight_decay=args.weight_decay, jit_compile=args.xla,
-                   gradient_accumulation_steps=args.grad_accum)
+                   gradient_accumulation_steps=args.grad_accum, **kind.build_options())
     if args.dtype:
         options["dtype"] = args.dtype
     return keras_bert.build(args.weights, **options)
 
 
-def _validator(args, folder, model, preprocessor, validation, metrics, history):
-    from keras_bert.cli import run_model
+def _validator(folder, model, kind, history):
+    main = kind.metrics[0]
 
     def validate(epoch, step):
-        outputs = run_model.predict(model, preprocessor, validation, args.batch_size)
-        values = task_data.score(metrics, validation.labels,
-                                 run_model.decide(outputs, validation.label_names))
+        values = kind.validate(model)
         log(f"epoch {epoch} validation: " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                          values.items()))
         best = history.get("best")
-        if best is None or values[metrics[0]] > best["metrics"][metrics[0]]:
+        if best is None or values[main] > best["metrics"][main]:
             save_atomically(model.save, folder.file("best.keras"))
             history["best"] = {"epoch": epoch, "step": step, "metrics": values}
-            log(f"best so far ({metrics[0]} {values[metrics[0]]:.4f}): "
-                f"{folder.file('best.keras')}")
+            log(f"best so far ({main} {values[main]:.4f}): {folder.file('best.keras')}")
         history["epochs"].append({"epoch": epoch, "step": step, **values})
 
     return validate
@@ -107,40 +66,35 @@ def _validator(args, folder, model, preprocessor, validation, metrics, history):
 def run(args):
     import keras
 
-    from keras_bert.cli import run_model
+    from keras_bert.cli import kinds, run_model
     from keras_bert.cli.run_folder import RunFolder
     from keras_bert.cli.training_loop import train_in_segments
 
     started = time.time()
     keras.utils.set_random_seed(args.seed)  # The new head's init and the data order.
+    kind = kinds.for_args(args)
     log("checking inputs")
     with reading_inputs():
-        spec, train, validation, preprocessor = _prepare(args)
+        kind.prepare()
         folder = RunFolder(args.out)
         state = folder.state()
         if state is not None:
-            folder.check_settings(state, _settings(args))
-    labels = train.label_names
-    metrics = task_data.metric_names(spec, labels)
-    epoch_data, steps_per_epoch = _epoch_data(args, train, preprocessor)
+            folder.check_settings(state, _settings(args, kind))
+    steps_per_epoch = kind.steps_per_epoch
     total = args.epochs * steps_per_epoch
     if state is not None:
         model, step, history = folder.load_model(), state["step"], state["history"]
         log(f"resuming from step {step} of {total} ({folder.model_path})")
     else:
-        log(f"building the classifier on {args.weights} ({len(labels or [])} classes)"
-            if labels else f"building a regressor on {args.weights}")
-        model, step, history = _new_model(args, labels, total), 0, {"epochs": []}
+        log(kind.describe())
+        model, step, history = _new_model(args, kind, total), 0, {"epochs": []}
         run_model.write_run_files(args.out, {
-            "task": "classification", "data": spec, "label_names": labels,
-            "metrics": metrics, "sequence_length": args.seq_len,
-            "weights": args.weights}, preprocessor.tokenizer)
-    log(f"{len(train)} training examples, {steps_per_epoch} steps per epoch "
-        f"({'length buckets' if args.buckets else 'padded to ' + str(args.seq_len)}), "
-        f"{args.epochs} epoch(s)")
+            "task": kind.task, "family": kind.family, "data": kind.spec,
+            "metrics": kind.metrics, "sequence_length": args.seq_len,
+            "weights": args.weights, **kind.run_info()}, kind.tokenizer)
+    log(kind.summary())
     every = args.checkpoint_every or steps_per_epoch
-    validate = (_validator(args, folder, model, preprocessor, validation, metrics, history)
-                if validation is not None else None)
+    validate = _validator(folder, model, kind, history) if kind.has_validation else None
 
     def next_stop(at):
         epoch_end = (at // steps_per_epoch + 1) * steps_per_epoch
@@ -148,7 +102,7 @@ def run(args):
 
     def segment_data(at, count):
         epoch, offset = divmod(at, steps_per_epoch)
-        return epoch_data(epoch).skip(offset).take(count)
+        return kind.epoch_data(epoch).skip(offset).take(count)
 
     def after_segment(at):
         if validate is not None and at % steps_per_epoch == 0:
@@ -157,16 +111,13 @@ def run(args):
 
     train_in_segments(model, folder, step, total, next_stop, segment_data,
                       verbose=args.verbose, after_segment=after_segment,
-                      state={"settings": _settings(args), "history": history,
+                      state={"settings": _settings(args, kind), "history": history,
                              "segments": (state or {}).get("segments", 0)})
     model.save(folder.file("model.keras"))
-    results = {"data": spec, "label_names": labels, "metrics": metrics,
-               "validation": (history.get("best") or {}).get("metrics"),
-               "best_epoch": (history.get("best") or {}).get("epoch"),
-               "epochs": history["epochs"], "train_examples": len(train),
-               "validation_examples": len(validation) if validation else 0,
-               "skipped_rows": train.skipped + (validation.skipped if validation else 0),
-               "seconds": round(time.time() - started, 1)}
+    best = history.get("best") or {}
+    results = {"data": kind.spec, "metrics": kind.metrics, "validation": best.get("metrics"),
+               "best_epoch": best.get("epoch"), "epochs": history["epochs"],
+               **kind.results(), "seconds": round(time.time() - started, 1)}
     run_model.write_json(folder.file("results.json"), results)
     if results["validation"]:
         print(" ".join(f"{k}={v:.4f}" for k, v in results["validation"].items())
@@ -182,7 +133,8 @@ def add_parser(commands):
         description=__doc__, formatter_class=HelpFormatter)
     add = parser.add_argument
     add("source", help="glue/<task> (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli), "
-                       "tsv, csv, jsonl or folders")
+                       "tsv, csv, jsonl or folders (classification); squad (SQuAD v1.1/v2.0 "
+                       "JSON), conll (CoNLL-2003 column files) or swag (SWAG CSV/JSONL)")
     add("--data-dir", help="GLUE's data folder (glue/<task>)")
     add("--train", help="training file (tsv/csv/jsonl), or the class folders' parent")
     add("--validation", help="validation file (tsv/csv/jsonl)")
@@ -208,13 +160,42 @@ def add_parser(commands):
     add("--warmup-ratio", type=probability, default=0.1,
         help="share of the steps with linear warmup (then linear decay to 0)")
     add("--weight-decay", type=float, default=0.01, help="AdamW decay (not LayerNorm/bias)")
-    add("--seq-len", type=positive_int, default=128,
-        help="tokens per example, [CLS] and [SEP] included (longer texts are truncated)")
+    add("--seq-len", type=positive_int, default=None,
+        help="tokens per example, [CLS] and [SEP] included (longer texts are truncated; "
+             "SQuAD contexts and long CoNLL sentences are split into windows); default: "
+             "384 for squad, else 128")
     add("--buckets", action=argparse.BooleanOptionalAction, default=True,
         help="batch by length, padded to 32/48/64/96/128/... instead of always --seq-len")
     add("--head-dropout", type=probability, default=0.1, help="dropout before the classifier")
     add("--checkpoint-every", type=non_negative_int, default=0,
         help="steps between checkpoints; 0: at each epoch's end")
+    squad = parser.add_argument_group("squad")
+    squad.add_argument("--doc-stride", type=positive_int, default=128,
+                       help="context pieces between the starts of a context's windows")
+    squad.add_argument("--max-query-length", type=positive_int, default=64,
+                       help="question pieces kept")
+    squad.add_argument("--n-best-size", type=positive_int, default=20,
+                       help="start and end candidates per window")
+    squad.add_argument("--max-answer-length", type=positive_int, default=30,
+                       help="longest answer, in word pieces")
+    squad.add_argument("--null-score-diff-threshold", type=float, default=0.0,
+                       help="SQuAD v2.0: no answer when the null score beats the best "
+                            "span's by more than this")
+    conll = parser.add_argument_group("conll")
+    conll.add_argument("--tag-scheme", default="iob2", choices=("iob2", "iobes"),
+                       help="the tags the model learns (files in IOB1/IOB2/IOBES are "
+                            "converted; scores are entity-level either way)")
+    conll.add_argument("--features", default=None, choices=("last", "last_four",
+                                                            "scalar_mix"),
+                       help="feature-based: freeze the encoder and train a BiLSTM tagger "
+                            "on these layers (default: fine-tune the encoder)")
+    conll.add_argument("--lstm-units", type=positive_int, default=256,
+                       help="feature-based: units per direction of each BiLSTM layer")
+    conll.add_argument("--lstm-layers", type=positive_int, default=2,
+                       help="feature-based: stacked BiLSTM layers")
+    swag = parser.add_argument_group("swag")
+    swag.add_argument("--num-choices", type=positive_int, default=4,
+                      help="endings per example (ending0, ending1, ...)")
     add("--seed", type=int, default=0, help="seeds the shuffling (and the folders split)")
     add("--verbose", type=int, default=1, choices=(0, 1, 2),
         help="Keras progress: 1 a bar, 2 a line per segment")

@@ -1,0 +1,85 @@
+"""TaskKind: what every task family's fine-tuning run shares (checks, tokenizer, run
+files), so that each family only says what differs."""
+
+import os
+
+from keras_bert.cli.common import UsageError
+
+
+class TaskKind:
+    """One task family behind `finetune` / `evaluate` / `predict` (see `kinds`).
+
+    Args:
+        args: the parsed `finetune` flags, or None for a kind loaded from a run folder.
+    """
+
+    task = None                    # the keras_bert.build task
+    family = None                  # run.json's "family" (None: classification)
+    default_sequence_length = 128
+    settings = ()                  # extra flags a resumed run must keep
+    metrics = ()
+
+    def __init__(self, args=None):
+        self.args = args
+        if args is not None and getattr(args, "seq_len", None) is None:
+            args.seq_len = self.default_sequence_length
+        self.validation = None
+
+    # --- a training run ----------------------------------------------------------------
+    def check_sequence_length(self, minimum):
+        """The checkpoint's config, after checking --seq-len against the model."""
+        from keras_bert.checkpoints import read_config
+
+        config = read_config(self.args.weights)
+        top = config.get("max_sequence_length", 512)
+        if not minimum <= self.args.seq_len <= top:
+            raise UsageError(f"--seq-len {self.args.seq_len} must be in [{minimum}, {top}] "
+                             "(the model's maximum)")
+        return config
+
+    def load_tokenizer(self, config):
+        from pipelines import BertTokenizer
+
+        tokenizer = BertTokenizer.from_dir(self.args.weights, lowercase=self.args.lowercase)
+        if tokenizer.vocabulary_size != config["vocabulary_size"]:
+            raise UsageError(f"{self.args.weights}: vocab.txt has {tokenizer.vocabulary_size} "
+                             f"tokens but the model has {config['vocabulary_size']}")
+        return tokenizer
+
+    @property
+    def has_validation(self):
+        return self.validation is not None
+
+    def batching(self):
+        return f"padded to {self.args.seq_len}"
+
+    def summary(self):
+        return (f"{self.train_size()} training examples, {self.steps_per_epoch} steps per "
+                f"epoch ({self.batching()}), {self.args.epochs} epoch(s)")
+
+    def train_size(self):
+        return len(self.train)
+
+    def run_info(self):
+        return {}
+
+    def results(self):
+        return {}
+
+    # --- a run folder -------------------------------------------------------------------
+    @staticmethod
+    def run_tokenizer(run_dir):
+        from pipelines import BertTokenizer
+
+        return BertTokenizer.from_dir(os.path.join(run_dir, "vocab"))
+
+
+def log_examples(name, examples):
+    """One line per data file read (and the first reasons rows were skipped)."""
+    from keras_bert.cli.common import log
+
+    skipped = getattr(examples, "skipped", 0)
+    log(f"{name} data: {len(examples)} examples from {examples.source}"
+        + (f"; {skipped} bad rows skipped" if skipped else ""))
+    for problem in getattr(examples, "problems", []):
+        log(f"  {problem}")

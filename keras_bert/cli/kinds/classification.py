@@ -1,0 +1,68 @@
+"""Sentence (pair) classification and regression: GLUE, your files, class folders."""
+
+from keras_bert.cli import task_data
+from keras_bert.cli.kinds.base import TaskKind, log_examples
+
+
+class ClassificationKind(TaskKind):
+    """`finetune glue/<task> | tsv | csv | jsonl | folders`."""
+
+    task = "classification"
+    default_sequence_length = 128
+    settings = ("buckets", "head_dropout")
+
+    def prepare(self):
+        from pipelines import BertPreprocessor
+
+        args = self.args
+        self.spec = task_data.source_spec(args)
+        config = self.check_sequence_length(8)
+        self.train = task_data.read(self.spec, "train")
+        self.validation = task_data.read(self.spec, "validation", self.train.label_names)
+        for name, examples in (("training", self.train), ("validation", self.validation)):
+            if examples is not None:
+                log_examples(name, examples)
+        self.tokenizer = self.load_tokenizer(config)
+        self.preprocessor = BertPreprocessor(self.tokenizer, args.seq_len,
+                                             config.get("num_segments", 2))
+        self.labels = self.train.label_names
+        self.metrics = task_data.metric_names(self.spec, self.labels)
+        self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))  # bucketed batches
+
+    def epoch_data(self, epoch):
+        from pipelines.classification import classification_dataset
+
+        args = self.args
+        return classification_dataset(self.train, self.preprocessor, args.batch_size,
+                                      shuffle=True, seed=args.seed * 1000 + epoch,
+                                      bucket_lengths=args.buckets)
+
+    def build_options(self):
+        labels = self.labels
+        return dict(num_classes=len(labels) if labels else 1, label_names=labels,
+                    head_dropout=self.args.head_dropout)
+
+    def describe(self):
+        if self.labels:
+            return f"building the classifier on {self.args.weights} ({len(self.labels)} classes)"
+        return f"building a regressor on {self.args.weights}"
+
+    def batching(self):
+        return "length buckets" if self.args.buckets else f"padded to {self.args.seq_len}"
+
+    def run_info(self):
+        return {"label_names": self.labels}
+
+    def validate(self, model):
+        from keras_bert.cli import run_model
+
+        outputs = run_model.predict(model, self.preprocessor, self.validation,
+                                    self.args.batch_size)
+        return task_data.score(self.metrics, self.validation.labels,
+                               run_model.decide(outputs, self.validation.label_names))
+
+    def results(self):
+        return {"label_names": self.labels, "train_examples": len(self.train),
+                "validation_examples": len(self.validation) if self.validation else 0,
+                "skipped_rows": self.train.skipped + (self.validation.skipped
+                                                      if self.validation else 0)}
