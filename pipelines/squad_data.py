@@ -56,10 +56,6 @@ def training_dataset(windows, batch_size, shuffle=True, seed=None, repeat=False,
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
-def model_inputs(windows):
-    return {k: windows[k] for k in MODEL_INPUTS}
-
-
 def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
                    max_answer_length=30, null_score_diff_threshold=None, chunk=256):
     """Answers of every question from the logits of its windows.

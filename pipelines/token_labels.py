@@ -37,7 +37,8 @@ class TokenLabeler:
         self.label_names = list(label_names)
         self.label_ids = {name: i for i, name in enumerate(self.label_names)}
         self.sequence_length = sequence_length
-        self._tokenize = tf.function(tokenizer.tokenize_with_offsets)
+        self._tokenize = tf.function(tokenizer.tokenize_with_offsets,
+                                     input_signature=[tf.TensorSpec([None], tf.string)])
 
     def pieces(self, sentences, chunk=512):
         """Per sentence: (piece ids, word index of each piece), as NumPy arrays."""

@@ -1,23 +1,47 @@
-"""`keras-bert evaluate RUN_DIR --data FILE_OR_SPLIT`: the official metrics of a fine-tuned
-run on labelled data (its own validation data by default), as JSON on stdout."""
+"""`keras-bert evaluate RUN_DIR --data FILE_OR_SPLIT [--predictions PATH]`: the official
+metrics of a fine-tuned run on labelled data (its own validation data by default), as
+JSON on stdout.
+
+`--predictions` writes what each official scorer reads: SQuAD's `predictions.json`
+(question id -> answer; v2.0 also `null_odds.json` and, as run_squad.py does,
+`nbest_predictions.json` beside it), CoNLL's column file for conlleval (word, gold
+tag, predicted tag; a blank line between sentences), SWAG's CSV of predicted labels,
+and for classification `index<TAB>prediction` lines."""
 
 import json
 
 from keras_bert.cli import run_model, task_data
-from keras_bert.cli.common import HelpFormatter, positive_int, reading_inputs
+from keras_bert.cli.common import (
+    HelpFormatter,
+    positive_int,
+    prepare_output_file,
+    reading_inputs,
+)
 
 
-def evaluate(run_dir, data="validation", batch_size=32):
+def evaluate(run_dir, data="validation", batch_size=32, predictions=None):
     """{"metrics": {...}, "examples": n, ...} for a run folder on `data`."""
+    from keras_bert.cli import kinds
     from keras_bert.metrics import scores
 
     with reading_inputs():
+        if predictions:
+            prepare_output_file(predictions, "--predictions")
         model, preprocessor, run = run_model.load_run(run_dir)
+        kind = kinds.for_run(run, run_dir)
+        if kind is not None:
+            return kind.evaluate(model, data, predictions, batch_size)
         examples = task_data.read(run["data"], data, run["label_names"])
         if examples is None or examples.labels is None:
             raise ValueError(f"{data}: no labels to evaluate against (use predict)")
     outputs = run_model.predict(model, preprocessor, examples, batch_size)
     predicted = run_model.decide(outputs, run["label_names"])
+    if predictions:
+        from pipelines import glue
+
+        labels = run["label_names"]
+        glue.write_submission(predictions, examples.ids, [
+            float(v) if labels is None else labels[int(v)] for v in predicted])
     result = {"data": data, "examples": len(examples), "skipped_rows": examples.skipped,
               "metrics": task_data.score(run["metrics"], examples.labels, predicted)}
     if run["label_names"] is not None:
@@ -28,7 +52,8 @@ def evaluate(run_dir, data="validation", batch_size=32):
 
 
 def run(args):
-    print(json.dumps(evaluate(args.run_dir, args.data, args.batch_size), indent=2))
+    print(json.dumps(evaluate(args.run_dir, args.data, args.batch_size, args.predictions),
+                     indent=2))
     return 0
 
 
@@ -39,6 +64,8 @@ def add_parser(commands):
     parser.add_argument("--data", default="validation",
                         help="validation, train, a file in the run's format, or a GLUE "
                              "split (dev, dev_matched, dev_mismatched, ...)")
+    parser.add_argument("--predictions",
+                        help="write the predictions in the official scorer's format here")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="examples per batch")
     parser.set_defaults(run=run)

@@ -1,7 +1,10 @@
-"""`keras-bert predict RUN_DIR`: labels for raw text with a fine-tuned run.
+"""`keras-bert predict RUN_DIR`: answers for raw text with a fine-tuned run.
 
 Texts come from the arguments, or one per line from `--file` or stdin (a pair task
-takes two texts per line, separated by a tab). Output: a label name (or score) per
+takes two texts per line, separated by a tab; SQuAD `question<TAB>context`, SWAG
+`context<TAB>ending0<TAB>ending1...`, CoNLL a sentence). SQuAD prints the answer and
+its character span, NER each entity's type, character span and text, SWAG the chosen
+ending. Output: a label name (or score) per
 line, or with `--jsonl` one JSON object per text with every class's probability.
 `--data SPLIT_OR_FILE --out FILE` predicts a whole file; for a GLUE test split it
 writes the leaderboard's TSV (`index<TAB>prediction`).
@@ -44,12 +47,17 @@ def _examples(texts):
 
 def predict_file(run_dir, data, out, batch_size=32):
     """Predicts a whole split or file into `out` (GLUE's leaderboard TSV format)."""
-    from pipelines import glue
-
     with reading_inputs():
         prepare_output_file(out)
-        model, preprocessor, run_info = run_model.load_run(run_dir)
-        spec, labels = run_info["data"], run_info["label_names"]
+        loaded = run_model.load_run(run_dir)
+    _predict_file(*loaded, data, out, batch_size)
+
+
+def _predict_file(model, preprocessor, run_info, data, out, batch_size):
+    from pipelines import glue
+
+    spec, labels = run_info["data"], run_info["label_names"]
+    with reading_inputs():
         examples = (task_data.read_unlabelled(spec, data) if spec["source"] == "table"
                     else task_data.read(spec, data, labels))
     outputs = run_model.predict(model, preprocessor, examples, batch_size)
@@ -62,14 +70,36 @@ def _named(outputs, labels):
     return [float(v) if labels is None else labels[int(v)] for v in decided]
 
 
-def run(args):
+def _run_kind(args, kind, model):
+    """SQuAD, CoNLL and SWAG runs (`kinds`)."""
     if args.data:
-        if not args.out:
-            raise UsageError("--data needs --out FILE for the predictions")
-        predict_file(args.run_dir, args.data, args.out, args.batch_size)
+        with reading_inputs():
+            count = kind.predict_file(model, args.data, args.out, args.batch_size)
+        print(f"wrote {count} predictions to {args.out}", file=sys.stderr)
         return 0
     with reading_inputs():
+        texts = _texts(args, kind.segments)
+    for row in kind.predict_rows(model, texts, args.batch_size):
+        print(json.dumps(row, ensure_ascii=False) if args.jsonl else kind.format_row(row))
+    return 0
+
+
+def run(args):
+    from keras_bert.cli import kinds
+
+    if args.data and not args.out:
+        raise UsageError("--data needs --out FILE for the predictions")
+    with reading_inputs():
+        if args.out:
+            prepare_output_file(args.out)
         model, preprocessor, run_info = run_model.load_run(args.run_dir)
+    kind = kinds.for_run(run_info, args.run_dir)
+    if kind is not None:
+        return _run_kind(args, kind, model)
+    if args.data:
+        _predict_file(model, preprocessor, run_info, args.data, args.out, args.batch_size)
+        return 0
+    with reading_inputs():
         labels = run_info["label_names"]
         examples = _examples(_texts(args, task_data.segment_count(run_info["data"])))
     outputs = run_model.predict(model, preprocessor, examples, args.batch_size)
@@ -96,7 +126,8 @@ def add_parser(commands):
     parser.add_argument("--jsonl", action="store_true",
                         help="one JSON object per text, with every class's probability")
     parser.add_argument("--data", help="predict a whole split or file (needs --out)")
-    parser.add_argument("--out", help="predictions file (GLUE leaderboard TSV format)")
+    parser.add_argument("--out", help="predictions file (GLUE leaderboard TSV; SQuAD "
+                                      "predictions.json; CoNLL column file; SWAG CSV)")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="examples per batch")
     parser.set_defaults(run=run)

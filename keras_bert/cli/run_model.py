@@ -69,6 +69,11 @@ def predict(model, preprocessor, examples, batch_size=32):
     return np.asarray(model.predict(data.map(lambda features: features), verbose=0))
 
 
+def model_inputs(arrays):
+    """The backbone inputs among a dict of prepared arrays (windows, choices, ...)."""
+    return {k: arrays[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+
+
 def decide(outputs, label_names):
     """Class ids (argmax) for classification; the scores themselves for regression."""
     return outputs if label_names is None else outputs.argmax(-1)
