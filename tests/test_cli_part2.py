@@ -77,6 +77,11 @@ def test_squad_finetune_evaluate_predict(tmp_path, checkpoint, capsys):  # noqa:
     assert set(json.loads((tmp_path / "out" / "nbest_predictions.json").read_text())) == set(
         gold)
 
+    # A whole file: predictions.json for every question.
+    out = tmp_path / "file" / "predictions.json"
+    assert cli.main(["predict", str(run), "--data", dev, "--out", str(out)]) == 0
+    assert set(json.loads(out.read_text())) == set(gold)
+
     # Raw text: the answer and its character span.
     context = "the quick brown fox saw a dog over the lazy cat"
     assert cli.main(["predict", str(run), f"where is the dog?\t{context}"]) == 0
@@ -201,3 +206,26 @@ def test_part2_usage_errors(tmp_path, checkpoint, capsys):  # noqa: F811
                             "16")) == 2
     assert f"{bad}:2: 2 columns where the file has 3" in capsys.readouterr().err
     assert os.path.exists(checkpoint)
+
+
+def test_killed_squad_run_resumes_exactly(tmp_path, checkpoint):  # noqa: F811
+    import numpy as np
+
+    from tests.kill_and_rerun import kill_then_rerun
+    from tests.test_cli_finetune import _final_weights
+
+    train = _squad_file(tmp_path / "train.json", 40, 0)
+    flags = ["--epochs", "2", "--seq-len", "24", "--doc-stride", "6", "--max-query-length",
+             "8", "--checkpoint-every", "3", "--seed", "3"]
+
+    def argv(out):
+        return ["finetune", "squad", "--train", train, "--weights", checkpoint, "--out",
+                str(tmp_path / out), "--batch-size", "8", *flags]
+
+    state = tmp_path / "killed" / "checkpoints" / "state.json"
+    killed_at, rerun = kill_then_rerun(argv("killed"), state, at_least=6)
+    assert f"resuming from step {killed_at} of" in rerun.stderr
+    assert cli.main(argv("straight")) == 0
+    for a, b in zip(*(_final_weights(tmp_path / name / "model.keras")
+                      for name in ("killed", "straight"))):
+        np.testing.assert_allclose(a, b, atol=1e-6)  # no window trained twice or skipped

@@ -2,9 +2,16 @@
 segment's follow-up (e.g. validation), write an atomic checkpoint, repeat. Killed at
 any moment, a run re-run with the same `--out` continues from its last checkpoint."""
 
+import warnings
+
 import keras
 
 from keras_bert.cli.common import log
+
+# Tasks on `sequence_output` (SQuAD, NER) leave the pooler without gradients; Keras then
+# warns, suggesting a missing loss. That is expected here, so the CLI does not show it.
+warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables "
+                                          r"\['pooler_dense/kernel', 'pooler_dense/bias'\]")
 
 
 def train_in_segments(model, folder, step, total_steps, next_stop, segment_data, verbose=1,
