@@ -1,4 +1,9 @@
-"""Export for TF Serving (signatures on raw text and on token ids, versioned dirs).
+"""Export for TF Serving: raw-text and token-id signatures in versioned folders.
 
-Uses both `keras_bert` and `pipelines`. The exporter arrives with the serving issue.
+Uses both `keras_bert` and `pipelines` (the one package besides keras_bert/cli that does).
 """
+
+from saved_models.export import export, versions
+from saved_models.serving_module import ServingModule
+
+__all__ = ["ServingModule", "export", "versions"]

@@ -1,0 +1,69 @@
+"""`export`: a task model and its preprocessing as a TF Serving version folder."""
+
+import os
+import re
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from saved_models.serving_module import ServingModule
+
+
+def versions(export_dir):
+    """The integer version folders under `export_dir`, sorted."""
+    if not os.path.isdir(export_dir):
+        return []
+    return sorted(int(n) for n in os.listdir(export_dir) if re.fullmatch(r"\d+", n))
+
+
+def export(model, preprocessor, export_dir, version=None, segments=1, windower=None,
+           **decoding):
+    """Writes `export_dir/<version>/` (saved_model.pb, variables/, assets/ with the
+    vocabulary) for TF Serving and returns its path.
+
+    Without `version`, the next free integer. An existing version is never
+    overwritten. The version is written to a temporary folder beside it and renamed
+    into place, so a crash never leaves a half-written version a server would load.
+
+    Args:
+        model: a keras_bert task model or BertBackbone.
+        preprocessor: pipelines.BertPreprocessor used in training.
+        export_dir: str, the model's base path (TF Serving's `base_path`).
+        version: int or None.
+        segments: int, text inputs of a classifier or encoder (2 for pairs).
+        windower: pipelines.SquadWindower, for a span extractor.
+        **decoding: SQuAD decoding options (`n_best_size`, `max_answer_length`,
+            `null_threshold`), see `ServingModule`.
+
+    Example:
+    >>> import keras_bert, tempfile
+    >>> from pipelines import BertPreprocessor
+    >>> pre = BertPreprocessor.from_vocab("tests/data/vocab.txt", lowercase=True,
+    ...                                   sequence_length=16)
+    >>> model = keras_bert.build("tiny", task="classification", num_classes=2,
+    ...                          vocabulary_size=71, num_layers=1, hidden_dim=6,
+    ...                          num_heads=2, intermediate_dim=10, max_sequence_length=16)
+    >>> path = export(model, pre, tempfile.mkdtemp())
+    >>> os.path.basename(path), sorted(os.listdir(path))[:3]
+    ('1', ['assets', 'fingerprint.pb', 'saved_model.pb'])
+    """
+    if version is None:
+        version = (versions(export_dir) or [0])[-1] + 1
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be a positive integer, not {version!r}.")
+    target = os.path.join(export_dir, str(version))
+    if os.path.exists(target):
+        raise ValueError(f"{target} exists: versions are never overwritten (TF Serving may "
+                         "be serving it); pick another version.")
+    os.makedirs(export_dir, exist_ok=True)
+    module = ServingModule(model, preprocessor, segments, windower, **decoding)
+    signatures = module.signatures()
+    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
+    try:
+        tf.saved_model.save(module, staging, signatures=signatures)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,77 @@
+"""ServingModule: a task model, its preprocessing and its decoding as one tf.Module whose
+signatures TF Serving calls."""
+
+import tensorflow as tf
+
+from saved_models import text_tasks
+
+MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+class ServingModule(tf.Module):
+    """Holds the model (inference mode), the preprocessor (its vocabulary becomes a
+    SavedModel asset) and the task's decoding; `signatures()` gives:
+
+    - `serving_default`: raw text in, the task's answer out (see `text_tasks`);
+    - `serve_token_ids`: int32 `token_ids`, `segment_ids`, `padding_mask` in, the
+      model's raw outputs out (core TF ops only);
+    - `serve_examples`: serialized `tf.Example`s whose string features are the text
+      inputs (TF Serving's classic input), the same outputs as `serving_default`.
+
+    Args:
+        model: a keras_bert task model or BertBackbone.
+        preprocessor: pipelines.BertPreprocessor (its tokenizer serves the SQuAD
+            windower too).
+        segments: int, text inputs of a classifier or encoder (2 for pairs).
+        windower: pipelines.SquadWindower for a span extractor (else None).
+        n_best_size, max_answer_length, null_threshold: SQuAD decoding (threshold None
+            for v1.1: always a span).
+    """
+
+    def __init__(self, model, preprocessor, segments=1, windower=None, n_best_size=20,
+                 max_answer_length=30, null_threshold=None):
+        super().__init__(name="keras_bert_serving")
+        self.model = model
+        self.preprocessor = preprocessor
+        self.windower = windower
+        self.n_best_size = n_best_size
+        self.max_answer_length = max_answer_length
+        self.null_threshold = null_threshold
+        self._step = text_tasks.step_for(model, segments)
+
+    def _token_id_specs(self):
+        shape = [None, None]
+        if len(self.model.input["token_ids"].shape) == 3:  # multiple choice
+            shape = [None, self.model.input["token_ids"].shape[1], None]
+        return [tf.TensorSpec(shape, tf.int32, name=name) for name in MODEL_INPUTS]
+
+    def signatures(self):
+        out = {"serve_token_ids": tf.function(self._serve_token_ids,
+                                              input_signature=self._token_id_specs())}
+        if self._step is not None:
+            specs, run = self._step
+            out["serving_default"] = tf.function(lambda *texts: run(self, *texts),
+                                                 input_signature=specs)
+            out["serve_examples"] = tf.function(self._examples_function(specs, run),
+                                                input_signature=[tf.TensorSpec(
+                                                    [None], tf.string, name="examples")])
+        return {name: f.get_concrete_function() for name, f in out.items()}
+
+    def _serve_token_ids(self, token_ids, segment_ids, padding_mask):
+        outputs = self.model({"token_ids": token_ids, "segment_ids": segment_ids,
+                              "padding_mask": padding_mask}, training=False)
+        if not isinstance(outputs, dict):
+            outputs = {self.model.output_names[0]: outputs}
+        outputs.pop("encoder_outputs", None)
+        return {k: tf.convert_to_tensor(v) for k, v in outputs.items()}
+
+    def _examples_function(self, specs, run):
+        features = {spec.name: tf.io.FixedLenFeature(
+            spec.shape[1:], tf.string, default_value=None) for spec in specs}
+
+        def from_examples(examples):
+            parsed = tf.io.parse_example(examples, features)
+            return run(self, *[parsed[spec.name] for spec in specs])
+
+        return from_examples
+

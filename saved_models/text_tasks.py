@@ -1,0 +1,116 @@
+"""Each task's raw-text serving step: the text inputs it takes and what it returns.
+
+A step is `(input_specs, function)`: `function(module, *texts)` runs the module's
+preprocessing and model in the graph and returns the task's answer as named tensors.
+The decoding is the one evaluation uses (`pipelines.span_decoding` for SQuAD), so a
+served answer is the evaluated one.
+"""
+
+import tensorflow as tf
+
+from keras_bert import (
+    BertBackbone,
+    BertClassifier,
+    BertMultipleChoice,
+    BertSpanExtractor,
+    BertTextEmbedder,
+)
+from pipelines import span_decoding
+
+
+def _strings(*names):
+    return [tf.TensorSpec([None], tf.string, name=name) for name in names]
+
+
+def classification(model, segments):
+    """Probabilities, label and label_id (classification) or score (regression)."""
+    names = ("text", "text_pair", "text_third")[:segments]
+    labels = model.label_names or [str(i) for i in range(model.num_classes)]
+
+    def run(module, *texts):
+        outputs = module.model(module.preprocessor(tuple(texts)), training=False)
+        if model.num_classes == 1:
+            return {"score": outputs}
+        label_id = tf.argmax(outputs, axis=-1, output_type=tf.int32)
+        return {"probabilities": tf.nn.softmax(outputs, axis=-1), "label_id": label_id,
+                "label": tf.gather(tf.constant(labels), label_id)}
+
+    return _strings(*names), run
+
+
+def embedding(model, segments):
+    def run(module, text):
+        return {"embedding": module.model(module.preprocessor(text), training=False)}
+
+    return _strings("text"), run
+
+
+def encoder(model, segments):
+    names = ("text", "text_pair")[:segments]
+
+    def run(module, *texts):
+        outputs = module.model(module.preprocessor(tuple(texts)), training=False)
+        return {"sequence_output": outputs["sequence_output"],
+                "pooled_output": outputs["pooled_output"]}
+
+    return _strings(*names), run
+
+
+def multiple_choice(model, segments):
+    choices = model.num_choices
+    specs = [tf.TensorSpec([None], tf.string, name="context"),
+             tf.TensorSpec([None, choices], tf.string, name="endings")]
+
+    def run(module, context, endings):
+        length = module.preprocessor.sequence_length
+        pairs = module.preprocessor((tf.repeat(context, choices), tf.reshape(endings, [-1])))
+        features = {k: tf.reshape(v, [-1, choices, length]) for k, v in pairs.items()}
+        logits = module.model(features, training=False)
+        return {"probabilities": tf.nn.softmax(logits, axis=-1),
+                "label_id": tf.argmax(logits, axis=-1, output_type=tf.int32)}
+
+    return specs, run
+
+
+def span_extraction(model, segments):
+    """SQuAD: every window of each (question, context), the best span over them."""
+
+    def run(module, question, context):
+        windower = module.windower
+        length = windower.sequence_length
+        keys = ("token_ids", "segment_ids", "padding_mask", "token_starts", "token_ends",
+                "max_context")
+        dtypes = {"max_context": tf.bool}
+
+        def one(pair):
+            out = windower(pair[0], pair[1])
+            return {k: out[k] for k in keys}
+
+        spec = {k: tf.RaggedTensorSpec([None, length], dtypes.get(k, tf.int32), ragged_rank=0)
+                for k in keys}
+        windows = tf.map_fn(one, (question, context), fn_output_signature=spec)
+        owner = windows["token_ids"].value_rowids()
+        flat = {k: tf.reshape(v.values, [-1, length]) for k, v in windows.items()}
+        logits = module.model({k: flat[k] for k in keys[:3]}, training=False)
+        spans = span_decoding.best_spans(
+            logits["start_logits"], logits["end_logits"], flat["token_starts"],
+            flat["token_ends"], flat["max_context"], owner, tf.size(question),
+            module.n_best_size, module.max_answer_length)
+        start, end, diffs = span_decoding.choose_answers(spans, module.null_threshold)
+        found = start >= 0
+        text = tf.strings.substr(context, tf.maximum(start, 0),
+                                 tf.maximum(end - start, 0), unit="UTF8_CHAR")
+        return {"answer_text": tf.where(found, text, ""), "start_char": start,
+                "end_char": end, "score": spans["scores"][:, 0], "null_odds": diffs}
+
+    return _strings("question", "context"), run
+
+
+def step_for(model, segments=1):
+    """The raw-text step of a task model."""
+    for kind, make in ((BertClassifier, classification), (BertTextEmbedder, embedding),
+                       (BertMultipleChoice, multiple_choice),
+                       (BertSpanExtractor, span_extraction), (BertBackbone, encoder)):
+        if isinstance(model, kind):
+            return make(model, segments)
+    return None

@@ -1,0 +1,164 @@
+"""Exports for TF Serving: every task's signatures, called in a fresh process without our
+code (vocabulary file moved away), equal the in-process model; only ops that stock TF
+Serving registers; versioned, never overwritten, never half-written."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import keras_bert
+from pipelines import BertPreprocessor, BertTokenizer
+from pipelines.squad import SquadExamples
+from pipelines.squad_data import decode_answers, squad_windows
+from pipelines.squad_windows import SquadWindower
+from saved_models import export, versions
+from tests.serving_checks import call_in_fresh_process, ops_outside_serving
+
+SEQ = 16
+TINY = dict(vocabulary_size=71, num_layers=1, hidden_dim=6, num_heads=2, intermediate_dim=10,
+            max_sequence_length=SEQ, dropout=0.0)
+TEXTS = ["The quick brown fox.", "", "日本 straße naïve café " * 10, "dog"]
+PAIRS = ["a lazy dog", "news", "the stock price fell", "good day"]
+
+
+@pytest.fixture
+def vocabulary(tmp_path):
+    """A copy of the vocabulary that each test deletes after exporting."""
+    path = tmp_path / "moved" / "vocab.txt"
+    path.parent.mkdir()
+    shutil.copy("tests/data/vocab.txt", path)
+    return str(path)
+
+
+def _export(tmp_path, vocabulary, model, segments=1, **options):
+    pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
+    path = export(model, pre, str(tmp_path / "export"), segments=segments, **options)
+    return pre, path
+
+
+def _moved(vocabulary):
+    shutil.rmtree(os.path.dirname(vocabulary))
+
+
+def _token_ids_request(pre, texts):
+    features = pre(tuple(texts))
+    return {k: v.numpy().tolist() for k, v in features.items()}, features
+
+
+@pytest.mark.parametrize("num_classes,segments", [(3, 1), (2, 2), (1, 2)])
+def test_classifier_export_serves_raw_text_without_our_code(tmp_path, vocabulary,
+                                                           num_classes, segments):
+    model = keras_bert.build("tiny", task="classification", num_classes=num_classes,
+                             label_names=None if num_classes == 1 else
+                             ["neg", "pos", "mixed"][:num_classes], **TINY)
+    pre, path = _export(tmp_path, vocabulary, model, segments)
+    texts = [TEXTS, PAIRS][:segments]
+    names = ["text", "text_pair"][:segments]
+    ids_request, features = _token_ids_request(pre, texts)
+    expected = np.asarray(model.predict(features, verbose=0))
+    _moved(vocabulary)
+    got = call_in_fresh_process(path, {
+        "serving_default": dict(zip(names, texts)),
+        "serve_token_ids": ids_request,
+    }, str(tmp_path))
+    raw = got["serve_token_ids"]["score" if num_classes == 1 else "logits"]
+    np.testing.assert_allclose(raw, expected, atol=1e-5)
+    answer = got["serving_default"]
+    if num_classes == 1:
+        np.testing.assert_allclose(answer["score"], expected, atol=1e-5)
+    else:
+        probabilities = np.exp(expected) / np.exp(expected).sum(-1, keepdims=True)
+        np.testing.assert_allclose(answer["probabilities"], probabilities, atol=1e-5)
+        assert answer["label_id"] == expected.argmax(-1).tolist()
+        assert answer["label"] == [model.label_names[i] for i in expected.argmax(-1)]
+    assert ops_outside_serving(path) == []
+
+
+def test_encoder_embedder_and_multiple_choice_exports(tmp_path, vocabulary):
+    backbone = keras_bert.build("tiny", **TINY)
+    embedder = keras_bert.build("tiny", task="embedding", **TINY)
+    chooser = keras_bert.build("tiny", task="multiple_choice", num_choices=2, **TINY)
+    pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
+    paths = [export(m, pre, str(tmp_path / name)) for m, name in
+             ((backbone, "encoder"), (embedder, "embedder"), (chooser, "choice"))]
+    features = pre(TEXTS)
+    encoded = backbone.predict(features, verbose=0)
+    embedded = embedder.predict(features, verbose=0)
+    endings = [[a, b] for a, b in zip(PAIRS, TEXTS)]
+    pairs = pre((tuple(np.repeat(PAIRS, 2)), tuple(np.ravel(endings))))
+    choice_logits = chooser.predict({k: v.numpy().reshape(4, 2, SEQ) for k, v in
+                                     pairs.items()}, verbose=0)
+    _moved(vocabulary)
+    got = [call_in_fresh_process(p, {"serving_default": request}, str(tmp_path))
+           ["serving_default"] for p, request in zip(paths, (
+               {"text": TEXTS}, {"text": TEXTS}, {"context": PAIRS, "endings": endings}))]
+    np.testing.assert_allclose(got[0]["sequence_output"], encoded["sequence_output"],
+                               atol=1e-5)
+    np.testing.assert_allclose(got[0]["pooled_output"], encoded["pooled_output"], atol=1e-5)
+    np.testing.assert_allclose(got[1]["embedding"], embedded, atol=1e-5)
+    assert got[2]["label_id"] == choice_logits.argmax(-1).tolist()
+    for path in paths:
+        assert ops_outside_serving(path) == []
+
+
+def test_squad_export_answers_like_evaluation(tmp_path, vocabulary):
+    model = keras_bert.build("tiny", task="question_answering", **dict(TINY,
+                                                                         max_sequence_length=24))
+    tokenizer = BertTokenizer(vocabulary, lowercase=True)
+    windower = SquadWindower(tokenizer, sequence_length=24, max_query_length=4, doc_stride=5)
+    pre = BertPreprocessor(tokenizer, 24)
+    path = export(model, pre, str(tmp_path / "squad"), windower=windower,
+                  max_answer_length=5, null_threshold=0.0)
+    questions = ["who?", "what is it?", "where", "when"]
+    contexts = ["Café unwanted running dog. " * 4, "the stock price fell", "日本 😀 market",
+                ""]
+    examples = SquadExamples([str(i) for i in range(4)], questions, contexts,
+                             [[] for _ in range(4)], [False] * 4)
+    windows = squad_windows(examples, windower)
+    logits = model.predict({k: windows[k] for k in ("token_ids", "segment_ids",
+                                                    "padding_mask")}, verbose=0)
+    expected, null_odds, nbest = decode_answers(
+        examples, windows, logits["start_logits"], logits["end_logits"],
+        max_answer_length=5, null_score_diff_threshold=0.0)
+    _moved(vocabulary)
+    got = call_in_fresh_process(path, {"serving_default": {
+        "question": questions, "context": contexts}}, str(tmp_path))["serving_default"]
+    assert got["answer_text"] == [expected[str(i)] for i in range(4)]
+    np.testing.assert_allclose(got["null_odds"], [null_odds[str(i)] for i in range(4)],
+                               atol=1e-4)
+    for i, (start, end) in enumerate(zip(got["start_char"], got["end_char"])):
+        if start >= 0:
+            assert contexts[i][start:end] == got["answer_text"][i]
+            assert (start, end) == (nbest[str(i)][0]["start_char"],
+                                    nbest[str(i)][0]["end_char"])
+    assert ops_outside_serving(path) == []
+
+
+def test_versions_are_numbered_never_overwritten_never_half_written(tmp_path, vocabulary):
+    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
+    pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
+    base = str(tmp_path / "export")
+    assert os.path.basename(export(model, pre, base)) == "1"
+    assert os.path.basename(export(model, pre, base, version=5)) == "5"
+    assert os.path.basename(export(model, pre, base)) == "6"
+    with pytest.raises(ValueError, match=r"5 exists: versions are never overwritten"):
+        export(model, pre, base, version=5)
+    assert versions(base) == [1, 5, 6] and sorted(os.listdir(base)) == ["1", "5", "6"]
+
+
+def test_bad_requests_get_errors_or_sane_answers(tmp_path, vocabulary):
+    import tensorflow as tf
+
+    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
+    _, path = _export(tmp_path, vocabulary, model, segments=2)
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    empty = served(text=tf.constant([], tf.string), text_pair=tf.constant([], tf.string))
+    assert empty["label_id"].shape == (0,)
+    odd = served(text=tf.constant([b"\xff\xfe bad bytes", b"x" * 100000]),
+                 text_pair=tf.constant(["", "dog " * 5000]))
+    assert odd["probabilities"].shape == (2, 2)
+    assert np.isfinite(odd["probabilities"].numpy()).all()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="different batch sizes"):
+        served(text=tf.constant(["a", "b"]), text_pair=tf.constant(["c"]))
