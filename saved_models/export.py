@@ -7,6 +7,7 @@ import tempfile
 
 import tensorflow as tf
 
+from saved_models.serving_files import write_warmup
 from saved_models.serving_module import ServingModule
 
 
@@ -18,7 +19,7 @@ def versions(export_dir):
 
 
 def export(model, preprocessor, export_dir, version=None, segments=1, windower=None,
-           **decoding):
+           model_name="model", **decoding):
     """Writes `export_dir/<version>/` (saved_model.pb, variables/, assets/ with the
     vocabulary) for TF Serving and returns its path.
 
@@ -33,6 +34,7 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
         version: int or None.
         segments: int, text inputs of a classifier or encoder (2 for pairs).
         windower: pipelines.SquadWindower, for a span extractor.
+        model_name: str, the name TF Serving serves it under (warm-up requests name it).
         **decoding: SQuAD decoding options (`n_best_size`, `max_answer_length`,
             `null_threshold`), see `ServingModule`.
 
@@ -62,6 +64,7 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
+        write_warmup(staging, module.example_requests(), model_name)
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -57,6 +57,36 @@ class ServingModule(tf.Module):
                                                     [None], tf.string, name="examples")])
         return {name: f.get_concrete_function() for name, f in out.items()}
 
+    def example_requests(self):
+        """[(signature, inputs)]: a couple of real requests per signature (warm-up)."""
+        samples = ["The quick brown fox jumps over the lazy dog.", "Shares rose 5% today."]
+        out = []
+        if self._step is not None:
+            specs, _ = self._step
+            texts = {}
+            for spec in specs:
+                if len(spec.shape) == 2:
+                    texts[spec.name] = [[s] * spec.shape[1] for s in samples]
+                else:
+                    texts[spec.name] = list(samples)
+            out.append(("serving_default", texts))
+            examples = [tf.train.Example(features=tf.train.Features(feature={
+                name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[
+                    t.encode("utf-8") for t in (v[i] if isinstance(v[i], list) else [v[i]])]))
+                for name, v in texts.items()})).SerializeToString() for i in range(2)]
+            out.append(("serve_examples", {"examples": examples}))
+        features = self.preprocessor(tuple([samples] * min(2, self._segments())))
+        shape = self._token_id_specs()[0].shape
+        if len(shape) == 3:
+            features = {k: tf.tile(v[:, None], [1, shape[1], 1]) for k, v in features.items()}
+        out.append(("serve_token_ids", {k: v.numpy() for k, v in features.items()}))
+        return out
+
+    def _segments(self):
+        if self._step is None or self.windower is not None:
+            return 1
+        return len([s for s in self._step[0] if s.name.startswith("text")]) or 1
+
     def _serve_token_ids(self, token_ids, segment_ids, padding_mask):
         outputs = self.model({"token_ids": token_ids, "segment_ids": segment_ids,
                               "padding_mask": padding_mask}, training=False)

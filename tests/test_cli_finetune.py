@@ -213,3 +213,27 @@ def test_glue_sweep_picks_the_best_rate_and_prints_the_paper_table(tmp_path, che
     assert not (out / "rte").exists()  # Only the tasks asked for.
     assert cli.main(argv) == 0  # Finished runs are reused, not trained again.
     assert "GLUE mrpc: learning rate" not in capsys.readouterr().err
+
+
+def test_export_serves_the_runs_answers(trained_run, tmp_path, capsys):
+    import tensorflow as tf
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    run = str(trained_run / "run")
+    config = str(tmp_path / "models.config")
+    capsys.readouterr()
+    assert cli.main(["export", run, "--out", str(tmp_path / "topics"), "--serving-config",
+                     config, "--name", "topics"]) == 0
+    path = capsys.readouterr().out.strip()
+    assert path == str(tmp_path / "topics" / "1")
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    texts = ["the dog is good", "lazy dog", "a quick fox", "brown cat"]
+    answers = served(text=tf.constant(texts))
+    assert cli.main(["predict", run, *texts]) == 0
+    assert [b.decode() for b in answers["label"].numpy()] == capsys.readouterr().out.split()
+    parsed = text_format.Parse(open(config).read(),
+                               model_server_config_pb2.ModelServerConfig())
+    assert [m.name for m in parsed.model_config_list.config] == ["topics"]
+    assert cli.main(["export", run, "--out", str(tmp_path / "topics")]) == 0
+    assert capsys.readouterr().out.strip().endswith("2")  # the next version, never over 1

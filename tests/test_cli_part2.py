@@ -88,6 +88,16 @@ def test_squad_finetune_evaluate_predict(tmp_path, checkpoint, capsys):  # noqa:
     answer, start, end = capsys.readouterr().out.strip().split("\t")
     assert answer == "dog" and context[int(start):int(end)] == "dog"
 
+    # Exported for TF Serving, it gives the same answer from raw text.
+    import tensorflow as tf
+
+    assert cli.main(["export", str(run), "--out", str(tmp_path / "served")]) == 0
+    served = tf.saved_model.load(capsys.readouterr().out.strip()).signatures[
+        "serving_default"]
+    reply = served(question=tf.constant(["where is the dog?"]), context=tf.constant([context]))
+    assert reply["answer_text"].numpy()[0].decode() == "dog"
+    assert (int(reply["start_char"][0]), int(reply["end_char"][0])) == (int(start), int(end))
+
 
 # --- CoNLL --------------------------------------------------------------------------
 

@@ -162,3 +162,31 @@ def test_bad_requests_get_errors_or_sane_answers(tmp_path, vocabulary):
     assert np.isfinite(odd["probabilities"].numpy()).all()
     with pytest.raises(tf.errors.InvalidArgumentError, match="different batch sizes"):
         served(text=tf.constant(["a", "b"]), text_pair=tf.constant(["c"]))
+
+
+def test_warmup_requests_run_and_models_config_parses(tmp_path, vocabulary):
+    import tensorflow as tf
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    from saved_models.serving_files import WARMUP_FILE, read_warmup, update_models_config
+
+    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
+    _, path = _export(tmp_path, vocabulary, model, segments=2)
+    requests = read_warmup(os.path.join(path, WARMUP_FILE))
+    assert {name for name, _ in requests} == {"serving_default", "serve_examples",
+                                             "serve_token_ids"}
+    loaded = tf.saved_model.load(path)
+    for name, inputs in requests:
+        outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        assert all(v.shape[0] == 2 for v in outputs.values()), name
+    config = str(tmp_path / "models.config")
+    update_models_config(config, "topics", str(tmp_path / "export"))
+    assert update_models_config(config, "squad", "/srv/squad") == ["topics", "squad"]
+    assert update_models_config(config, "topics", "/srv/topics2") == ["topics", "squad"]
+    parsed = text_format.Parse(open(config).read(),
+                               model_server_config_pb2.ModelServerConfig())
+    entries = {m.name: m for m in parsed.model_config_list.config}
+    assert entries["topics"].base_path == "/srv/topics2"
+    assert entries["squad"].model_platform == "tensorflow"
+    assert entries["squad"].model_version_policy.latest.num_versions == 1

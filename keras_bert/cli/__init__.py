@@ -2,9 +2,10 @@
 
 Commands: `demo` (the main job: fine-tune MiniLM on BBC News), `finetune`
 (classification/regression: GLUE, your files, class folders), `evaluate` and `predict`
-(with a fine-tuned run), `glue` (the paper's GLUE recipe and table), `similarity`
-(sentence-pair cosine similarity with a checkpoint), `vocab` (learn a WordPiece
-vocabulary) and `pretrain` (MLM + NSP pretraining). Training commands resume after a
+(with a fine-tuned run), `export` (a run as a TF Serving SavedModel), `glue` (the
+paper's GLUE recipe and table), `similarity` (sentence-pair cosine similarity with a
+checkpoint), `vocab` (learn a WordPiece vocabulary) and `pretrain` (MLM + NSP
+pretraining). Training commands resume after a
 kill.
 
 A user error (a bad flag, file or folder) is one line on stderr and exit status 2;
@@ -17,6 +18,7 @@ import sys
 from keras_bert.cli import (
     demo,
     evaluate,
+    export,
     finetune,
     glue_table,
     predict,
@@ -31,7 +33,8 @@ def _parser():
     parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, finetune, evaluate, predict, glue_table, similarity, vocab, pretrain):
+    for module in (demo, finetune, evaluate, predict, export, glue_table, similarity, vocab,
+                   pretrain):
         module.add_parser(commands)
     return parser
 

@@ -1,0 +1,77 @@
+"""`keras-bert export RUN_DIR --out EXPORT_DIR`: a fine-tuned run as a TF Serving model.
+
+Writes `EXPORT_DIR/<version>/` (the next free version unless `--version`): a SavedModel
+whose `serving_default` signature takes raw text (the run's own preprocessing inside)
+and returns the task's answer, `serve_token_ids` (token ids in, raw outputs out) and
+`serve_examples` (serialized tf.Example in), the vocabulary as an asset and warm-up
+requests. `--serving-config FILE --name NAME` adds the model to a TF Serving
+`models.config` (created, or updated keeping the other models).
+"""
+
+import os
+
+from keras_bert.cli import run_model, task_data
+from keras_bert.cli.common import (
+    HelpFormatter,
+    UsageError,
+    log,
+    positive_int,
+    prepare_output_folder,
+    reading_inputs,
+)
+
+
+def _options(run, run_dir):
+    """export() options for a run: text segments, or SQuAD's windower and decoding."""
+    from keras_bert.cli import kinds
+
+    kind = kinds.for_run(run, run_dir)
+    if kind is None:
+        return {"segments": task_data.segment_count(run["data"])}
+    if kind.family == "squad":
+        spec = kind.spec
+        return {"windower": kind.windower, "n_best_size": spec["n_best_size"],
+                "max_answer_length": spec["max_answer_length"],
+                "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None}
+    if kind.family == "conll":
+        raise UsageError("exporting a CoNLL (NER) run is not available yet: its raw-text "
+                         "signature (words, windows, entities in the graph) is still to come")
+    return {}
+
+
+def export_run(run_dir, out, version=None, config=None, name=None):
+    """Exports a run folder; returns the version folder."""
+    from saved_models import export
+    from saved_models.serving_files import update_models_config
+
+    name = name or os.path.basename(os.path.normpath(run_dir))
+    with reading_inputs():
+        prepare_output_folder(out)
+        model, preprocessor, run = run_model.load_run(run_dir)
+        options = _options(run, run_dir)
+        log(f"exporting {run['task']} model to {out}")
+        path = export(model, preprocessor, out, version=version, model_name=name, **options)
+        if config:
+            names = update_models_config(config, name, out)
+            log(f"{config}: serves {', '.join(names)}")
+    return path
+
+
+def run(args):
+    if args.name and not args.serving_config:
+        raise UsageError("--name needs --serving-config")
+    print(export_run(args.run_dir, args.out, args.version, args.serving_config, args.name))
+    return 0
+
+
+def add_parser(commands):
+    parser = commands.add_parser("export", help="a fine-tuned run as a TF Serving SavedModel",
+                                 description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("run_dir", help="a finetune --out folder")
+    parser.add_argument("--out", required=True,
+                        help="the model's base path (version folders go inside)")
+    parser.add_argument("--version", type=positive_int, default=None,
+                        help="version number; default: the next free one (never overwrites)")
+    parser.add_argument("--serving-config", help="a models.config to create or update")
+    parser.add_argument("--name", help="the model's name there (default: the run folder's)")
+    parser.set_defaults(run=run)
