@@ -32,6 +32,9 @@ class ServingModule(tf.Module):
                  max_answer_length=30, null_threshold=None):
         super().__init__(name="keras_bert_serving")
         self.model = model
+        # Every variable, the seed generators' states too (e.g. an LSTM's dropout), so
+        # that no function captures an untracked resource.
+        self.model_variables = list(model.variables)
         self.preprocessor = preprocessor
         self.windower = windower
         self.n_best_size = n_best_size

@@ -11,11 +11,13 @@ import tensorflow as tf
 from keras_bert import (
     BertBackbone,
     BertClassifier,
+    BertFeatureTagger,
     BertMultipleChoice,
     BertSpanExtractor,
     BertTextEmbedder,
+    BertTokenClassifier,
 )
-from pipelines import span_decoding
+from pipelines import entity_decoding, span_decoding, word_windows
 
 
 def _strings(*names):
@@ -106,9 +108,53 @@ def span_extraction(model, segments):
     return _strings("question", "context"), run
 
 
+def token_classification(model, segments):
+    """NER: words, a tag per word and the entities with character spans (padded to the
+    batch's longest, with counts)."""
+    names = model.label_names or [str(i) for i in range(model.num_classes)]
+
+    def run(module, text):
+        tokenizer = module.preprocessor.tokenizer
+        (words, starts, ends), windows = word_windows.sentence_windows(
+            tokenizer, text, module.preprocessor.sequence_length)
+        logits = module.model({k: windows[k] for k in ("token_ids", "segment_ids",
+                                                       "padding_mask")}, training=False)
+        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        labelled = windows["word_index"] >= 0
+        word_tags = tf.scatter_nd(      # each word's tag, from its first piece's window
+            tf.cast(tf.boolean_mask(windows["word_index"], labelled), tf.int64)[:, None],
+            tf.boolean_mask(predicted, labelled), tf.shape(words.flat_values, tf.int64))
+        tag_ids = words.with_flat_values(word_tags)
+        types, first, last, kinds = (
+            x.with_row_splits_dtype(tf.int64) if isinstance(x, tf.RaggedTensor) else x
+            for x in entity_decoding.entity_spans(tag_ids, names))
+        sentence_starts = tf.gather(starts, first, batch_dims=1)
+        sentence_ends = tf.gather(ends, last, batch_dims=1)
+        rows = first.value_rowids()
+        entity_text = tf.strings.substr(tf.gather(text, rows), sentence_starts.flat_values,
+                                        (sentence_ends - sentence_starts).flat_values,
+                                        unit="UTF8_CHAR")
+        return {
+            "words": words.to_tensor(""),
+            "tags": tag_ids.with_flat_values(tf.gather(tf.constant(names), word_tags))
+                           .to_tensor(""),
+            "word_count": tf.cast(words.row_lengths(), tf.int32),
+            "entity_count": tf.cast(types.row_lengths(), tf.int32),
+            "entity_type": types.with_flat_values(tf.gather(tf.constant(kinds or [""]),
+                                                            types.flat_values)).to_tensor(""),
+            "entity_start_char": sentence_starts.to_tensor(-1),
+            "entity_end_char": sentence_ends.to_tensor(-1),
+            "entity_text": first.with_flat_values(entity_text).to_tensor(""),
+        }
+
+    return _strings("text"), run
+
+
 def step_for(model, segments=1):
     """The raw-text step of a task model."""
     for kind, make in ((BertClassifier, classification), (BertTextEmbedder, embedding),
+                       (BertTokenClassifier, token_classification),
+                       (BertFeatureTagger, token_classification),
                        (BertMultipleChoice, multiple_choice),
                        (BertSpanExtractor, span_extraction), (BertBackbone, encoder)):
         if isinstance(model, kind):

@@ -162,3 +162,17 @@ def test_written_file_is_what_conlleval_reads(tmp_path):
     path = write_conll(str(tmp_path / "out.txt"), [["EU", "rejects"], ["Peter"]],
                        [["B-ORG", "O"], ["B-PER"]], [["B-ORG", "O"], ["O"]])
     assert open(path).read() == "EU B-ORG B-ORG\nrejects O O\n\nPeter B-PER O\n\n"
+
+
+def test_graph_entity_decoding_matches_python_rules():
+    import tensorflow as tf
+
+    from pipelines.entity_decoding import entity_spans
+
+    names = tag_schemes.label_names(["LOC", "ORG", "PER"], "iobes")
+    rng = np.random.default_rng(3)
+    sentences = [list(rng.integers(0, len(names), rng.integers(0, 12))) for _ in range(300)]
+    types, first, last, kinds = entity_spans(tf.ragged.constant(sentences, tf.int32), names)
+    got = [[(kinds[t], a, b) for t, a, b in zip(*row)] for row in
+           zip(types.to_list(), first.to_list(), last.to_list())]
+    assert got == [tag_schemes.entities([names[i] for i in s]) for s in sentences]

@@ -190,3 +190,45 @@ def test_warmup_requests_run_and_models_config_parses(tmp_path, vocabulary):
     assert entries["topics"].base_path == "/srv/topics2"
     assert entries["squad"].model_platform == "tensorflow"
     assert entries["squad"].model_version_policy.latest.num_versions == 1
+
+
+@pytest.mark.parametrize("task", ["token_classification", "feature_tagging"])
+def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, task):
+    from pipelines import tag_schemes
+    from pipelines.token_labels import TokenLabeler
+    from pipelines.word_windows import split_words
+
+    names = tag_schemes.label_names(["LOC", "PER"], "iobes")
+    options = {"lstm_units": 3} if task == "feature_tagging" else {}
+    model = keras_bert.build("tiny", task=task, num_classes=len(names), label_names=names,
+                             **TINY, **options)
+    # Bias the head so that entities (of every shape) are predicted.
+    dense = model.get_layer("token_logits")
+    dense.bias.assign(np.random.default_rng(0).normal(0, 3, len(names)).astype("float32"))
+    pre, path = _export(tmp_path, vocabulary, model)
+    texts = ["Café market news fell in Istanbul, unwanted day.",
+             "日本 😀 the quick brown fox jumps over the lazy dog " * 3, "", "dog"]
+    words, starts, ends = (x.to_list() for x in split_words(texts))
+    words = [[w.decode() for w in s] for s in words]
+    labeler = TokenLabeler(BertTokenizer(vocabulary, lowercase=True), names, SEQ)
+    present = [i for i, w in enumerate(words) if w]
+    windows = labeler.windows([words[i] for i in present])
+    logits = model.predict({k: windows[k] for k in ("token_ids", "segment_ids",
+                                                    "padding_mask")}, verbose=0)
+    tags = dict(zip(present, labeler.word_tags(windows, logits.argmax(-1),
+                                               [len(words[i]) for i in present])))
+    _moved(vocabulary)
+    got = call_in_fresh_process(path, {"serving_default": {"text": texts}},
+                                str(tmp_path))["serving_default"]
+    assert ops_outside_serving(path) == []
+    for i, text in enumerate(texts):
+        n = got["word_count"][i]
+        assert got["words"][i][:n] == words[i]
+        assert got["tags"][i][:n] == tags.get(i, [])
+        expected = [(kind, starts[i][a], ends[i][b]) for kind, a, b in
+                    tag_schemes.entities(tags.get(i, []))]
+        k = got["entity_count"][i]
+        assert list(zip(got["entity_type"][i][:k], got["entity_start_char"][i][:k],
+                        got["entity_end_char"][i][:k])) == expected
+        assert got["entity_text"][i][:k] == [text[a:b] for _, a, b in expected]
+    assert sum(got["entity_count"]) > 2

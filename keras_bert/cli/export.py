@@ -33,9 +33,6 @@ def _options(run, run_dir):
         return {"windower": kind.windower, "n_best_size": spec["n_best_size"],
                 "max_answer_length": spec["max_answer_length"],
                 "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None}
-    if kind.family == "conll":
-        raise UsageError("exporting a CoNLL (NER) run is not available yet: its raw-text "
-                         "signature (words, windows, entities in the graph) is still to come")
     return {}
 
 

@@ -3,7 +3,6 @@ files in, conlleval's entity precision / recall / F1 and its column file out."""
 
 import math
 import os
-import re
 
 import numpy as np
 
@@ -11,14 +10,15 @@ from keras_bert.cli.common import UsageError, log
 from keras_bert.cli.kinds.base import TaskKind, log_examples
 
 METRICS = ("f1", "precision", "recall")
-# Raw text -> CoNLL-style words: runs of letters/digits with inner - ' . , kept (as in
-# "major-league", "O'Neill", "1,000"), or one other non-space character.
-_WORD = re.compile(r"\w+(?:[-'.,]\w+)*|[^\w\s]")
 
 
-def split_words(text):
-    """[(word, start_char, end_char)] of raw text, CoNLL-style (punctuation apart)."""
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+def split_words(texts):
+    """Per raw sentence, [(word, start_char, end_char)]: the exported model's split."""
+    from pipelines.word_windows import split_words as split
+
+    words, starts, ends = split(texts)
+    return [list(zip([w.decode("utf-8") for w in ws], ss, es)) for ws, ss, es in
+            zip(words.to_list(), starts.to_list(), ends.to_list())]
 
 
 class ConllKind(TaskKind):
@@ -169,7 +169,7 @@ class ConllKind(TaskKind):
         from pipelines.tag_schemes import entities
 
         (sentences,) = texts
-        split = [split_words(text) for text in sentences]
+        split = split_words(list(sentences))
         words = [[w for w, _, _ in s] or ["."] for s in split]
         tags = self._tags(model, words, self.labeler.windows(words), batch_size)
         rows = []
