@@ -232,3 +232,85 @@ def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, 
                         got["entity_end_char"][i][:k])) == expected
         assert got["entity_text"][i][:k] == [text[a:b] for _, a, b in expected]
     assert sum(got["entity_count"]) > 2
+
+
+def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
+    import subprocess
+    import sys
+
+    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
+    _, path = _export(tmp_path, vocabulary, model)
+    cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    shown = subprocess.run(cli + ["show", "--dir", path, "--all"], capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for name in ("serving_default", "serve_token_ids", "serve_examples", "probabilities",
+                 "label_id", "token_ids"):
+        assert name in shown.stdout, name
+    ran = subprocess.run(cli + [
+        "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serve_token_ids",
+        "--input_exprs", "token_ids=[[2,15,48,3]];segment_ids=[[0,0,0,0]];"
+                         "padding_mask=[[1,1,1,1]]"], capture_output=True, text=True,
+        env=env, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    expected = model.predict({"token_ids": np.array([[2, 15, 48, 3]]),
+                              "segment_ids": np.zeros((1, 4), int),
+                              "padding_mask": np.ones((1, 4), int)}, verbose=0)
+    assert "logits" in ran.stdout and f"{expected[0, 0]:.4f}"[:5] in ran.stdout
+
+
+def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
+    import concurrent.futures
+
+    import tensorflow as tf
+
+    model = keras_bert.build("tiny", task="classification", num_classes=3, **TINY)
+    _, path = _export(tmp_path, vocabulary, model, segments=2)
+    loaded = tf.saved_model.load(path)
+    served = loaded.signatures["serving_default"]
+    texts = [f"{a} {b}" for a in TEXTS for b in PAIRS]
+    pairs = PAIRS * len(TEXTS)
+    expected = served(text=tf.constant(texts), text_pair=tf.constant(pairs))["probabilities"]
+    examples = [tf.train.Example(features=tf.train.Features(feature={
+        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[a.encode()])),
+        "text_pair": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b.encode()]))}))
+        .SerializeToString() for a, b in zip(texts, pairs)]
+    from_examples = loaded.signatures["serve_examples"](examples=tf.constant(examples))
+    np.testing.assert_allclose(from_examples["probabilities"], expected, atol=1e-6)
+
+    def call(i):
+        rows = slice(i % len(texts), i % len(texts) + 3)
+        out = served(text=tf.constant(texts[rows]), text_pair=tf.constant(pairs[rows]))
+        return rows, out["probabilities"].numpy()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(call, range(200)))
+    for rows, probabilities in results:
+        np.testing.assert_array_equal(probabilities, served(
+            text=tf.constant(texts[rows]), text_pair=tf.constant(pairs[rows]))
+            ["probabilities"].numpy())
+
+
+def test_readmes_rest_request_runs_against_an_export(tmp_path, vocabulary):
+    """The README's request body, converted as TF Serving's REST API does (row format:
+    one dict per instance -> one tensor per input), gives the fields it describes."""
+    import json
+    import re
+
+    import tensorflow as tf
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    bodies = [json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", readme, re.S)]
+    assert bodies and all("instances" in b for b in bodies)
+    model = keras_bert.build("tiny", task="classification", num_classes=2,
+                             label_names=["business", "sport"], **TINY)
+    _, path = _export(tmp_path, vocabulary, model)
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    for body in bodies:
+        rows = body["instances"]
+        columns = {k: tf.constant([row[k] for row in rows]) for k in rows[0]}
+        reply = served(**columns)
+        assert {"label", "label_id", "probabilities"} <= set(reply)
+        assert reply["label"].shape[0] == len(rows)
+        assert set(reply["label"].numpy().astype(str)) <= {"business", "sport"}
