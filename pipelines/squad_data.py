@@ -56,6 +56,19 @@ def training_dataset(windows, batch_size, shuffle=True, seed=None, repeat=False,
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
+_DECODERS = {}
+
+
+def _decoder(n_best_size, max_answer_length):
+    """One traced decoder per setting for the process (no retracing per call)."""
+    key = (n_best_size, max_answer_length)
+    if key not in _DECODERS:
+        _DECODERS[key] = tf.function(lambda *a: span_decoding.best_spans(
+            *a, n_best_size=n_best_size, max_answer_length=max_answer_length),
+            reduce_retracing=True)
+    return _DECODERS[key]
+
+
 def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
                    max_answer_length=30, null_score_diff_threshold=None, chunk=256):
     """Answers of every question from the logits of its windows.
@@ -73,8 +86,7 @@ def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
         (predictions {id: text}, null_odds {id: null - best span score},
         nbest {id: list of {"text", "start_char", "end_char", "score"}}).
     """
-    decode = tf.function(lambda *a: span_decoding.best_spans(
-        *a, n_best_size=n_best_size, max_answer_length=max_answer_length), reduce_retracing=True)
+    decode = _decoder(n_best_size, max_answer_length)
     owner = windows["example_index"]
     predictions, null_odds, nbest = {}, {}, {}
     for first in range(0, len(examples), chunk):

@@ -42,15 +42,19 @@ class ServingModule(tf.Module):
         self.null_threshold = null_threshold
         self._step = text_tasks.step_for(model, segments)
 
+    def _input_names(self):
+        """The model's int inputs: the backbone's three, then any others (the
+        pretrainer's `mask_positions`)."""
+        return list(MODEL_INPUTS) + [k for k in self.model.input if k not in MODEL_INPUTS]
+
     def _token_id_specs(self):
-        shape = [None, None]
-        if len(self.model.input["token_ids"].shape) == 3:  # multiple choice
-            shape = [None, self.model.input["token_ids"].shape[1], None]
-        return [tf.TensorSpec(shape, tf.int32, name=name) for name in MODEL_INPUTS]
+        return [tf.TensorSpec([None, *self.model.input[name].shape[1:]], tf.int32, name=name)
+                for name in self._input_names()]
 
     def signatures(self):
-        out = {"serve_token_ids": tf.function(self._serve_token_ids,
-                                              input_signature=self._token_id_specs())}
+        out = {"serve_token_ids": tf.function(
+            lambda *ids: self._serve_token_ids(dict(zip(self._input_names(), ids))),
+            input_signature=self._token_id_specs())}
         if self._step is not None:
             specs, run = self._step
             out["serving_default"] = tf.function(lambda *texts: run(self, *texts),
@@ -80,9 +84,12 @@ class ServingModule(tf.Module):
             out.append(("serve_examples", {"examples": examples}))
         features = self.preprocessor(tuple([samples] * min(2, self._segments())))
         shape = self._token_id_specs()[0].shape
-        if len(shape) == 3:
+        if shape.rank == 3:
             features = {k: tf.tile(v[:, None], [1, shape[1], 1]) for k, v in features.items()}
-        out.append(("serve_token_ids", {k: v.numpy() for k, v in features.items()}))
+        requests = {k: v.numpy() for k, v in features.items()}
+        for name in self._input_names()[len(MODEL_INPUTS):]:
+            requests[name] = tf.zeros([2, 1], tf.int32).numpy()  # e.g. mask position 0
+        out.append(("serve_token_ids", requests))
         return out
 
     def _segments(self):
@@ -90,9 +97,8 @@ class ServingModule(tf.Module):
             return 1
         return len([s for s in self._step[0] if s.name.startswith("text")]) or 1
 
-    def _serve_token_ids(self, token_ids, segment_ids, padding_mask):
-        outputs = self.model({"token_ids": token_ids, "segment_ids": segment_ids,
-                              "padding_mask": padding_mask}, training=False)
+    def _serve_token_ids(self, inputs):
+        outputs = self.model(inputs, training=False)
         if not isinstance(outputs, dict):
             outputs = {self.model.output_names[0]: outputs}
         outputs.pop("encoder_outputs", None)
