@@ -32,9 +32,12 @@ class ServingModule(tf.Module):
                  max_answer_length=30, null_threshold=None):
         super().__init__(name="keras_bert_serving")
         self.model = model
-        # Every variable, the seed generators' states too (e.g. an LSTM's dropout), so
-        # that no function captures an untracked resource.
-        self.model_variables = list(model.variables)
+        # Every variable's tf.Variable, tracked directly: session-based loaders (TF
+        # Serving's C++ loader, saved_model_cli run) restore only those, and without
+        # this they find the Keras variables uninitialized. The seed generators' states
+        # (e.g. an LSTM's dropout) are among them, so no function captures an
+        # untracked resource.
+        self.model_variables = [v.value for v in model.variables]
         self.preprocessor = preprocessor
         self.windower = windower
         self.n_best_size = n_best_size

@@ -256,7 +256,10 @@ def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
 
     model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
     _, path = _export(tmp_path, vocabulary, model)
-    cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+    # saved_model_cli with tensorflow-text's ops registered (the raw-text graphs use them;
+    # a TF Serving build registers them itself).
+    cli = [sys.executable, "-c", "import sys, tensorflow_text; from tensorflow.python.tools "
+           "import saved_model_cli as c; sys.argv[0] = 'saved_model_cli'; c.main()"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     shown = subprocess.run(cli + ["show", "--dir", path, "--all"], capture_output=True,
                            text=True, env=env, timeout=300)
@@ -274,6 +277,13 @@ def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
                               "segment_ids": np.zeros((1, 4), int),
                               "padding_mask": np.ones((1, 4), int)}, verbose=0)
     assert "logits" in ran.stdout and f"{expected[0, 0]:.4f}"[:5] in ran.stdout
+    # The raw-text signature runs in a session too (how TF Serving's C++ loader runs it).
+    text = subprocess.run(cli + [
+        "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
+        "--input_exprs", "text=['The quick brown fox.', 'dog']"], capture_output=True,
+        text=True, env=env, timeout=300)
+    assert text.returncode == 0, text.stderr[-2000:]
+    assert "label_id" in text.stdout and "probabilities" in text.stdout
 
 
 def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
