@@ -47,8 +47,8 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
     ...                          vocabulary_size=71, num_layers=1, hidden_dim=6,
     ...                          num_heads=2, intermediate_dim=10, max_sequence_length=16)
     >>> path = export(model, pre, tempfile.mkdtemp())
-    >>> os.path.basename(path), sorted(os.listdir(path))[:3]
-    ('1', ['assets', 'fingerprint.pb', 'saved_model.pb'])
+    >>> os.path.basename(path), sorted(os.listdir(path))
+    ('1', ['assets', 'assets.extra', 'fingerprint.pb', 'saved_model.pb', 'variables'])
     """
     if version is None:
         version = (versions(export_dir) or [0])[-1] + 1

@@ -20,7 +20,8 @@ MODULES = [
     "keras_bert.layers.frozen_features", "keras_bert.metrics.squad_scores",
     "pipelines.squad", "pipelines.squad_windows", "pipelines.span_decoding",
     "pipelines.conll", "pipelines.tag_schemes", "pipelines.token_labels",
-    "keras_bert.metrics.entity_scores", "pipelines.swag",
+    "keras_bert.metrics.entity_scores", "pipelines.swag", "pipelines.entity_decoding",
+    "saved_models.export",
 ]
 
 

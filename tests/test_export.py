@@ -5,6 +5,7 @@ Serving registers; versioned, never overwritten, never half-written."""
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 
@@ -36,6 +37,20 @@ def _export(tmp_path, vocabulary, model, segments=1, **options):
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
     path = export(model, pre, str(tmp_path / "export"), segments=segments, **options)
     return pre, path
+
+
+def _check_warmup(path):
+    """Every warm-up request of an export runs against it, one row per request row."""
+    import tensorflow as tf
+
+    from saved_models.serving_files import WARMUP_FILE, read_warmup
+
+    loaded = tf.saved_model.load(path)
+    requests = read_warmup(os.path.join(path, WARMUP_FILE))
+    assert {name for name, _ in requests} == set(loaded.signatures)
+    for name, inputs in requests:
+        outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        assert all(v.shape[0] == 2 for v in outputs.values()), name
 
 
 def _moved(vocabulary):
@@ -101,6 +116,10 @@ def test_encoder_embedder_and_multiple_choice_exports(tmp_path, vocabulary):
     assert got[2]["label_id"] == choice_logits.argmax(-1).tolist()
     for path in paths:
         assert ops_outside_serving(path) == []
+        _check_warmup(path)
+    for model in (backbone, embedder, chooser):  # no Lambda layer in any exported model
+        assert not any(isinstance(layer, keras.layers.Lambda)
+                       for layer in model._flatten_layers())
 
 
 def test_pretrainer_exports_its_token_id_signature(tmp_path, vocabulary):
@@ -144,6 +163,7 @@ def test_squad_export_answers_like_evaluation(tmp_path, vocabulary):
     assert got["answer_text"] == [expected[str(i)] for i in range(4)]
     np.testing.assert_allclose(got["null_odds"], [null_odds[str(i)] for i in range(4)],
                                atol=1e-4)
+    _check_warmup(path)
     for i, (start, end) in enumerate(zip(got["start_char"], got["end_char"])):
         if start >= 0:
             assert contexts[i][start:end] == got["answer_text"][i]
@@ -237,6 +257,7 @@ def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, 
     got = call_in_fresh_process(path, {"serving_default": {"text": texts}},
                                 str(tmp_path))["serving_default"]
     assert ops_outside_serving(path) == []
+    _check_warmup(path)
     for i, text in enumerate(texts):
         n = got["word_count"][i]
         assert got["words"][i][:n] == words[i]
