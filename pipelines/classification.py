@@ -22,6 +22,16 @@ def default_buckets(sequence_length):
     return lengths + [sequence_length]
 
 
+def ordered(data, count, shuffle=False, seed=None, repeat=False, input_context=None):
+    """Shards (by example, with `input_context`), shuffles all `count` examples (seeded,
+    again on every pass) and repeats: the example order every task's dataset uses."""
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if shuffle:
+        data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return data.repeat() if repeat else data
+
+
 def _source(examples):
     texts = tuple(tf.constant(segment, tf.string) for segment in examples.texts)
     if examples.labels is None:
@@ -49,13 +59,7 @@ def classification_dataset(examples, preprocessor, batch_size, shuffle=False, se
         input_context: tf.distribute.InputContext or None, to shard by example.
     """
     length = preprocessor.sequence_length
-    data = _source(examples)
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    if shuffle:
-        data = data.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        data = data.repeat()
+    data = ordered(_source(examples), len(examples), shuffle, seed, repeat, input_context)
     if not bucket_lengths:
         data = data.batch(batch_size, drop_remainder=drop_remainder)
         return data.map(lambda texts, *label: (preprocessor(texts),) + label,

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines import span_decoding
+from pipelines.classification import ordered
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
@@ -45,14 +46,8 @@ def training_dataset(windows, batch_size, shuffle=True, seed=None, repeat=False,
     features = {k: windows[k] for k in MODEL_INPUTS}
     labels = {"start_logits": windows["start_positions"],
               "end_logits": windows["end_positions"]}
-    data = tf.data.Dataset.from_tensor_slices((features, labels))
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    if shuffle:
-        data = data.shuffle(len(windows["token_ids"]), seed=seed,
-                            reshuffle_each_iteration=True)
-    if repeat:
-        data = data.repeat()
+    data = ordered(tf.data.Dataset.from_tensor_slices((features, labels)),
+                   len(windows["token_ids"]), shuffle, seed, repeat, input_context)
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 

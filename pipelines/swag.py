@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from pipelines.classification import ordered
 from pipelines.text_table import _field, _records, _RowError, file_format
 
 ON_ERROR = ("raise", "skip")
@@ -115,13 +116,8 @@ def choice_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
     choices = examples.num_choices
     texts = (tf.constant(examples.contexts), tf.constant(np.array(examples.endings, object)))
     parts = texts if examples.labels is None else texts + (tf.constant(examples.labels),)
-    data = tf.data.Dataset.from_tensor_slices(parts)
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    if shuffle:
-        data = data.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        data = data.repeat()
+    data = ordered(tf.data.Dataset.from_tensor_slices(parts), len(examples), shuffle, seed,
+                   repeat, input_context)
     length = preprocessor.sequence_length
 
     def pack(context, endings, *label):

@@ -67,6 +67,15 @@ class TaskKind:
         return {}
 
     # --- a run folder -------------------------------------------------------------------
+    def data_path(self, data):
+        """The file `evaluate --data` names: "validation" / "train" (the run's own
+        files) or a path."""
+        path = {"validation": self.spec["validation"], "train": self.spec["train"]}.get(
+            data, data)
+        if not path:
+            raise UsageError("the run has no validation file: give --data FILE")
+        return path
+
     @staticmethod
     def run_tokenizer(run_dir):
         from pipelines import BertTokenizer

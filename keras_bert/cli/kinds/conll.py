@@ -140,10 +140,7 @@ class ConllKind(TaskKind):
     def evaluate(self, model, data, predictions=None, batch_size=32):
         from pipelines.conll import read_conll, write_conll
 
-        path = {"validation": self.spec["validation"], "train": self.spec["train"]}.get(
-            data, data)
-        if not path:
-            raise UsageError("the run has no validation file: give --data FILE")
+        path = self.data_path(data)
         sentences = read_conll(path, scheme=self.spec["tag_scheme"])
         scores, predicted = self._score(model, sentences, self._windows(sentences), batch_size)
         if predictions:

@@ -130,10 +130,7 @@ class SquadKind(TaskKind):
         from pipelines.squad import read_squad
         from pipelines.squad_data import squad_windows
 
-        path = {"validation": self.spec["validation"], "train": self.spec["train"]}.get(
-            data, data)
-        if not path:
-            raise UsageError("the run has no validation file: give --data FILE")
+        path = self.data_path(data)
         examples = read_squad(path, on_error=self.spec["on_error"])
         windows = squad_windows(examples, self.windower)
         metrics, answers = self._score(model, examples, windows, batch_size)

@@ -102,10 +102,7 @@ class SwagKind(TaskKind):
         save_atomically(write, path)
 
     def evaluate(self, model, data, predictions=None, batch_size=32):
-        path = {"validation": self.spec["validation"], "train": self.spec["train"]}.get(
-            data, data)
-        if not path:
-            raise UsageError("the run has no validation file: give --data FILE")
+        path = self.data_path(data)
         examples = self._read(path, True)
         accuracy, predicted = self._accuracy(model, examples, batch_size)
         if predictions:
