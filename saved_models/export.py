@@ -36,7 +36,7 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
         windower: pipelines.SquadWindower, for a span extractor.
         model_name: str, the name TF Serving serves it under (warm-up requests name it).
         **decoding: SQuAD decoding options (`n_best_size`, `max_answer_length`,
-            `null_threshold`), see `ServingModule`.
+            `null_threshold`) and NER's `max_entities`, see `ServingModule`.
 
     Example:
     >>> import keras_bert, tempfile

@@ -26,10 +26,12 @@ class ServingModule(tf.Module):
         windower: pipelines.SquadWindower for a span extractor (else None).
         n_best_size, max_answer_length, null_threshold: SQuAD decoding (threshold None
             for v1.1: always a span).
+        max_entities: int, the width of a NER reply's entity fields (more only when a
+            text has more entities; `entity_count` says how many are real).
     """
 
     def __init__(self, model, preprocessor, segments=1, windower=None, n_best_size=20,
-                 max_answer_length=30, null_threshold=None):
+                 max_answer_length=30, null_threshold=None, max_entities=16):
         super().__init__(name="keras_bert_serving")
         self.model = model
         # Every variable's tf.Variable, tracked directly: session-based loaders (TF
@@ -43,6 +45,7 @@ class ServingModule(tf.Module):
         self.n_best_size = n_best_size
         self.max_answer_length = max_answer_length
         self.null_threshold = null_threshold
+        self.max_entities = max_entities
         self._step = text_tasks.step_for(model, segments)
 
     def _input_names(self):

@@ -32,7 +32,7 @@ def classification(model, segments):
     def run(module, *texts):
         outputs = module.model(module.preprocessor(tuple(texts)), training=False)
         if model.num_classes == 1:
-            return {"score": outputs}
+            return {"score": outputs}      # (batch,): the head squeezes it
         label_id = tf.argmax(outputs, axis=-1, output_type=tf.int32)
         return {"probabilities": tf.nn.softmax(outputs, axis=-1), "label_id": label_id,
                 "label": tf.gather(tf.constant(labels), label_id)}
@@ -113,8 +113,10 @@ def span_extraction(model, segments):
 
 
 def token_classification(model, segments):
-    """NER: words, a tag per word and the entities with character spans (padded to the
-    batch's longest, with counts)."""
+    """NER: words and a tag per word (padded to the batch's longest, with `word_count`),
+    and the entities with character spans: `module.max_entities` columns, so replies
+    have one shape whatever the batch, widened (never cut) for a text with more, with
+    `entity_count`."""
     if not model.label_names:
         raise ValueError("A token classifier needs its label_names (its tags, e.g. O, "
                          "B-PER, I-PER) to be exported: entities are decoded from them.")
@@ -138,6 +140,12 @@ def token_classification(model, segments):
         sentence_starts = tf.gather(starts, first, batch_dims=1)
         sentence_ends = tf.gather(ends, last, batch_dims=1)
         rows = first.value_rowids()
+        width = tf.maximum(tf.cast(module.max_entities, tf.int64),
+                           tf.reduce_max(types.row_lengths()))  # empty batch: int min
+
+        def fixed(ragged, default):
+            return ragged.to_tensor(default, shape=tf.stack([types.nrows(), width]))
+
         entity_text = tf.strings.substr(tf.gather(text, rows), sentence_starts.flat_values,
                                         (sentence_ends - sentence_starts).flat_values,
                                         unit="UTF8_CHAR")
@@ -147,11 +155,11 @@ def token_classification(model, segments):
                            .to_tensor(""),
             "word_count": tf.cast(words.row_lengths(), tf.int32),
             "entity_count": tf.cast(types.row_lengths(), tf.int32),
-            "entity_type": types.with_flat_values(tf.gather(tf.constant(kinds or [""]),
-                                                            types.flat_values)).to_tensor(""),
-            "entity_start_char": sentence_starts.to_tensor(-1),
-            "entity_end_char": sentence_ends.to_tensor(-1),
-            "entity_text": first.with_flat_values(entity_text).to_tensor(""),
+            "entity_type": fixed(types.with_flat_values(tf.gather(
+                tf.constant(kinds or [""]), types.flat_values)), ""),
+            "entity_start_char": fixed(sentence_starts, -1),
+            "entity_end_char": fixed(sentence_ends, -1),
+            "entity_text": fixed(first.with_flat_values(entity_text), ""),
         }
 
     return _strings("text"), run

@@ -165,6 +165,23 @@ def test_conll_finetune_evaluate_predict(tmp_path, checkpoint, capsys, extra):  
     assert row["words"] == ["The", "quick", "bert", "token", "jump", "over", "istanbul", "."]
     for e in row["entities"]:
         assert text[e["start_char"]:e["end_char"]] == e["text"]
+    if extra:
+        return
+
+    # Exported for TF Serving, it finds the same entities in raw text, 3 columns wide.
+    import tensorflow as tf
+
+    assert cli.main(["export", str(run), "--out", str(tmp_path / "served"),
+                     "--max-entities", "3"]) == 0
+    served = tf.saved_model.load(capsys.readouterr().out.strip()).signatures[
+        "serving_default"]
+    reply = {k: v.numpy().tolist() for k, v in served(text=tf.constant([text])).items()}
+    count = reply["entity_count"][0]
+    assert reply["entity_type"][0][count:] == [b""] * (3 - count)
+    assert [(kind.decode(), span.decode(), start, end) for kind, span, start, end in zip(
+        reply["entity_type"][0], reply["entity_text"][0], reply["entity_start_char"][0],
+        reply["entity_end_char"][0])][:count] == [
+        (e["type"], e["text"], e["start_char"], e["end_char"]) for e in row["entities"]]
 
 
 # --- SWAG ---------------------------------------------------------------------------

@@ -241,7 +241,8 @@ def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, 
     # Bias the head so that entities (of every shape) are predicted.
     dense = model.get_layer("token_logits")
     dense.bias.assign(np.random.default_rng(0).normal(0, 3, len(names)).astype("float32"))
-    pre, path = _export(tmp_path, vocabulary, model)
+    width = 2 if task == "feature_tagging" else 16     # 2: widened for longer rows
+    pre, path = _export(tmp_path, vocabulary, model, max_entities=width)
     texts = ["Café market news fell in Istanbul, unwanted day.",
              "日本 😀 the quick brown fox jumps over the lazy dog " * 3, "", "dog"]
     words, starts, ends = (x.to_list() for x in split_words(texts))
@@ -269,6 +270,9 @@ def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, 
                         got["entity_end_char"][i][:k])) == expected
         assert got["entity_text"][i][:k] == [text[a:b] for _, a, b in expected]
     assert sum(got["entity_count"]) > 2
+    width = max(width, *got["entity_count"])     # one width for every row and field
+    assert {len(row) for key in ("entity_type", "entity_start_char", "entity_end_char",
+                                 "entity_text") for row in got[key]} == {width}
 
 
 def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
@@ -339,44 +343,103 @@ def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
             ["probabilities"].numpy())
 
 
-def test_readmes_rest_bodies_run_against_exports(tmp_path, vocabulary):
-    """The README's request bodies, converted as TF Serving's REST API does (row format:
-    one dict per instance; columnar: one list per input), give the fields it names."""
+def _rest_reply(outputs, row_format):
+    """A signature's outputs as TF Serving's REST API writes them: rows (`predictions`)
+    or columns (`outputs`), a single output without its name, strings decoded."""
+
+    def plain(value):
+        value = value.tolist() if hasattr(value, "tolist") else value
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value.decode("utf-8") if isinstance(value, bytes) else value
+
+    columns = {k: plain(v.numpy()) for k, v in outputs.items()}
+    if not row_format:
+        return {"outputs": next(iter(columns.values())) if len(columns) == 1 else columns}
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    return {"predictions": [next(iter(r.values())) if len(r) == 1 else r for r in rows]}
+
+
+def _assert_same_form(shown, reply, where="reply"):
+    """`reply` has `shown`'s keys, list lengths and value types; a "..." in a shown list
+    stands for any number of further values of the type around it."""
+    if isinstance(shown, dict):
+        assert isinstance(reply, dict) and set(reply) == set(shown), (where, reply)
+        for key in shown:
+            _assert_same_form(shown[key], reply[key], f"{where}.{key}")
+    elif isinstance(shown, list):
+        assert isinstance(reply, list), (where, reply)
+        if "..." in shown:
+            cut = shown.index("...")
+            head, tail = shown[:cut], shown[cut + 1:]
+            assert len(reply) >= len(head) + len(tail), (where, len(reply))
+            pairs = list(zip(head, reply)) + list(zip(tail, reply[len(reply) - len(tail):]))
+            pairs += [(head[-1], r) for r in reply[len(head):len(reply) - len(tail)]]
+        else:
+            assert len(reply) == len(shown), (where, len(reply), len(shown))
+            pairs = list(zip(shown, reply))
+        for i, (a, b) in enumerate(pairs):
+            _assert_same_form(a, b, f"{where}[{i}]")
+    else:
+        assert type(reply) is type(shown), (where, shown, reply)
+
+
+def test_readmes_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
+    """Every REST request in the README, converted as TF Serving's REST API does (rows:
+    one object per example; columns: one list per input), run against an export of its
+    task; the reply, written as TF Serving writes it, has the README reply's fields,
+    types and shapes, and the deterministic parts (NER's words) equal it."""
     import json
     import re
 
     import tensorflow as tf
 
+    from pipelines import tag_schemes
+
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    bodies = [json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", readme, re.S)]
-    assert len(bodies) == 3
-    classifier = keras_bert.build("tiny", task="classification", num_classes=2,
-                                  label_names=["business", "sport"], **TINY)
-    tagger = keras_bert.build("tiny", task="token_classification", num_classes=3,
-                              label_names=["O", "B-ORG", "I-ORG"], **TINY)
-    squad = keras_bert.build("tiny", task="question_answering", **TINY)
+    examples = re.findall(r"<!-- rest: (\w+) -->\n```json\n(.*?)\n```\s*```json\n(.*?)\n```",
+                          readme, re.S)
+    assert len(examples) == len(re.findall(r"```json", readme)) // 2 == 7
+    topics = ["business", "entertainment", "politics", "sport", "tech"]
+    tags = tag_schemes.label_names(["LOC", "ORG", "PER"], "iob2")
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
     windower = SquadWindower(pre.tokenizer, SEQ, max_query_length=4, doc_stride=4)
-    served = {name: tf.saved_model.load(export(m, pre, str(tmp_path / name), **options))
-              .signatures["serving_default"] for name, m, options in (
-                  ("classifier", classifier, {}), ("tagger", tagger, {}),
-                  ("squad", squad, {"windower": windower}))}
-    fields = {"classifier": {"label", "label_id", "probabilities"},
-              "tagger": {"words", "tags", "entity_type", "entity_start_char",
-                         "entity_end_char", "entity_text", "entity_count"},
-              "squad": {"answer_text", "start_char", "end_char", "score", "null_odds"}}
-    for body in bodies:
-        if "instances" in body:
-            rows = body["instances"]
-            columns = {k: [row[k] for row in rows] for k in rows[0]}
+    models = {
+        "classifier": (dict(task="classification", num_classes=5, label_names=topics), {}),
+        "regressor": (dict(task="classification", num_classes=1), {"segments": 2}),
+        "squad": (dict(task="question_answering"), {"windower": windower}),
+        "ner": (dict(task="token_classification", num_classes=len(tags), label_names=tags),
+                {"max_entities": 6}),
+        "swag": (dict(task="multiple_choice", num_choices=4), {}),
+        "embedder": (dict(task="embedding"), {}),
+    }
+    built = {name: keras_bert.build("tiny", **TINY, **build)
+             for name, (build, _) in models.items()}
+    # Mostly "O": a random tagger would find more entities than the 6 columns shown
+    # (widening past them is tested above).
+    built["ner"].get_layer("token_logits").bias.assign(
+        np.asarray([4.0] + [0.0] * (len(tags) - 1), "float32"))
+    served = {name: tf.saved_model.load(export(
+        built[name], pre, str(tmp_path / name), **options)).signatures["serving_default"]
+        for name, (_, options) in models.items()}
+    assert {task for task, _, _ in examples} == set(models)
+    for task, request, shown in examples:
+        request, shown = json.loads(request), json.loads(shown)
+        rows = "instances" in request
+        if rows:
+            columns = {k: [row[k] for row in request["instances"]]
+                       for k in request["instances"][0]}
         else:
-            columns = body["inputs"]
-        names = ["squad"] if "question" in columns else ["classifier", "tagger"]
-        for name in names:
-            reply = served[name](**{k: tf.constant(v) for k, v in columns.items()})
-            assert fields[name] <= set(reply), name
-            assert all(v.shape[0] == len(next(iter(columns.values())))
-                       for v in reply.values()), name
+            columns = request["inputs"]
+        reply = _rest_reply(served[task](**{k: tf.constant(v) for k, v in columns.items()}),
+                            rows)
+        _assert_same_form(shown, reply, task)
+        if task == "ner":
+            assert reply["predictions"][0]["words"] == shown["predictions"][0]["words"]
+        if task == "squad":
+            answer = reply["predictions"][0]
+            start, end = answer["start_char"], answer["end_char"]
+            assert answer["answer_text"] == columns["context"][0][start:end]
 
 
 def test_readmes_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkeypatch):

@@ -21,8 +21,9 @@ from keras_bert.cli.common import (
 )
 
 
-def _options(run, run_dir):
-    """export() options for a run: text segments, or SQuAD's windower and decoding."""
+def _options(run, run_dir, max_entities):
+    """export() options for a run: text segments, SQuAD's windower and decoding, or
+    NER's entity width."""
     from keras_bert.cli import kinds
 
     kind = kinds.for_run(run, run_dir)
@@ -33,10 +34,12 @@ def _options(run, run_dir):
         return {"windower": kind.windower, "n_best_size": spec["n_best_size"],
                 "max_answer_length": spec["max_answer_length"],
                 "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None}
+    if kind.family == "conll":
+        return {"max_entities": max_entities}
     return {}
 
 
-def export_run(run_dir, out, version=None, config=None, name=None):
+def export_run(run_dir, out, version=None, config=None, name=None, max_entities=16):
     """Exports a run folder; returns the version folder."""
     from saved_models import export
     from saved_models.serving_files import update_models_config
@@ -45,7 +48,7 @@ def export_run(run_dir, out, version=None, config=None, name=None):
     with reading_inputs():
         prepare_output_folder(out)
         model, preprocessor, run = run_model.load_run(run_dir)
-        options = _options(run, run_dir)
+        options = _options(run, run_dir, max_entities)
         log(f"exporting {run['task']} model to {out}")
         path = export(model, preprocessor, out, version=version, model_name=name, **options)
         if config:
@@ -57,7 +60,8 @@ def export_run(run_dir, out, version=None, config=None, name=None):
 def run(args):
     if args.name and not args.serving_config:
         raise UsageError("--name needs --serving-config")
-    print(export_run(args.run_dir, args.out, args.version, args.serving_config, args.name))
+    print(export_run(args.run_dir, args.out, args.version, args.serving_config, args.name,
+                     args.max_entities))
     return 0
 
 
@@ -71,4 +75,7 @@ def add_parser(commands):
                         help="version number; default: the next free one (never overwrites)")
     parser.add_argument("--serving-config", help="a models.config to create or update")
     parser.add_argument("--name", help="the model's name there (default: the run folder's)")
+    parser.add_argument("--max-entities", type=positive_int, default=16,
+                        help="NER: entity columns in a reply (widened, never cut, for a "
+                             "text with more; entity_count says how many are real)")
     parser.set_defaults(run=run)
