@@ -80,3 +80,35 @@ def ops_outside_serving(export_path):
     core = set(dir(tf.raw_ops))
     return sorted(t for t in op_types(export_path)
                   if t not in core and t not in SERVING_TF_TEXT_OPS)
+
+
+def signature_op_types(export_path, signature):
+    """The op types one signature can run: its graph node's function and every function
+    that one calls (calls, loops and branches), followed through the library."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_path, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    (meta,) = proto.meta_graphs
+    library = {f.signature.name: f for f in meta.graph_def.library.function}
+    nodes = {node.name: node for node in meta.graph_def.node}
+
+    def called(node):
+        for value in node.attr.values():
+            if value.HasField("func"):
+                yield value.func.name
+            yield from (f.name for f in value.list.func)
+
+    outputs = meta.signature_def[signature].outputs.values()
+    pending = [name for out in outputs for name in called(nodes[out.name.split(":")[0]])]
+    seen, types = set(), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in library[name].node_def:
+            types.add(node.op)
+            pending.extend(called(node))
+    return types - set(library)

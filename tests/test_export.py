@@ -15,7 +15,12 @@ from pipelines.squad import SquadExamples
 from pipelines.squad_data import decode_answers, squad_windows
 from pipelines.squad_windows import SquadWindower
 from saved_models import export, versions
-from tests.serving_checks import call_in_fresh_process, ops_outside_serving
+from tests.serving_checks import (
+    SERVING_TF_TEXT_OPS,
+    call_in_fresh_process,
+    ops_outside_serving,
+    signature_op_types,
+)
 
 SEQ = 16
 TINY = dict(vocabulary_size=71, num_layers=1, hidden_dim=6, num_heads=2, intermediate_dim=10,
@@ -89,6 +94,13 @@ def test_classifier_export_serves_raw_text_without_our_code(tmp_path, vocabulary
         assert answer["label_id"] == expected.argmax(-1).tolist()
         assert answer["label"] == [model.label_names[i] for i in expected.argmax(-1)]
     assert ops_outside_serving(path) == []
+    # The token-id signature runs core TensorFlow only; the raw-text one tokenizes.
+    import tensorflow as tf
+
+    token_id_ops = signature_op_types(path, "serve_token_ids")
+    assert "MatMul" in token_id_ops or "BatchMatMulV2" in token_id_ops
+    assert token_id_ops <= set(dir(tf.raw_ops)), token_id_ops - set(dir(tf.raw_ops))
+    assert signature_op_types(path, "serving_default") & SERVING_TF_TEXT_OPS
 
 
 def test_encoder_embedder_and_multiple_choice_exports(tmp_path, vocabulary):
