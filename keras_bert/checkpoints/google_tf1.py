@@ -10,7 +10,6 @@ import os
 import shutil
 
 import numpy as np
-import tensorflow as tf
 
 from keras_bert.checkpoints import weight_map
 from keras_bert.checkpoints.bert_config import bert_config
@@ -21,6 +20,7 @@ _SKIPPED_NAMES = ("global_step",)
 
 def find_prefix(path):
     """The checkpoint prefix for a folder or prefix path, or None when there is none."""
+    import tensorflow as tf  # lazily: the model itself runs without TensorFlow
     if os.path.exists(path + ".index"):
         return path
     if not os.path.isdir(path):
@@ -39,6 +39,7 @@ def find_prefix(path):
 
 def is_tf1_checkpoint(prefix):
     """True when the checkpoint holds Google's `bert/...` variable names."""
+    import tensorflow as tf  # lazily: the model itself runs without TensorFlow
     try:
         names = {name for name, _ in tf.train.list_variables(prefix)}
     except (tf.errors.OpError, ValueError) as e:
@@ -50,6 +51,7 @@ def is_tf1_checkpoint(prefix):
 
 def read_weights(prefix):
     """{name: numpy array} of every model variable; optimizer slots are skipped."""
+    import tensorflow as tf  # lazily: the model itself runs without TensorFlow
     try:
         reader = tf.train.load_checkpoint(prefix)
         weights = {}
@@ -66,6 +68,7 @@ def read_weights(prefix):
 
 def write_weights(prefix, weights):
     """Writes {name: array} as a TF1-style (name-based) V2 checkpoint at `prefix`."""
+    import tensorflow as tf  # lazily: the model itself runs without TensorFlow
     names = sorted(weights)
     tf.raw_ops.SaveV2(
         prefix=prefix,

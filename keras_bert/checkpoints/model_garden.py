@@ -8,7 +8,6 @@ renamed to the TF1 names, with the per-head attention kernels reshaped to [H, H]
 import re
 
 import numpy as np
-import tensorflow as tf
 
 _PROBE = "layer_with_weights-0/embeddings/.ATTRIBUTES/VARIABLE_VALUE"
 _RENAMES = [
@@ -44,6 +43,7 @@ def _import_tfm():
 
 def _encoder_path(prefix):
     """The object path of the encoder inside the checkpoint, e.g. ['encoder']."""
+    import tensorflow as tf  # lazily: the model itself runs without TensorFlow
     for name, _ in tf.train.list_variables(prefix):
         if name.endswith(_PROBE):
             return name[: -len(_PROBE)].strip("/").split("/")
@@ -66,6 +66,7 @@ def _tf1_name(name, value, hidden):
 def read_weights(prefix, config):
     """{tf1_name: numpy array} from a Model Garden checkpoint described by `config`
     (BertBackbone arguments); fails when the checkpoint does not fill the encoder."""
+    import tensorflow as tf  # lazily: the model itself runs without TensorFlow
     networks = _import_tfm()
     encoder = networks.BertEncoder(
         vocab_size=config["vocabulary_size"],

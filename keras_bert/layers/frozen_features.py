@@ -30,6 +30,18 @@ class FrozenFeatures(keras.layers.Layer):
         self.backbone = backbone
         backbone.trainable = False
 
+    @property
+    def trainable(self):
+        return False
+
+    @trainable.setter
+    def trainable(self, value):
+        # Frozen by design: a parent's `trainable = True` (a functional model sets it
+        # on its layers when built from a config) must not unfreeze the encoder.
+        self._trainable = False
+        if "backbone" in self.__dict__:
+            self.backbone.trainable = False
+
     def call(self, inputs):
         return self.backbone(inputs, training=False)["encoder_outputs"]
 

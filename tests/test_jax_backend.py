@@ -1,0 +1,101 @@
+"""The model code on Keras's JAX backend: `import keras_bert` and a Hugging Face load
+without TensorFlow; Google TF1 and Hugging Face checkpoints equal the NumPy reference;
+the real MiniLM equals PyTorch; every task model fits, predicts and round-trips.
+Runs `tests/jax_backend_run.py` in a process with KERAS_BACKEND=jax."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests import numpy_bert
+from tests.checkpoint_files import tf1_config, tiny_weights, write_hf, write_tf1
+from tests.conftest import minilm_dir
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                                reason="jax is not installed (the [test] extra installs it)")
+HEADS, LAYERS = 2, 2
+MINILM_TEXTS = (["Short.", "A considerably longer sentence, with punctuation; and accents: "
+                 "café, naïve, Zürich."], ["What is it?", "Stocks fell sharply on Monday."])
+
+
+def _minilm_reference(work):
+    """Token ids of two padded pairs and PyTorch's outputs on them."""
+    import torch
+    import transformers
+
+    from pipelines import BertPreprocessor
+
+    os.symlink(minilm_dir(), os.path.join(work, "minilm"))
+    features = {k: v.numpy() for k, v in
+                BertPreprocessor.from_dir(minilm_dir(), sequence_length=24)(MINILM_TEXTS)
+                .items()}
+    reference = transformers.BertModel.from_pretrained(minilm_dir()).eval()
+    with torch.no_grad():
+        out = reference(input_ids=torch.tensor(features["token_ids"]).long(),
+                        token_type_ids=torch.tensor(features["segment_ids"]).long(),
+                        attention_mask=torch.tensor(features["padding_mask"]).long())
+    return features, out.last_hidden_state.numpy(), out.pooler_output.numpy()
+
+
+def test_model_code_runs_on_jax(tmp_path):
+    work = str(tmp_path)
+    weights = tiny_weights()
+    config = tf1_config(11, 6, LAYERS, HEADS, 10)
+    write_hf(os.path.join(work, "hf"), weights, config)
+    write_tf1(os.path.join(work, "tf1"), weights, config)
+    rng = np.random.default_rng(3)
+    mask = np.ones((2, 7), "int32")
+    mask[1, 5:] = 0
+    tiny = {"token_ids": rng.integers(0, 11, (2, 7)).astype("int32"),
+            "segment_ids": (np.arange(7) > 3).astype("int32")[None].repeat(2, 0),
+            "padding_mask": mask}
+    saved = dict(tiny)
+    has_minilm = minilm_dir() is not None and importlib.util.find_spec("torch") is not None
+    if has_minilm:
+        features, minilm_sequence, minilm_pooled = _minilm_reference(work)
+        saved.update({f"minilm_{k}": v for k, v in features.items()})
+    np.savez(os.path.join(work, "inputs.npz"), **saved)
+
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
+               JAX_PLATFORMS="cpu")
+    script = os.path.join(os.path.dirname(__file__), "jax_backend_run.py")
+    done = subprocess.run([sys.executable, script, work], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=os.path.dirname(os.path.dirname(script)))
+    assert done.returncode == 0, done.stderr[-4000:]
+    with open(os.path.join(work, "jax_report.json")) as f:
+        report = json.load(f)
+    got = np.load(os.path.join(work, "jax_outputs.npz"))
+
+    assert report["backend"] == "jax"
+    assert not report["tensorflow_after_import"], "import keras_bert loaded TensorFlow"
+    assert not report["tensorflow_after_hf_load"], "a safetensors load loaded TensorFlow"
+    sequence, pooled, _ = numpy_bert.forward(weights, tiny["token_ids"], tiny["segment_ids"],
+                                             mask, HEADS, LAYERS)
+    real = mask[..., None].astype(bool)
+    for source in ("hf", "tf1"):
+        np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence * real,
+                                   atol=2e-5)
+        np.testing.assert_allclose(got[f"{source}_pooled"], pooled, atol=2e-5)
+    if has_minilm:
+        real = features["padding_mask"][..., None].astype(bool)
+        assert np.abs((got["minilm_sequence"] - minilm_sequence) * real).max() <= 1e-5
+        assert np.abs(got["minilm_pooled"] - minilm_pooled).max() <= 1e-5
+
+    assert set(report["tasks"]) == {"classification", "token_classification",
+                                    "feature_tagging", "multiple_choice",
+                                    "question_answering", "embedding"}
+    for task, result in report["tasks"].items():
+        losses = result["losses"]
+        assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], (task, losses)
+        assert result["reloaded_equal"], task
+        # Reloaded, the same weights train (the feature tagger's encoder stays frozen)
+        # and the optimizer's state fits them.
+        assert len(set(result["trainable"])) == 1 and len(set(result["optimizer"])) == 1, (
+            task, result)
+    frozen = report["tasks"]["feature_tagging"]["trainable"][0]
+    assert frozen < report["tasks"]["token_classification"]["trainable"][0]
