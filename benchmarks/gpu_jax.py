@@ -25,6 +25,7 @@ import numpy as np
 
 BASE = dict(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
             intermediate_dim=3072, max_sequence_length=512)
+ATTENTION = {}  # the attention implementation PyTorch used, printed with the results
 CASES = [("inference", 64, 128), ("inference", 16, 512), ("fine-tune step", 32, 128)]
 PEAKS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}  # dense bf16 TFLOP/s
 
@@ -146,15 +147,25 @@ def torch_config():
         vocab_size=BASE["vocabulary_size"], hidden_size=BASE["hidden_dim"],
         num_hidden_layers=BASE["num_layers"], num_attention_heads=BASE["num_heads"],
         intermediate_size=BASE["intermediate_dim"],
-        max_position_embeddings=BASE["max_sequence_length"], num_labels=2,
-        attn_implementation="sdpa")
+        max_position_embeddings=BASE["max_sequence_length"], num_labels=2)
+
+
+def torch_model(cls):
+    """The model with PyTorch's SDPA attention (the default where supported)."""
+    try:
+        model = cls._from_config(torch_config(), attn_implementation="sdpa")
+    except Exception as e:  # older/newer transformers: the constructor's default
+        print(f"sdpa request failed ({type(e).__name__}); default attention", file=sys.stderr)
+        model = cls(torch_config())
+    ATTENTION["torch"] = getattr(model.config, "_attn_implementation", "?")
+    return model
 
 
 def torch_inference(batch, seq, steps):
     import torch
     import transformers
 
-    model = transformers.BertModel(torch_config()).to(device()).to(torch.bfloat16).eval()
+    model = torch_model(transformers.BertModel).to(device()).to(torch.bfloat16).eval()
     x = {k: torch.tensor(v).long().to(device()) for k, v in random_batch(batch, seq).items()}
     inputs = {"input_ids": x["token_ids"], "token_type_ids": x["segment_ids"],
               "attention_mask": x["padding_mask"]}
@@ -171,7 +182,7 @@ def torch_train_step(batch, seq, steps):
     import torch
     import transformers
 
-    model = transformers.BertForSequenceClassification(torch_config()).to(device()).train()
+    model = torch_model(transformers.BertForSequenceClassification).to(device()).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     x = {k: torch.tensor(v).long().to(device()) for k, v in random_batch(batch, seq).items()}
     inputs = {"input_ids": x["token_ids"], "token_type_ids": x["segment_ids"],
@@ -209,7 +220,13 @@ def worker(peer, steps):
                 fn = keras_inference if kind == "inference" else keras_train_step
                 results[key] = fn(peer, batch, seq, steps)
         except Exception as e:  # reported in the table, the other cases still run
-            results[key] = f"{type(e).__name__}: {str(e)[:200]}"
+            import traceback
+
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            results[key] = (f"{type(e).__name__}: {str(e)[:200]} "
+                            f"({os.path.basename(where.filename)}:{where.lineno})")
+    if peer in ATTENTION:
+        results["attention"] = ATTENTION[peer]
     print("RESULT " + json.dumps(results), flush=True)
 
 
@@ -236,7 +253,10 @@ def main():
         return worker(args.worker, args.steps)
     name = gpu_name()
     peak = args.peak_tflops or next((v for k, v in PEAKS.items() if k in name), None)
-    env = dict(os.environ, KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # keras_bert
+    env = dict(os.environ, KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
+               PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get(
+                   "PYTHONPATH")] if p]))
     results = {}
     for peer in args.peers.split(","):
         done = subprocess.run([sys.executable, __file__, "--worker", peer, "--steps",
@@ -246,7 +266,8 @@ def main():
         results[peer] = (json.loads(lines[-1][7:]) if lines else
                          {"error": done.stderr.strip().splitlines()[-1:] or ["no output"]})
     shape = "tiny" if args.tiny else "BERT-base"
-    print(f"{name}, bf16, {shape} shapes, {args.steps} steps; peak {peak} TFLOP/s")
+    print(f"{name}, bf16, {shape} shapes, {args.steps} steps; peak {peak} TFLOP/s; "
+          f"PyTorch attention: {results.get('torch', {}).get('attention', '-')}")
     print(f"{'case':24s} {'peer':10s} {'seq/s':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
           f"{'vs best peer':>12s}")
     for kind, batch, seq in CASES:
