@@ -137,7 +137,7 @@ def synchronize():
     import torch
 
     if torch.cuda.is_available():
-        synchronize()
+        torch.cuda.synchronize()
 
 
 def torch_config():
