@@ -98,16 +98,15 @@ class TransformerEncoder(keras.layers.Layer):
         self.output_layer_norm.build(inputs_shape)
         self.built = True
 
-    def _split_heads(self, x):
-        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+    def _split_heads(self, x, batch, seq):
         return ops.reshape(x, (batch, seq, self.num_heads, self.head_dim))
 
-    def _attention(self, x, padding_mask, training):
+    def _attention(self, x, batch, seq, padding_mask, training):
+        """`x` is (batch * seq, hidden); returns the same."""
         scale = 1.0 / math.sqrt(self.head_dim)
-        query = self._split_heads(self.query_dense(x))  # (batch, seq, heads, head_dim)
-        key = self._split_heads(self.key_dense(x))
-        value = self._split_heads(self.value_dense(x))
-        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        query = self._split_heads(self.query_dense(x), batch, seq)  # (b, seq, heads, dim)
+        key = self._split_heads(self.key_dense(x), batch, seq)
+        value = self._split_heads(self.value_dense(x), batch, seq)
         if FUSED_ATTENTION[keras.backend.backend()] and not (
                 training and self.attention_dropout > 0):
             # No attention dropout: the backend's fused attention (cuDNN flash attention
@@ -117,7 +116,7 @@ class TransformerEncoder(keras.layers.Layer):
                 keep = ops.broadcast_to(ops.cast(padding_mask, "bool")[:, None, None, :],
                                         (batch, 1, seq, seq))
             context = ops.dot_product_attention(query, key, value, mask=keep, scale=scale)
-            context = ops.reshape(context, (batch, seq, self.hidden_dim))
+            context = ops.reshape(context, (batch * seq, self.hidden_dim))
             return self.attention_output_dense(context)
         query = query * ops.cast(scale, x.dtype)
         scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # (batch, heads, seq, seq)
@@ -128,18 +127,23 @@ class TransformerEncoder(keras.layers.Layer):
         probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
         probs = self.attention_dropout_layer(probs, training=training)
         context = ops.einsum("bnqk,bknd->bqnd", probs, value)
-        context = ops.reshape(context, (batch, seq, self.hidden_dim))
+        context = ops.reshape(context, (batch * seq, self.hidden_dim))
         return self.attention_output_dense(context)
 
     def call(self, inputs, padding_mask=None, training=None):
-        x = inputs  # (batch, seq, hidden)
+        batch, seq = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        # The dense layers see (batch * seq, hidden): a 2-D matmul lets TensorFlow's
+        # oneDNN rewrite fuse the bias and GELU into it (in bfloat16 that halves the
+        # intermediate layer's time on CPU); on JAX the reshape is free.
+        x = ops.reshape(inputs, (batch * seq, self.hidden_dim))
         attention = self.dropout_layer(
-            self._attention(x, padding_mask, training), training=training
+            self._attention(x, batch, seq, padding_mask, training), training=training
         )
         x = ops.cast(self.attention_layer_norm(x + attention), self.compute_dtype)
         feedforward = self.output_dense(self.intermediate_dense(x))
         feedforward = self.dropout_layer(feedforward, training=training)
-        return ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
+        x = ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
+        return ops.reshape(x, (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
 
     def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
         return inputs_shape
