@@ -63,7 +63,7 @@ def timed(step, batches, steps, warmup=3):
     return steps / (time.perf_counter() - start)
 
 
-def ours(shape, pairs, steps, buckets):
+def ours(shape, pairs, steps, buckets, dtype="float32"):
     import keras_bert
     from pipelines import BertPreprocessor
     from pipelines.classification import classification_dataset
@@ -76,7 +76,7 @@ def ours(shape, pairs, steps, buckets):
     data = classification_dataset(examples, pre, BATCH, shuffle=True, seed=0, repeat=True,
                                   bucket_lengths=True if buckets else None)
     model = keras_bert.build("base", task="classification", num_classes=2, total_steps=10**6,
-                             **SHAPES[shape])
+                             dtype=dtype, **SHAPES[shape])
     model.make_train_function()
     step = model.train_function
     lengths = []
@@ -90,14 +90,15 @@ def ours(shape, pairs, steps, buckets):
     return rate, float(np.mean(lengths[-steps:]))
 
 
-def keras_hub_peer(shape, pairs, steps):
+def keras_hub_peer(shape, pairs, steps, dtype="float32"):
     import keras
     import keras_hub
     import tensorflow as tf
 
     backbone = keras_hub.models.BertBackbone(vocabulary_size=30522, max_sequence_length=512,
-                                             **SHAPES[shape])
-    model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None)
+                                             dtype=dtype, **SHAPES[shape])
+    model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None,
+                                                dtype=dtype)
     model.compile(optimizer=keras.optimizers.AdamW(5e-5), loss=keras.losses.
                   SparseCategoricalCrossentropy(from_logits=True))
     x = {"token_ids": tf.ones((BATCH, SEQ), tf.int32), "segment_ids": tf.zeros((BATCH, SEQ),
@@ -108,7 +109,7 @@ def keras_hub_peer(shape, pairs, steps):
     return timed(lambda b: model.train_function(iter([b])), data, steps)
 
 
-def transformers_peer(shape, steps):
+def transformers_peer(shape, steps, dtype="float32"):
     import torch
     import transformers
 
@@ -123,7 +124,9 @@ def transformers_peer(shape, steps):
 
     def step(_):
         optimizer.zero_grad()
-        model(input_ids=ids, labels=labels).loss.backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype != "float32"):
+            loss = model(input_ids=ids, labels=labels).loss
+        loss.backward()
         optimizer.step()
 
     return timed(step, iter(lambda: 0, 1), steps)
@@ -134,17 +137,26 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--models", default="minilm,base")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "mixed_bfloat16"],
+                        help="Keras policy of ours and keras-hub (PyTorch: bf16 autocast)")
+    parser.add_argument("--no-buckets", action="store_true",
+                        help="skip the length-bucketed run (peers only)")
     args = parser.parse_args()
     pairs = sentence_pairs(4096)
+    print(f"{args.dtype}, batch {BATCH}, sequence {SEQ}")
     print(f"{'model':<8} {'what':<44} {'steps/s':>8} {'examples/s':>11} {'vs padded':>10}")
     for shape in args.models.split(","):
-        padded, _ = ours(shape, pairs, args.steps, buckets=False)
+        padded, _ = ours(shape, pairs, args.steps, buckets=False, dtype=args.dtype)
         rows = [("ours, padded to 128", padded, None)]
-        bucketed, mean_length = ours(shape, pairs, args.steps, buckets=True)
-        rows.insert(0, (f"ours, length buckets (mean padded length {mean_length:.0f})",
-                        bucketed, None))
-        for name, peer in (("keras_hub", lambda: keras_hub_peer(shape, pairs, args.steps)),
-                           ("transformers", lambda: transformers_peer(shape, args.steps))):
+        if not args.no_buckets:
+            bucketed, mean_length = ours(shape, pairs, args.steps, buckets=True,
+                                         dtype=args.dtype)
+            rows.insert(0, (f"ours, length buckets (mean padded length {mean_length:.0f})",
+                            bucketed, None))
+        for name, peer in (("keras_hub", lambda: keras_hub_peer(shape, pairs, args.steps,
+                                                                args.dtype)),
+                           ("transformers", lambda: transformers_peer(shape, args.steps,
+                                                                      args.dtype))):
             if importlib.util.find_spec(name) is None:
                 rows.append((f"{name}: not installed", None, None))
                 continue

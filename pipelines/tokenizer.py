@@ -12,6 +12,11 @@ from pipelines.vocabulary import (
 )
 
 
+# A line the fast path tokenizes: printable ASCII, tab, newline, carriage return (no
+# control characters to delete, nothing to normalize but ASCII case).
+ASCII_LINE = "[\t\n\r -~]*"
+
+
 class BertTokenizer(tf.Module):
     """Raw text to WordPiece ids inside the TF graph (tf.data, tf.function, SavedModel).
 
@@ -65,6 +70,12 @@ class BertTokenizer(tf.Module):
         )
         self.wordpiece = wordpiece
         self._wordpiece = self._wordpiece_op(wordpiece, 4 * max_chars_per_word + 4)
+        self._ascii_wordpiece = None
+        if wordpiece == "fast":
+            self._ascii_wordpiece = tf_text.FastWordpieceTokenizer(
+                vocab=self.tokens, suffix_indicator="##",
+                max_bytes_per_word=max_chars_per_word, token_out_type=tf.int64,
+                unknown_token="[UNK]", no_pretokenization=False)
 
     def _wordpiece_op(self, kind, max_bytes):
         # Both give the same ids (greedy longest-match-first, whole word -> [UNK]).
@@ -87,6 +98,34 @@ class BertTokenizer(tf.Module):
         texts = tf.convert_to_tensor(texts, tf.string)
         scalar = texts.shape.rank == 0
         batch = tf.reshape(texts, [-1])
+        if self._ascii_wordpiece is None:
+            out = self._tokenize_any(batch, with_offsets)
+        else:
+            # Lines of printable ASCII (plus tab and newlines) need no Unicode work: one
+            # end-to-end WordPiece op splits them exactly as the full path does.
+            simple = tf.strings.regex_full_match(batch, ASCII_LINE)
+            fast_rows = tf.where(simple)[:, 0]
+            other_rows = tf.where(tf.logical_not(simple))[:, 0]
+            fast = self._tokenize_ascii(tf.gather(batch, fast_rows), with_offsets)
+            other = self._tokenize_any(tf.gather(batch, other_rows), with_offsets)
+            back = tf.math.invert_permutation(tf.concat([fast_rows, other_rows], 0))
+            out = [tf.gather(tf.concat([a, b], 0), back) for a, b in zip(fast, other)]
+        if scalar:
+            out = [x.flat_values for x in out]
+        return tuple(out)
+
+    def _tokenize_ascii(self, batch, with_offsets):
+        """Printable-ASCII lines: lowercase (uncased) and the end-to-end op, whose
+        whitespace/punctuation split and per-word [UNK] limit (bytes = characters
+        here) are BERT's; its byte offsets are character offsets."""
+        text = tf.strings.lower(batch) if self.lowercase else batch
+        ids, starts, ends = self._ascii_wordpiece.tokenize_with_offsets(text)
+        out = [tf.cast(ids, tf.int32)]
+        if with_offsets:
+            out += [starts, ends]
+        return out
+
+    def _tokenize_any(self, batch, with_offsets):
         (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
          char_positions) = self.basic_tokenizer.split_with_spans(batch)
         ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(words)
@@ -121,9 +160,7 @@ class BertTokenizer(tf.Module):
             begins = tf.where(piece_long, tf.gather(word_begins, piece_words), begins)
             ends = tf.where(piece_long, tf.gather(word_ends, piece_words), ends)
             out += [ragged(begins), ragged(ends)]
-        if scalar:
-            out = [x.flat_values for x in out]
-        return tuple(out)
+        return out
 
     def tokenize(self, texts):
         """Token ids (int32): a ragged (batch, tokens) for a batch, 1-D for a string."""

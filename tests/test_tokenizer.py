@@ -147,3 +147,27 @@ def test_vocabulary_travels_with_an_exported_saved_model(tmp_path, vocab_path):
     assert os.listdir(os.path.join(export, "assets")) == ["vocab.txt"]
     reloaded = tf.saved_model.load(export)
     np.testing.assert_array_equal(reloaded.serve(texts).numpy(), expected)
+
+
+ASCII_EDGES = ["", "   ", "Hello, World!", "don't stop", "U.S.A. (1999)", "~`^_|{}[]\\",
+               "tab\tsep\r\nline", "  leading and trailing  ", "a" * 200, "b" * 201 + " ok",
+               "The Dog's   quick-brown fox."]
+MIXED = ["naïve café", "a\x7fb", "x\x00y", "日本 and dog", "\u00a0nbsp", "Zürich!"]
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_ascii_fast_path_equals_the_full_path(vocab_path, lowercase):
+    """Printable-ASCII lines take one end-to-end op; its ids and character offsets equal
+    the full (Unicode table) path's, which the classic WordPiece kind always takes, on
+    edge cases interleaved with lines that need the full path."""
+    fast = BertTokenizer(vocab_path, lowercase=lowercase)
+    full = BertTokenizer(vocab_path, lowercase=lowercase, wordpiece="classic")
+    assert fast._ascii_wordpiece is not None and full._ascii_wordpiece is None
+    batch = [t for pair in zip(ASCII_EDGES, MIXED + MIXED) for t in pair]
+    got = [x.to_list() for x in fast.tokenize_with_offsets(batch)]
+    expected = [x.to_list() for x in full.tokenize_with_offsets(batch)]
+    assert got == expected
+    assert fast.tokenize(ASCII_EDGES).to_list() == full.tokenize(ASCII_EDGES).to_list()
+    assert fast.tokenize(MIXED).to_list() == full.tokenize(MIXED).to_list()
+    scalar = fast.tokenize("Hello, World!").numpy().tolist()
+    assert scalar == full.tokenize(["Hello, World!"]).to_list()[0]
