@@ -77,3 +77,41 @@ def test_matches_pytorch_reference_from_raw_text(model, case):
     assert seq_diff.max() <= 1e-5
     pooled_diff = np.abs(np.asarray(out["pooled_output"]) - expected.pooler_output.numpy())
     assert pooled_diff.max() <= 1e-5
+
+
+@needs_model
+@needs_torch
+def test_bfloat16_inference_mode_within_stated_tolerance():
+    """`dtype="bfloat16"` (bf16 weights, no per-call casts: the fast inference mode)
+    gives exactly the `mixed_bfloat16` outputs, and is within the README's bf16
+    tolerance of PyTorch's float32: |diff| <= 1% of the largest activation, pooled
+    cosine >= 0.9999."""
+    import torch
+    import transformers
+
+    segments = CASES["padded_batch"]
+    pre = BertPreprocessor.from_dir(MODEL_DIR, sequence_length=32)
+    features = pre(tuple(segments))
+    reference = transformers.BertModel.from_pretrained(MODEL_DIR).eval()
+    with torch.no_grad():
+        expected = reference(input_ids=torch.tensor(features["token_ids"].numpy()).long(),
+                             token_type_ids=torch.tensor(features["segment_ids"].numpy())
+                             .long(),
+                             attention_mask=torch.tensor(features["padding_mask"].numpy())
+                             .long())
+    bf16 = keras_bert.build(MODEL_DIR, dtype="bfloat16")
+    assert bf16.token_embedding.embeddings.dtype == "bfloat16"
+    out = bf16(features)
+    mixed = keras_bert.build(MODEL_DIR, dtype="mixed_bfloat16")(features)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_array_equal(np.asarray(out[key], "float32"),
+                                      np.asarray(mixed[key], "float32"))
+    real = features["padding_mask"].numpy()[..., None].astype(bool)
+    want = expected.last_hidden_state.numpy()
+    got = np.asarray(out["sequence_output"], "float32")
+    assert np.abs((got - want) * real).max() <= 0.01 * np.abs(want * real).max()
+    pooled = np.asarray(out["pooled_output"], "float32")
+    want_pooled = expected.pooler_output.numpy()
+    cosine = (pooled * want_pooled).sum(-1) / (np.linalg.norm(pooled, axis=-1)
+                                               * np.linalg.norm(want_pooled, axis=-1))
+    assert cosine.min() >= 0.9999, cosine
