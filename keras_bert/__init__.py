@@ -22,7 +22,7 @@ def _quiet_tensorflow_under_the_command_line():
 
 _quiet_tensorflow_under_the_command_line()
 
-from keras_bert import checkpoints, layers, tasks, training  # noqa: E402
+from keras_bert import checkpoints, distribute, layers, tasks, training  # noqa: E402
 from keras_bert.backbone import BertBackbone  # noqa: E402
 from keras_bert.builder import TASKS, build, task_options  # noqa: E402
 from keras_bert.presets import PARAMETER_COUNTS, PRESETS, get_preset  # noqa: E402
@@ -54,6 +54,7 @@ __all__ = [
     "BertTokenClassifier",
     "build",
     "checkpoints",
+    "distribute",
     "get_preset",
     "layers",
     "task_options",

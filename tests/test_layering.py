@@ -38,18 +38,26 @@ def test_dependencies_flow_one_way(package, forbidden, exempt):
     assert not {k: v for k, v in offenders.items() if v}
 
 
-def test_tensorflow_in_model_code_only_for_checkpoint_files():
-    # Model code uses keras.ops; reading/writing TF checkpoint files needs TensorFlow.
+TENSORFLOW_USERS = {"keras_bert/checkpoints/google_tf1.py",
+                    "keras_bert/checkpoints/model_garden.py",
+                    "keras_bert/input_checks.py",
+                    "keras_bert/distribute.py"}
+
+
+def test_tensorflow_in_model_code_only_for_checkpoint_files_and_strategies():
+    # Model code uses keras.ops; reading/writing TF checkpoint files, traced input checks
+    # and tf.distribute strategies need TensorFlow.
     users = {rel for rel, path in modules("keras_bert")
              if "tensorflow" in imported(path) and not rel.startswith("keras_bert/cli/")}
-    assert users <= {"keras_bert/checkpoints/google_tf1.py",
-                     "keras_bert/checkpoints/model_garden.py",
-                     "keras_bert/input_checks.py"}, users
+    assert users <= TENSORFLOW_USERS, users
 
 
-def test_input_checks_import_tensorflow_only_lazily():
-    # Traced id checks need tf.debugging on the TF backend; other backends never import it.
-    tree = ast.parse(open(os.path.join(ROOT, "keras_bert", "input_checks.py")).read())
-    top_level = {alias.name for node in tree.body if isinstance(node, ast.Import)
-                 for alias in node.names}
+@pytest.mark.parametrize("rel", sorted(TENSORFLOW_USERS))
+def test_model_code_imports_tensorflow_only_lazily(rel):
+    # `import keras_bert` must not import TensorFlow (the JAX backend runs without it).
+    tree = ast.parse(open(os.path.join(ROOT, rel)).read())
+    top_level = {alias.name.split(".")[0] for node in tree.body
+                 if isinstance(node, ast.Import) for alias in node.names}
+    top_level |= {node.module.split(".")[0] for node in tree.body
+                  if isinstance(node, ast.ImportFrom) and node.module}
     assert "tensorflow" not in top_level
