@@ -55,17 +55,21 @@ def _tpu_requested(tpu):
                 or os.path.exists("/dev/vfio/0"))
 
 
-def _choose(choice, tpu):
+def _local_devices():
+    """Every local GPU, or the logical CPU devices when there is no GPU."""
     import tensorflow as tf
 
+    return tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+
+
+def _choose(choice, tpu):
     if choice != "auto":
         return choice
     if _tpu_requested(tpu):
         return "tpu"
     if worker_count() > 1:
         return "multi_worker"
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    return "mirrored" if len(devices) > 1 else "none"
+    return "mirrored" if len(_local_devices()) > 1 else "none"
 
 
 def _make(choice, tpu):
@@ -74,10 +78,7 @@ def _make(choice, tpu):
     if choice == "none":
         return tf.distribute.get_strategy()
     if choice == "mirrored":
-        # Every local GPU, or the logical CPU devices when there are several and no GPU.
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
-            "CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
+        return tf.distribute.MirroredStrategy([d.name for d in _local_devices()])
     if choice == "multi_worker":
         if worker_count() < 1:
             raise ValueError("multi_worker needs TF_CONFIG naming the cluster's workers "

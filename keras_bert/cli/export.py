@@ -34,12 +34,12 @@ def _options(run, run_dir, max_entities):
         return {"windower": kind.windower, "n_best_size": spec["n_best_size"],
                 "max_answer_length": spec["max_answer_length"],
                 "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None}
-    if kind.family == "conll":
+    if kind.family == "conll" and max_entities is not None:
         return {"max_entities": max_entities}
     return {}
 
 
-def export_run(run_dir, out, version=None, config=None, name=None, max_entities=16):
+def export_run(run_dir, out, version=None, config=None, name=None, max_entities=None):
     """Exports a run folder; returns the version folder."""
     from saved_models import export
     from saved_models.serving_files import update_models_config
@@ -75,7 +75,8 @@ def add_parser(commands):
                         help="version number; default: the next free one (never overwrites)")
     parser.add_argument("--serving-config", help="a models.config to create or update")
     parser.add_argument("--name", help="the model's name there (default: the run folder's)")
-    parser.add_argument("--max-entities", type=positive_int, default=16,
-                        help="NER: entity columns in a reply (widened, never cut, for a "
-                             "text with more; entity_count says how many are real)")
+    parser.add_argument("--max-entities", type=positive_int, default=None,
+                        help="NER: entity columns in a reply (default: ServingModule's, "
+                             "16; widened, never cut, for a text with more; "
+                             "entity_count says how many are real)")
     parser.set_defaults(run=run)

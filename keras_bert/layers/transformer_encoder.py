@@ -8,7 +8,7 @@ from keras import ops
 from keras_bert.layers.activations import get_activation
 
 # Backends whose `ops.dot_product_attention` serves inference (no attention dropout).
-FUSED_ATTENTION = {"tensorflow": False, "jax": True, "torch": True, "numpy": False}
+FUSED_ATTENTION = ("jax", "torch")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -107,26 +107,26 @@ class TransformerEncoder(keras.layers.Layer):
         query = self._split_heads(self.query_dense(x), batch, seq)  # (b, seq, heads, dim)
         key = self._split_heads(self.key_dense(x), batch, seq)
         value = self._split_heads(self.value_dense(x), batch, seq)
-        if FUSED_ATTENTION[keras.backend.backend()] and not (
-                training and self.attention_dropout > 0):
-            # No attention dropout: the backend's fused attention (cuDNN flash attention
-            # on JAX GPUs). On TensorFlow it is the same einsums, measured no faster.
-            keep = None
-            if padding_mask is not None:  # (batch, 1, seq, seq): cuDNN needs every query
-                keep = ops.broadcast_to(ops.cast(padding_mask, "bool")[:, None, None, :],
-                                        (batch, 1, seq, seq))
-            context = ops.dot_product_attention(query, key, value, mask=keep, scale=scale)
-            context = ops.reshape(context, (batch * seq, self.hidden_dim))
-            return self.attention_output_dense(context)
-        query = query * ops.cast(scale, x.dtype)
-        scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # (batch, heads, seq, seq)
-        scores = ops.cast(scores, "float32")
+        keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
-            scores = ops.where(keep, scores, ops.cast(-1e9, "float32"))
-        probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
-        probs = self.attention_dropout_layer(probs, training=training)
-        context = ops.einsum("bnqk,bknd->bqnd", probs, value)
+        if keras.backend.backend() in FUSED_ATTENTION and not (
+                training and self.attention_dropout > 0):
+            # No attention dropout: the backend's fused attention (cuDNN flash attention
+            # on JAX GPUs, which needs the mask for every query). On TensorFlow it is the
+            # same einsums as below, measured no faster.
+            if keep is not None:
+                keep = ops.broadcast_to(keep, (batch, 1, seq, seq))
+            context = ops.dot_product_attention(query, key, value, mask=keep, scale=scale)
+        else:
+            query = query * ops.cast(scale, x.dtype)
+            scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # (batch, heads, seq, seq)
+            scores = ops.cast(scores, "float32")
+            if keep is not None:
+                scores = ops.where(keep, scores, ops.cast(-1e9, "float32"))
+            probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+            probs = self.attention_dropout_layer(probs, training=training)
+            context = ops.einsum("bnqk,bknd->bqnd", probs, value)
         context = ops.reshape(context, (batch * seq, self.hidden_dim))
         return self.attention_output_dense(context)
 
