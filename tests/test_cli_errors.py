@@ -82,7 +82,7 @@ def test_damaged_checkpoints_are_named(finished_run, tmp_path, capsys):
     state.write_text("")
     fails(capsys, args(out, steps=2), f"{state}: unreadable run state")
     state.write_text(saved)
-    latest = out / "checkpoints" / "latest.keras"
+    latest = out / "checkpoints" / json.loads(saved)["model"]
     latest.write_bytes(latest.read_bytes()[:1000])
     fails(capsys, args(out, steps=2), f"{latest}: cannot be loaded")
 

@@ -23,6 +23,7 @@ from keras_bert.cli.common import (
     reading_inputs,
     save_atomically,
 )
+from keras_bert.cli.distributed import add_strategy_flags
 
 # Flags a resumed run must keep (each named when it differs), besides the kind's own.
 _SETTINGS = ("source", "weights", "seq_len", "batch_size", "epochs", "learning_rate",
@@ -64,6 +65,18 @@ def _validator(folder, model, kind, history):
 
 
 def run(args):
+    from keras_bert.cli import distributed
+
+    setup = distributed.Setup(args)  # First: a multi-worker strategy must come before TF work.
+    try:
+        return _run(args, setup)
+    except Exception as e:
+        if setup.multi_worker and distributed.is_lost_worker(e):
+            distributed.restart(e)
+        raise
+
+
+def _run(args, setup):
     import keras
 
     from keras_bert.cli import kinds, run_model
@@ -76,19 +89,21 @@ def run(args):
     log("checking inputs")
     with reading_inputs():
         kind.prepare()
-        folder = RunFolder(args.out)
+        folder = RunFolder(args.out, chief=setup.chief)
         state = folder.state()
         if state is not None:
             folder.check_settings(state, _settings(args, kind))
     steps_per_epoch = kind.steps_per_epoch
     total = args.epochs * steps_per_epoch
     if state is not None:
-        model, step, history = folder.load_model(), state["step"], state["history"]
+        with setup.strategy.scope():
+            model, step, history = folder.load_model(), state["step"], state["history"]
         log(f"resuming from step {step} of {total} ({folder.model_path})")
     else:
         log(kind.describe())
-        model, step, history = _new_model(args, kind, total), 0, {"epochs": []}
-        run_model.write_run_files(args.out, {
+        with setup.strategy.scope():
+            model, step, history = _new_model(args, kind, total), 0, {"epochs": []}
+        run_model.write_run_files(folder.path, {
             "task": kind.task, "family": kind.family, "data": kind.spec,
             "metrics": kind.metrics, "sequence_length": args.seq_len,
             "weights": args.weights, **kind.run_info()}, kind.tokenizer)
@@ -109,11 +124,22 @@ def run(args):
             validate(at // steps_per_epoch, at)
         return {"history": history}
 
-    train_in_segments(model, folder, step, total, next_stop, segment_data,
-                      verbose=args.verbose, after_segment=after_segment,
-                      state={"settings": _settings(args, kind), "history": history,
-                             "segments": (state or {}).get("segments", 0)})
-    model.save(folder.file("model.keras"))
+    try:
+        train_in_segments(model, folder, step, total, next_stop, segment_data,
+                          verbose=args.verbose if setup.chief else 0,
+                          after_segment=after_segment, trainer=setup.trainer(model),
+                          state={"settings": _settings(args, kind), "history": history,
+                                 "segments": (state or {}).get("segments", 0)})
+        model.save(folder.file("model.keras"))
+        _write_results(folder, kind, history, started)
+    finally:
+        folder.close()
+    return 0
+
+
+def _write_results(folder, kind, history, started):
+    from keras_bert.cli import run_model
+
     best = history.get("best") or {}
     results = {"data": kind.spec, "metrics": kind.metrics, "validation": best.get("metrics"),
                "best_epoch": best.get("epoch"), "epochs": history["epochs"],
@@ -122,7 +148,6 @@ def run(args):
     if results["validation"]:
         print(" ".join(f"{k}={v:.4f}" for k, v in results["validation"].items())
               + f" best_epoch={results['best_epoch']}")
-    return 0
 
 
 def add_parser(commands):
@@ -197,6 +222,7 @@ def add_parser(commands):
     swag.add_argument("--num-choices", type=positive_int, default=4,
                       help="endings per example (ending0, ending1, ...)")
     add("--seed", type=int, default=0, help="seeds the shuffling (and the folders split)")
+    add_strategy_flags(add)
     add("--verbose", type=int, default=1, choices=(0, 1, 2),
         help="Keras progress: 1 a bar, 2 a line per segment")
     parser.set_defaults(run=run)

@@ -1,9 +1,10 @@
 """`keras-bert pretrain`: MLM + NSP pretraining from text files; resumable after a kill.
 
-Layout of `--out`: `checkpoints/latest.keras` (model + optimizer state) and
-`checkpoints/state.json` (the step), rewritten atomically every `--checkpoint-every`
-steps; `logs/` (TensorBoard); at the end `model.keras`, `tf1/` (Google's format with
-the pretraining heads, vocab.txt and bert_config.json) and `metrics.json`.
+Layout of `--out`: `checkpoints/step-<N>.keras` (model + optimizer state) and
+`checkpoints/state.json` (the step and its file), rewritten atomically every
+`--checkpoint-every` steps; `logs/` (TensorBoard); at the end `model.keras`, `tf1/`
+(Google's format with the pretraining heads, vocab.txt and bert_config.json) and
+`metrics.json`. With several workers only the chief writes there.
 """
 
 import argparse
@@ -19,6 +20,7 @@ from keras_bert.cli.common import (
     probability,
     reading_inputs,
 )
+from keras_bert.cli.distributed import add_strategy_flags
 
 # Flags a resumed run must keep (compared with the run's state.json, each one named).
 _SETTINGS = ("preset", "init_checkpoint", "seq_len", "vocab", "format", "optimizer",
@@ -127,21 +129,37 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
 
 
 def run(args):
+    from keras_bert.cli import distributed
+
+    setup = distributed.Setup(args)  # First: a multi-worker strategy must come before TF work.
+    try:
+        return _run(args, setup)
+    except Exception as e:
+        if setup.multi_worker and distributed.is_lost_worker(e):
+            distributed.restart(e)
+        raise
+
+
+def _run(args, setup):
+    import keras
+
     from keras_bert.checkpoints import write_tf1_checkpoint
     from keras_bert.cli.run_folder import RunFolder
     from keras_bert.cli.training_loop import train_in_segments
     from pipelines.pretraining import pretraining_dataset
 
+    keras.utils.set_random_seed(args.seed)  # The new model's weights (and dropout).
     log("checking inputs")
     with reading_inputs():
         files, tokenizer = _check_inputs(args)
-        folder = RunFolder(args.out)
+        folder = RunFolder(args.out, chief=setup.chief)
         state = folder.state()
-        if state is not None:
-            model, step = _resume(args, folder, state)
-        else:
-            log("building the model")
-            model, step = _new_model(args, tokenizer), 0
+        with setup.strategy.scope():
+            if state is not None:
+                model, step = _resume(args, folder, state)
+            else:
+                log("building the model")
+                model, step = _new_model(args, tokenizer), 0
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     warmup = optimizer._learning_rate.warmup_steps
     log(f"{model.backbone.count_params():,} backbone parameters; {len(files)} file(s); "
@@ -157,21 +175,29 @@ def run(args):
     run_state = {"settings": _settings(args), "total_steps": args.steps,
                  "warmup_steps": warmup, "segments": (state or {}).get(
                      "segments", step // args.checkpoint_every)}
-    history = train_in_segments(
-        model, folder, step, args.steps, lambda at: at + args.checkpoint_every, segment_data,
-        verbose=args.verbose, state=run_state)
-    log("writing final checkpoints")
-    model.save(folder.file("model.keras"))
-    write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,
-                         lowercase=tokenizer.lowercase)
-    if history:
-        history["unigram_baseline_mlm_accuracy"] = _unigram_baseline(files, tokenizer, args)
-        history["steps"] = args.steps
-        with open(folder.file("metrics.json"), "w") as f:
-            json.dump(history, f, indent=2)
-        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in history.items()))
+    try:
+        history = train_in_segments(
+            model, folder, step, args.steps, lambda at: at + args.checkpoint_every,
+            segment_data, verbose=args.verbose if setup.chief else 0, state=run_state,
+            trainer=setup.trainer(model))
+        log("writing final checkpoints")
+        model.save(folder.file("model.keras"))
+        write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,
+                             lowercase=tokenizer.lowercase)
+        if history:
+            _write_metrics(folder, history, files, tokenizer, args)
+    finally:
+        folder.close()
     return 0
+
+
+def _write_metrics(folder, history, files, tokenizer, args):
+    history["unigram_baseline_mlm_accuracy"] = _unigram_baseline(files, tokenizer, args)
+    history["steps"] = args.steps
+    with open(folder.file("metrics.json"), "w") as f:
+        json.dump(history, f, indent=2)
+    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in history.items()))
 
 
 def add_parser(commands):
@@ -211,6 +237,7 @@ def add_parser(commands):
     add("--whole-word-masking", action="store_true", help="mask all pieces of a word")
     add("--sentence-order", action="store_true", help="ALBERT's SOP instead of NSP")
     add("--seed", type=int, default=0, help="seeds the data stream (pairs, masks)")
+    add_strategy_flags(add)
     add("--verbose", type=int, default=1, choices=(0, 1, 2),
         help="Keras progress: 1 a bar, 2 a line per checkpoint segment")
     parser.set_defaults(run=run)

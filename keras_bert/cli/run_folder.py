@@ -1,12 +1,22 @@
 """RunFolder: a training run's folder, its atomic checkpoints and its resume guard.
 
-Layout: `checkpoints/latest.keras` (model + optimizer state) and `checkpoints/state.json`
-(the step, the run's settings and recipe), each replaced atomically, so a run killed at
-any moment resumes from its last checkpoint; `logs/` for TensorBoard.
+Layout: `checkpoints/step-<N>.keras` (model + optimizer state) and
+`checkpoints/state.json` (the step, the file of that step, the run's settings and
+recipe). The model is written first, then the state that names it, each atomically; the
+previous model file goes only after that. So a run killed at any moment, even between
+the two writes, resumes from a model and a state of the same step; `logs/` for
+TensorBoard.
+
+With several workers (MultiWorkerMirroredStrategy) every worker reads the run from the
+shared `--out`, but only the chief writes there: the other workers write their copies
+into a temporary folder, removed by `close()`.
 """
 
+import glob
 import json
 import os
+import shutil
+import tempfile
 
 from keras_bert.cli.common import UsageError, log, prepare_output_folder, save_atomically
 
@@ -17,14 +27,25 @@ class RunFolder:
     Args:
         path: str, the folder (created, and checked to be writable, at once).
         flag: str, the flag that named it, for messages.
+        chief: bool, False on the workers that must not write to `path`.
     """
 
-    def __init__(self, path, flag="--out"):
-        self.path = prepare_output_folder(path, flag)
-        self.checkpoints = prepare_output_folder(os.path.join(path, "checkpoints"), flag)
-        self.model_path = os.path.join(self.checkpoints, "latest.keras")
-        self.state_path = os.path.join(self.checkpoints, "state.json")
-        self.logs = os.path.join(path, "logs")
+    def __init__(self, path, flag="--out", chief=True):
+        self.source = prepare_output_folder(path, flag) if chief else path
+        self.path = path if chief else tempfile.mkdtemp(prefix="keras-bert-worker-")
+        self.checkpoints = prepare_output_folder(os.path.join(self.path, "checkpoints"), flag)
+        self.state_path = os.path.join(self.source, "checkpoints", "state.json")
+        self.logs = os.path.join(self.path, "logs")
+        self.model_path = self._model_file(None)
+
+    def _model_file(self, state):
+        name = (state or {}).get("model", "latest.keras")  # Runs before step files.
+        return os.path.join(self.source, "checkpoints", name)
+
+    def close(self):
+        """Removes a non-chief worker's temporary folder."""
+        if self.path != self.source:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def file(self, name):
         return os.path.join(self.path, name)
@@ -42,6 +63,7 @@ class RunFolder:
         if not isinstance(state, dict) or not isinstance(state.get("step"), int):
             raise UsageError(f"{self.state_path}: not a run state (no step); delete "
                              f"{self.checkpoints} to start again")
+        self.model_path = self._model_file(state)
         return state
 
     def check_settings(self, state, settings):
@@ -67,16 +89,24 @@ class RunFolder:
                              "again") from None
 
     def save(self, model, step, **state):
-        """Writes the model, then the state that points at it, each atomically."""
-        save_atomically(model.save, self.model_path)
-        state = dict(state, step=step)
+        """Writes the model, then the state that names it (each atomically), then
+        removes the older model files."""
+        name = f"step-{step}.keras"
+        path = os.path.join(self.checkpoints, name)
+        save_atomically(model.save, path)
+        state = dict(state, step=step, model=name)
 
         def write_state(path):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(state, f, indent=1)
 
-        save_atomically(write_state, self.state_path)
-        log(f"checkpoint at step {step}: {self.model_path}")
+        save_atomically(write_state, os.path.join(self.checkpoints, "state.json"))
+        for old in glob.glob(os.path.join(self.checkpoints, "*.keras")):
+            if os.path.basename(old) != name:
+                os.remove(old)
+        self.model_path = path
+        if self.path == self.source:
+            log(f"checkpoint at step {step}: {path}")
 
 
 def _flag(name):

@@ -24,6 +24,16 @@ def write_run_files(out, run, tokenizer):
     write_json(os.path.join(out, "run.json"), run)
 
 
+def _checkpoint(run_dir):
+    """The last checkpoint's model file of a run still training ([] when none)."""
+    try:
+        with open(os.path.join(run_dir, "checkpoints", "state.json"), encoding="utf-8") as f:
+            name = json.load(f).get("model", "latest.keras")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [os.path.join(run_dir, "checkpoints", name)]
+
+
 def write_json(path, value):
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
@@ -45,8 +55,8 @@ def load_run(run_dir):
         raise UsageError(f"{run_dir}: not a fine-tuning run folder (no run.json)")
     with open(path, encoding="utf-8") as f:
         run = json.load(f)
-    for name in ("best.keras", "model.keras", os.path.join("checkpoints", "latest.keras")):
-        model_path = os.path.join(run_dir, name)
+    for model_path in [os.path.join(run_dir, "best.keras"), os.path.join(run_dir, "model.keras")
+                       ] + _checkpoint(run_dir):
         if os.path.isfile(model_path):
             break
     else:

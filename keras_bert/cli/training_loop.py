@@ -15,7 +15,7 @@ warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables
 
 
 def train_in_segments(model, folder, step, total_steps, next_stop, segment_data, verbose=1,
-                      after_segment=None, state=None):
+                      after_segment=None, state=None, trainer=None):
     """Trains from `step` to `total_steps`; returns the last segment's metrics.
 
     Args:
@@ -25,13 +25,15 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
         total_steps: int.
         next_stop: callable(step) -> the step where the segment starting at `step` ends
             (a checkpoint interval, an epoch end).
-        segment_data: callable(step, count) -> a dataset with at least `count` batches,
-            positioned at `step`.
+        segment_data: callable(step, count) -> a dataset with at least `count` global
+            batches, positioned at `step`.
         verbose: int, Keras progress (1 a bar, 2 a line per segment).
         after_segment: callable(step) -> dict of state to save, run after each segment
             and before its checkpoint (validation, best model); None for nothing.
         state: dict, the run state to save with every checkpoint (settings, ...);
             `segments` counts the segments done (TensorBoard's x axis).
+        trainer: DistributedTrainer, to train on several replicas (each gets its slice
+            of every global batch), or None to train with `fit`.
     """
     state = dict(state or {})
     callbacks = [keras.callbacks.TensorBoard(folder.logs),
@@ -41,16 +43,27 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
         stop = min(next_stop(step), total_steps)
         count, segment = stop - step, state.get("segments", 0)
         log(f"steps {step + 1}..{stop} of {total_steps}")
-        result = model.fit(segment_data(step, count), steps_per_epoch=count,
-                           initial_epoch=segment, epochs=segment + 1, callbacks=callbacks,
-                           verbose=verbose, shuffle=False)
-        history = {k: float(v[-1]) for k, v in result.history.items()}
+        history = _train(model, trainer, segment_data(step, count), count, segment,
+                         callbacks, verbose)
         step = stop
         state["segments"] = segment + 1
         if after_segment is not None:
             state.update(after_segment(step))
         folder.save(model, step, **state)
     return history
+
+
+def _train(model, trainer, data, count, segment, callbacks, verbose):
+    """One segment of `count` steps; the logs of its last step."""
+    if trainer is None:
+        result = model.fit(data, steps_per_epoch=count, initial_epoch=segment,
+                           epochs=segment + 1, callbacks=callbacks, verbose=verbose,
+                           shuffle=False)
+        return {k: float(v[-1]) for k, v in result.history.items()}
+    from pipelines.replica_batches import replica_batches
+
+    return trainer.fit(lambda context: replica_batches(data, context), count,
+                       initial_epoch=segment, callbacks=callbacks, verbose=verbose)
 
 
 def _count_segments(next_stop, total_steps):

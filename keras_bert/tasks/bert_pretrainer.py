@@ -5,6 +5,7 @@ import keras
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
 from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.next_sentence_head import NextSentenceHead
+from keras_bert.masked_lm_loss import MaskedLmLoss
 from keras_bert.tasks.bert_task import PRETRAINING, BertTask
 
 
@@ -69,8 +70,7 @@ class BertPretrainer(BertTask):
     def compile_arguments(self):
         return dict(
             loss={
-                "mlm": keras.losses.SparseCategoricalCrossentropy(
-                    from_logits=True, reduction="mean_with_sample_weight"),
+                "mlm": MaskedLmLoss(),
                 "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             },
             weighted_metrics={"mlm": [keras.metrics.SparseCategoricalAccuracy("accuracy")]},

@@ -1,0 +1,95 @@
+"""The training commands under tf.distribute: `--strategy`, the training loop each
+strategy gets, and the restart after a lost worker.
+
+One replica (the default strategy) trains with `fit`. Several replicas (Mirrored,
+MultiWorkerMirrored, TPU) train with `DistributedTrainer`, Keras 3's `fit` being broken
+under MultiWorkerMirrored: one loop for every distributed strategy.
+
+When a worker of a multi-worker run dies, the others' collective ops fail. Each one then
+restarts itself in place (the same command, `os.execv`) and waits for the cluster to
+form again; once the dead worker is restarted, all of them go on from the chief's last
+checkpoint. `KERAS_BERT_MAX_RESTARTS` (default 10) bounds the restarts of one process.
+"""
+
+import os
+import sys
+
+from keras_bert.cli.common import UsageError, log
+
+RESTARTS = "KERAS_BERT_RESTARTS"
+MAX_RESTARTS = "KERAS_BERT_MAX_RESTARTS"
+
+
+def add_strategy_flags(add):
+    from keras_bert.distribute import CHOICES
+
+    add("--strategy", default="auto", choices=CHOICES,
+        help="auto: TPU when one is named or on a TPU VM, multi_worker when TF_CONFIG names "
+             "several workers, mirrored with several GPUs, else none (one device)")
+    add("--tpu", default=None, help="the TPU's name or grpc:// address (--strategy tpu)")
+
+
+class Setup:
+    """The strategy of a training command, made before any other TensorFlow work (a
+    multi-worker strategy must be), and what follows from it.
+
+    Args:
+        args: the parsed flags (`strategy`, `tpu`, `batch_size`).
+    """
+
+    def __init__(self, args):
+        from keras_bert import distribute
+
+        try:
+            self.strategy = distribute.auto(args.strategy, tpu=args.tpu, verbose=False)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        self.replicas = self.strategy.num_replicas_in_sync
+        self.multi_worker = distribute.worker_count() > 1 and args.strategy in (
+            "auto", "multi_worker")
+        self.chief = distribute.is_chief() if self.multi_worker else True
+        self.distributed = self.replicas > 1 or self.multi_worker
+        self.tpu = type(self.strategy).__name__.startswith("TPU")
+        if args.batch_size < self.replicas:
+            raise UsageError(f"--batch-size {args.batch_size} (the global batch) is below the "
+                             f"{self.replicas} replicas")
+        if self.tpu and args.batch_size % self.replicas:
+            raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the "
+                             f"{self.replicas} TPU replicas (static shapes)")
+        role = "" if not self.multi_worker else (" (chief)" if self.chief else " (worker)")
+        log(f"strategy {type(self.strategy).__name__}: {self.replicas} replica(s){role}, "
+            f"global batch {args.batch_size}")
+
+    def trainer(self, model):
+        """DistributedTrainer for several replicas; None to train with `fit`."""
+        if not self.distributed:
+            return None
+        from keras_bert.distributed_trainer import DistributedTrainer
+
+        return DistributedTrainer(model, self.strategy)
+
+
+def is_lost_worker(error):
+    """Whether `error` is a collective op failing because a peer went away."""
+    import tensorflow as tf
+
+    return isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError,
+                              tf.errors.DeadlineExceededError, tf.errors.CancelledError))
+
+
+def restart(error):
+    """Re-runs this very command in this process (after a lost worker); raises the
+    error when the restarts are used up."""
+    count = int(os.environ.get(RESTARTS, "0")) + 1
+    limit = int(os.environ.get(MAX_RESTARTS, "10"))
+    first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    if count > limit:
+        log(f"a worker was lost ({type(error).__name__}) and the {limit} restarts are used "
+            "up")
+        raise error
+    log(f"a worker was lost ({type(error).__name__}: {first_line}); restarting "
+        f"({count}/{limit}) to go on from the last checkpoint once every worker is back")
+    os.environ[RESTARTS] = str(count)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, list(sys.orig_argv))

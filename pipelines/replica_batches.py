@@ -1,0 +1,97 @@
+"""Distributed input: each replica's share of every global batch, and the TPU checks.
+
+Every dataset builder makes global batches (the `--batch-size` a user gives). Under a
+tf.distribute strategy, `replica_batches` turns that stream into the per-replica
+batches one input pipeline (one worker) feeds its local replicas: global batch `t` is
+cut into `num_replicas_in_sync` near-equal slices, and this pipeline yields its own
+replicas' slices, in replica order. The replicas of a step therefore train on exactly
+the examples a single device would see at step `t`, padded alike (length buckets give
+every replica of a step the same shape), whatever the number of workers.
+
+Each worker reads and tokenizes the whole stream and keeps its slices (sharding by data).
+Pretraining on many files shards by file instead (see `pretraining_dataset`).
+"""
+
+import tensorflow as tf
+
+
+def replica_batches(dataset, input_context, replicas=None, first=None, count=None):
+    """This input pipeline's per-replica batches from a dataset of global batches.
+
+    Example:
+    >>> context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1,
+    ...                                      num_replicas_in_sync=4)
+    >>> data = tf.data.Dataset.range(16).batch(8)
+    >>> [b.numpy().tolist() for b in replica_batches(data, context)]
+    [[4, 5], [6, 7], [12, 13], [14, 15]]
+
+    Args:
+        dataset: tf.data.Dataset of global batches (any nesting of tensors whose first
+            axis is the batch).
+        input_context: tf.distribute.InputContext or None (then `dataset` is returned).
+        replicas, first, count: to cut into `replicas` slices and keep `count` of them
+            from `first` on, instead of what `input_context` says.
+
+    Returns:
+        tf.data.Dataset of per-replica batches. When the global batch size is static and
+        divides evenly, the slices keep a static batch size (as TPUs need).
+    """
+    if input_context is None and replicas is None:
+        return dataset
+    if replicas is None:
+        replicas = input_context.num_replicas_in_sync
+        count = replicas // input_context.num_input_pipelines
+        first = input_context.input_pipeline_id * count
+    if replicas == 1:
+        return dataset
+    static = tf.nest.flatten(dataset.element_spec)[0].shape[0]  # The global batch.
+    even = static is not None and static % replicas == 0
+
+    def piece(tensor, index):
+        size, index = tf.shape(tensor, tf.int64)[0], tf.cast(index, tf.int64)
+        start = (index * size) // replicas
+        end = ((index + 1) * size) // replicas
+        part = tensor[start:end]
+        if even:
+            part = tf.ensure_shape(part, [static // replicas] + tensor.shape[1:].as_list())
+        return part
+
+    def split(*batch):
+        element = batch if isinstance(dataset.element_spec, tuple) else batch[0]
+        indices = tf.data.Dataset.range(first, first + count)
+        return indices.map(lambda i: tf.nest.map_structure(lambda t: piece(t, i), element))
+
+    return dataset.flat_map(split)
+
+
+def check_static(dataset, where="the dataset"):
+    """Raises ValueError naming the field when an element has a string or a dimension
+    unknown before running (a TPU compiles one program per shape and takes no strings).
+
+    Example:
+    >>> check_static(tf.data.Dataset.from_tensors({"token_ids": tf.zeros([2, 8], tf.int32)}))
+    >>> check_static(tf.data.Dataset.from_tensors({"text": tf.constant(["a"])}))
+    Traceback (most recent call last):
+    ...
+    ValueError: the dataset: field 'text' holds strings; tokenize in tf.data before the model
+    """
+    for path, spec in _named(dataset.element_spec):
+        if spec.dtype == tf.string:
+            raise ValueError(f"{where}: field {path!r} holds strings; tokenize in tf.data "
+                             "before the model")
+        if not spec.shape.is_fully_defined():
+            raise ValueError(f"{where}: field {path!r} has shape {spec.shape}, not static; "
+                             "use fixed-length padding (no buckets) and full batches "
+                             "(drop_remainder) on TPU")
+
+
+def _named(structure, prefix=""):
+    """(path, leaf) pairs of a nested dict/tuple, paths like "0/token_ids"."""
+    if isinstance(structure, dict):
+        items = structure.items()
+    elif isinstance(structure, (tuple, list)):
+        items = enumerate(structure)
+    else:
+        return [(prefix, structure)]
+    return [pair for key, value in items
+            for pair in _named(value, f"{prefix}/{key}" if prefix else str(key))]
