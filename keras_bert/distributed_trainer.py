@@ -31,7 +31,9 @@ class DistributedTrainer:
     ['accuracy', 'loss']
 
     Args:
-        model: a compiled keras.Model, built in `strategy.scope()`.
+        model: a compiled keras.Model, built in `strategy.scope()`. Its optimizer is
+            changed to clip the gradient of the global batch: train it with this
+            trainer from then on.
         strategy: tf.distribute.Strategy.
     """
 
@@ -41,6 +43,7 @@ class DistributedTrainer:
         self.model, self.strategy = model, strategy
         self._tf = tf
         self._step_function = None
+        self._all_reduce = _take_gradient_all_reduce(model.optimizer)
         if not model.optimizer.built:
             with strategy.scope():
                 # keras#23085: AdamW's slots created while tracing under a strategy become
@@ -63,6 +66,7 @@ class DistributedTrainer:
             dict, the logs after the last step (Python floats).
         """
         model = self.model
+        self._build(dataset_fn)
         data = iter(self.strategy.distribute_datasets_from_function(dataset_fn))
         callbacks = keras.callbacks.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=model,
@@ -85,6 +89,16 @@ class DistributedTrainer:
         callbacks.on_epoch_end(initial_epoch, logs)
         callbacks.on_train_end(logs)
         return logs
+
+    def _build(self, dataset_fn):
+        """Creates the compiled loss's and metrics' variables eagerly, from the inputs'
+        specs, as `fit` does: created while tracing, they would break the step."""
+        if getattr(self, "_built", False):
+            return
+        spec = dataset_fn(self._tf.distribute.InputContext()).element_spec
+        with self.strategy.scope():
+            self.model._symbolic_build(data_batch=spec)
+        self._built = True
 
     def _train_step(self, batch):
         if self._step_function is None:
@@ -110,9 +124,22 @@ class DistributedTrainer:
             scaled = model.optimizer.scale_loss(loss)
         variables = model.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        # Keras's optimizer all-reduces (sums) the gradients over the replicas.
-        model.optimizer.apply_gradients(zip(gradients, variables))
+        # Summed over the replicas before the optimizer clips them: BERT's global-norm
+        # clipping then sees the global batch's gradient (Keras would clip each replica's
+        # share, then sum).
+        reduced = self._all_reduce(list(zip(gradients, variables)))
+        model.optimizer.apply_gradients(reduced)
         size = tf.shape(tf.nest.flatten(x)[0])[0]
         model._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
                                          sample_weight=size)
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+
+def _take_gradient_all_reduce(optimizer):
+    """Keras's gradient all-reduce of `optimizer` (and of the optimizer it wraps), which
+    from then on leaves gradients as given: the trainer sums them itself, once."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    all_reduce = inner._all_reduce_sum_gradients
+    for each in {id(optimizer): optimizer, id(inner): inner}.values():
+        each._all_reduce_sum_gradients = list
+    return all_reduce

@@ -24,7 +24,7 @@ from keras_bert.cli.distributed import add_strategy_flags
 
 # Flags a resumed run must keep (compared with the run's state.json, each one named).
 _SETTINGS = ("preset", "init_checkpoint", "seq_len", "vocab", "format", "optimizer",
-             "learning_rate", "grad_accum", "dtype")
+             "learning_rate", "grad_accum", "dtype", "dropout")
 
 
 def _check_inputs(args):
@@ -67,7 +67,7 @@ def _new_model(args, tokenizer):
     options = dict(task="pretraining", optimizer=args.optimizer,
                    learning_rate=args.learning_rate, total_steps=args.steps,
                    warmup_steps=_warmup(args), jit_compile=args.xla,
-                   gradient_accumulation_steps=args.grad_accum)
+                   gradient_accumulation_steps=args.grad_accum, dropout=args.dropout)
     if args.dtype:
         options["dtype"] = args.dtype
     if args.init_checkpoint:
@@ -234,6 +234,8 @@ def add_parser(commands):
         help="default: 20 at 128, 76 at 512")
     add("--short-seq-prob", type=probability, default=0.1,
         help="share of examples given a shorter random target length")
+    add("--dropout", type=probability, default=0.1,
+        help="the encoder's dropout (hidden and attention); 0 for deterministic steps")
     add("--whole-word-masking", action="store_true", help="mask all pieces of a word")
     add("--sentence-order", action="store_true", help="ALBERT's SOP instead of NSP")
     add("--seed", type=int, default=0, help="seeds the data stream (pairs, masks)")

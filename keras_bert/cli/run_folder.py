@@ -37,6 +37,9 @@ class RunFolder:
         self.state_path = os.path.join(self.source, "checkpoints", "state.json")
         self.logs = os.path.join(self.path, "logs")
         self.model_path = self._model_file(None)
+        if not chief:
+            log(f"not the chief: writing to {self.path} (removed at the end), reading the "
+                f"run from {path}")
 
     def _model_file(self, state):
         name = (state or {}).get("model", "latest.keras")  # Runs before step files.

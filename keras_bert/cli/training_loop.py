@@ -50,7 +50,21 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
         if after_segment is not None:
             state.update(after_segment(step))
         folder.save(model, step, **state)
+    if trainer is not None:  # Every worker's replicas must hold the same weights.
+        log(f"weights fingerprint {fingerprint(model)}")
     return history
+
+
+def fingerprint(model):
+    """A short hash of the model's weights (equal on workers that agree bit for bit)."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _train(model, trainer, data, count, segment, callbacks, verbose):
