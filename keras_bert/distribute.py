@@ -13,6 +13,7 @@ import json
 import os
 
 CHOICES = ("auto", "none", "mirrored", "multi_worker", "tpu")
+_MADE = {}
 
 
 def tf_config():
@@ -100,7 +101,8 @@ def auto(choice="auto", tpu=None, verbose=True):
     `"auto"` picks TPUStrategy when a TPU is named or this is a TPU VM,
     MultiWorkerMirroredStrategy when TF_CONFIG names several workers,
     MirroredStrategy with several local GPUs (or logical CPU devices), else the default
-    strategy (one device). An explicit choice overrides.
+    strategy (one device). An explicit choice overrides. A process gets one strategy of
+    each kind: asked again, `auto` returns the one it made.
 
     Args:
         choice: str, one of "auto", "none", "mirrored", "multi_worker", "tpu".
@@ -113,7 +115,10 @@ def auto(choice="auto", tpu=None, verbose=True):
     if choice not in CHOICES:
         raise ValueError(f"Unknown strategy {choice!r}; expected one of: {', '.join(CHOICES)}.")
     chosen = _choose(choice, tpu)
-    strategy = _make(chosen, tpu)
+    key = (chosen, tpu)
+    if key not in _MADE:  # One per process: strategies made anew clash in their collectives.
+        _MADE[key] = _make(chosen, tpu)
+    strategy = _MADE[key]
     if verbose:
         print(f"strategy: {type(strategy).__name__} ({chosen}), "
               f"{strategy.num_replicas_in_sync} replica(s)", flush=True)

@@ -17,6 +17,11 @@ class DistributedTrainer:
     `pipelines.replica_batches`) and returns the logs of the last step: the loss and the
     compiled metrics, reduced over every replica of every worker.
 
+    A step equals one device's step on the whole global batch: the gradients are summed
+    over replicas before the optimizer clips them, and a batch-mean loss is weighted by
+    each replica's rows when a last partial batch does not split evenly. (Losses that
+    normalize otherwise, like `MaskedLmLoss`, need batches that divide evenly.)
+
     Example:
     >>> import keras_bert, numpy as np, tensorflow as tf
     >>> strategy = keras_bert.distribute.auto("none", verbose=False)
@@ -110,26 +115,42 @@ class DistributedTrainer:
         # Cross-replica context: metric variables are summed over every replica.
         return self.model.get_metrics_result()
 
+    def _uneven_share(self, size, dtype):
+        """1 when the replicas hold equal slices; otherwise what makes a batch-mean loss
+        weight each replica by its rows (a last partial batch that does not divide)."""
+        tf = self._tf
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas == 1:
+            return tf.constant(1, dtype)
+        rows = tf.cast(size, tf.float32)
+        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, rows)
+        return tf.cast(tf.math.divide_no_nan(rows * replicas, total), dtype)
+
     def _replica_step(self, batch):
         from keras.src.losses import loss as loss_module
         from keras.src.trainers.data_adapters import data_adapter_utils
 
         tf, model = self._tf, self.model
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(batch)
+        size = tf.shape(tf.nest.flatten(x)[0])[0]
         with tf.GradientTape() as tape:
             y_pred = model(x, training=True)
-            # Per replica: its share of the global loss (Keras divides by the replicas).
+            # Keras divides each replica's mean loss by the replica count: its share of
+            # the global loss when the replicas hold equal slices of the batch.
             loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                       training=True)
-            scaled = model.optimizer.scale_loss(loss)
+            scaled = model.optimizer.scale_loss(loss * self._uneven_share(size, loss.dtype))
         variables = model.trainable_variables
         gradients = tape.gradient(scaled, variables)
         # Summed over the replicas before the optimizer clips them: BERT's global-norm
         # clipping then sees the global batch's gradient (Keras would clip each replica's
         # share, then sum).
-        reduced = self._all_reduce(list(zip(gradients, variables)))
+        # Variables without a gradient (the pooler under a span head) are left out; the
+        # embeddings' sparse gradients are made dense, whose size every replica shares
+        # (the collective ops fail on slices of unequal row counts).
+        reduced = self._all_reduce([(tf.convert_to_tensor(g), v)
+                                    for g, v in zip(gradients, variables) if g is not None])
         model.optimizer.apply_gradients(reduced)
-        size = tf.shape(tf.nest.flatten(x)[0])[0]
         model._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
                                          sample_weight=size)
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

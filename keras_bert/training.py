@@ -39,6 +39,14 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "total_steps": self.total_steps}
 
 
+def _dense(gradient):
+    if type(gradient).__name__ == "IndexedSlices":  # TensorFlow only.
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(gradient)
+    return gradient
+
+
 def _no_decay_optimizer(base):
     """`base` with BERT's weight-decay exclusions as config (they survive .keras reloads)."""
 
@@ -47,6 +55,14 @@ def _no_decay_optimizer(base):
             super().__init__(**kwargs)
             self.no_decay = list(no_decay)
             self.exclude_from_weight_decay(var_names=self.no_decay)
+
+        def apply(self, grads, trainable_variables=None):
+            # TF gives the embeddings' gradients as IndexedSlices, one row per token:
+            # their norm is not the gradient's when a token repeats, and Keras would clip
+            # by it. Made dense, global-norm clipping sees the true gradient (as PyTorch's
+            # clip_grad_norm_ does), alike on one device and on several replicas.
+            grads = [_dense(g) for g in grads]
+            return super().apply(grads, trainable_variables)
 
         def get_config(self):
             return dict(super().get_config(), no_decay=self.no_decay)

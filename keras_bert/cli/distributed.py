@@ -35,9 +35,11 @@ class Setup:
 
     Args:
         args: the parsed flags (`strategy`, `tpu`, `batch_size`).
+        even: bool, the global batch must split evenly over the replicas (static shapes,
+            or a loss averaged over the whole batch's masked positions).
     """
 
-    def __init__(self, args):
+    def __init__(self, args, even=False):
         from keras_bert import distribute
 
         try:
@@ -53,9 +55,9 @@ class Setup:
         if args.batch_size < self.replicas:
             raise UsageError(f"--batch-size {args.batch_size} (the global batch) is below the "
                              f"{self.replicas} replicas")
-        if self.tpu and args.batch_size % self.replicas:
-            raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the "
-                             f"{self.replicas} TPU replicas (static shapes)")
+        if (self.tpu or even) and args.batch_size % self.replicas:
+            raise UsageError(f"--batch-size {args.batch_size} (the global batch) must be a "
+                             f"multiple of the {self.replicas} replicas")
         role = "" if not self.multi_worker else (" (chief)" if self.chief else " (worker)")
         log(f"strategy {type(self.strategy).__name__}: {self.replicas} replica(s){role}, "
             f"global batch {args.batch_size}")

@@ -131,7 +131,8 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
 def run(args):
     from keras_bert.cli import distributed
 
-    setup = distributed.Setup(args)  # First: a multi-worker strategy must come before TF work.
+    setup = distributed.Setup(args, even=True)  # First: a multi-worker strategy comes
+    # before any other TensorFlow work.
     try:
         return _run(args, setup)
     except Exception as e:

@@ -1,0 +1,254 @@
+"""Training with real replicas and real worker processes: MirroredStrategy over 2 logical
+CPU devices, MultiWorkerMirroredStrategy with 2 processes on 127.0.0.1, and a worker
+killed with SIGKILL and restarted. Every run is compared with a one-device run of the
+same global batch and seed (dropout off), weight by weight."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from tests.test_cli_finetune import checkpoint, write_table  # noqa: F401  (fixture)
+from tests.test_cli_part2 import _conll_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data")
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+
+
+def pretrain_args(out, steps=4, *extra):
+    return ["pretrain", "--train", os.path.join(DATA, "corpus.txt"), "--vocab",
+            os.path.join(DATA, "vocab.txt"), "--lowercase", "--preset", "tiny",
+            "--seq-len", "32", "--batch-size", "4", "--steps", str(steps), "--checkpoint-every",
+        "2", "--dropout", "0", "--verbose", "2", "--out", str(out), *extra]
+
+
+def classify_args(tmp_path, checkpoint, out, *extra):  # noqa: F811
+    # 37 rows in batches of 8: the last batch of an epoch (5 rows) splits 2 + 3.
+    return ["finetune", "tsv", "--train", write_table(tmp_path / "train.tsv", 37),
+            "--validation", write_table(tmp_path / "dev.tsv", 12, seed=1),
+            "--text-column", "text", "--label-column", "label", "--weights", checkpoint,
+            "--seq-len", "16", "--batch-size", "8", "--epochs", "2", "--learning-rate",
+            "3e-3", "--head-dropout", "0", "--verbose", "2", "--out", str(out), *extra]
+
+
+def conll_args(tmp_path, checkpoint, out, *extra):  # noqa: F811
+    return ["finetune", "conll", "--train", _conll_file(tmp_path / "train.txt", 20, 0),
+            "--validation", _conll_file(tmp_path / "dev.txt", 6, 1), "--weights",
+            checkpoint, "--seq-len", "16", "--batch-size", "6", "--epochs", "1",
+            "--learning-rate", "5e-3", "--head-dropout", "0", "--verbose", "2",
+            "--out", str(out), *extra]
+
+
+def run_with_cpus(count, commands, timeout=900):
+    """The commands, one after another, in one process with `count` logical CPUs."""
+    argv = [sys.executable, os.path.join(ROOT, "tests", "distributed_run.py"), str(count)]
+    for command in commands:
+        argv += ["--"] + command
+    result = subprocess.run(argv, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def weights(path):
+    import keras_bert  # noqa: F401  (registers the classes)
+
+    return [np.asarray(w) for w in keras.saving.load_model(str(path)).weights]
+
+
+def assert_same_weights(a, b, atol=1e-6):
+    first, second = weights(a), weights(b)
+    assert len(first) == len(second)
+    for x, y in zip(first, second):
+        np.testing.assert_allclose(x, y, atol=atol, rtol=0)
+
+
+def test_mirrored_two_replicas_train_like_one_device(tmp_path, checkpoint):  # noqa: F811
+    commands = []
+    for strategy in ("none", "mirrored"):
+        commands += [
+            classify_args(tmp_path, checkpoint, tmp_path / f"classify-{strategy}",
+                          "--strategy", strategy),
+            conll_args(tmp_path, checkpoint, tmp_path / f"conll-{strategy}",
+                       "--strategy", strategy),
+            pretrain_args(tmp_path / f"pretrain-{strategy}", 4, "--strategy", strategy)]
+    err = run_with_cpus(2, commands).stderr
+    assert err.count("strategy MirroredStrategy: 2 replica(s)") == 3
+    assert err.count("strategy _DefaultDistributionStrategy: 1 replica(s)") == 3
+    for name in ("classify", "conll", "pretrain"):
+        # Embeddings included: every weight of the real model, after every step.
+        assert_same_weights(tmp_path / f"{name}-none" / "model.keras",
+                            tmp_path / f"{name}-mirrored" / "model.keras")
+    for name, file in (("classify", "results.json"), ("conll", "results.json")):
+        one, two = (json.loads((tmp_path / f"{name}-{s}" / file).read_text())
+                    for s in ("none", "mirrored"))
+        for key, value in one["validation"].items():
+            assert two["validation"][key] == pytest.approx(value, abs=1e-6)
+    one, two = (json.loads((tmp_path / f"pretrain-{s}" / "metrics.json").read_text())
+                for s in ("none", "mirrored"))
+    for key in ("loss", "mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy"):
+        assert two[key] == pytest.approx(one[key], rel=1e-5)  # Reduced over the replicas.
+
+
+# --- several processes ----------------------------------------------------------------
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class Cluster:
+    """Worker processes of one `keras-bert` command, one TF_CONFIG each; every process is
+    killed when the test ends, however it ends."""
+
+    def __init__(self, argv, count, folder):
+        self.argv, self.folder = argv, folder
+        self.addresses = [f"127.0.0.1:{port}" for port in free_ports(count)]
+        self.processes = {}
+
+    def start(self, index):
+        config = {"cluster": {"worker": self.addresses},
+                  "task": {"type": "worker", "index": index}}
+        env = dict(ENV, TF_CONFIG=json.dumps(config), TMPDIR=str(self.tmp(index)))
+        log = open(self.folder / f"worker{index}.log", "a")
+        self.processes[index] = subprocess.Popen(
+            [sys.executable, "-m", "keras_bert.cli"] + self.argv, env=env, stdout=log,
+            stderr=subprocess.STDOUT, cwd=ROOT)
+        return self.processes[index]
+
+    def tmp(self, index):
+        path = self.folder / f"tmp{index}"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def log(self, index):
+        return (self.folder / f"worker{index}.log").read_text()
+
+    def wait(self, timeout=600):
+        deadline = time.time() + timeout
+        for index, process in self.processes.items():
+            process.wait(timeout=max(1, deadline - time.time()))
+            assert process.returncode == 0, self.log(index)[-3000:]
+
+    def stop(self):
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    made = []
+
+    def make(argv, count=2):
+        made.append(Cluster(argv, count, tmp_path))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.stop()
+
+
+def fingerprint(log):
+    lines = [line for line in log.splitlines() if "weights fingerprint" in line]
+    assert lines, log[-2000:]
+    return lines[-1].split()[-1]
+
+
+def only_the_chief_wrote(cluster, out):
+    assert "checkpoints" in os.listdir(out)
+    # The worker wrote into a temporary folder under its TMPDIR, removed at the end.
+    assert "not the chief: writing to" in cluster.log(1)
+    assert os.listdir(cluster.tmp(1)) == []
+    assert "checkpoint at step" in cluster.log(0) and "checkpoint at step" not in cluster.log(1)
+
+
+def test_two_worker_processes_pretrain_and_finetune_like_one(tmp_path, checkpoint,  # noqa: F811
+                                                             cluster):
+    from keras_bert import cli
+
+    workers = {"pretrain": cluster(pretrain_args(tmp_path / "pretrain", 4)),
+               "classify": cluster(classify_args(tmp_path, checkpoint, tmp_path / "classify"))}
+    for each in workers.values():
+        for index in (0, 1):
+            each.start(index)
+    for each in workers.values():
+        each.wait()
+    assert cli.main(pretrain_args(tmp_path / "pretrain-one", 4)) == 0
+    assert cli.main(classify_args(tmp_path, checkpoint, tmp_path / "classify-one")) == 0
+    for name, each in workers.items():
+        assert "CollectiveAllReduceStrategy: 2 replica(s) (chief)" in each.log(0)
+        assert fingerprint(each.log(0)) == fingerprint(each.log(1))  # Bit for bit.
+        only_the_chief_wrote(each, tmp_path / name)
+        assert_same_weights(tmp_path / name / "model.keras",
+                            tmp_path / f"{name}-one" / "model.keras")
+    assert (tmp_path / "classify" / "best.keras").exists()
+    assert (tmp_path / "pretrain" / "tf1" / "bert_config.json").exists()
+
+
+def test_a_killed_worker_restarted_resumes_the_cluster(tmp_path, cluster):
+    from keras_bert import cli
+
+    out = tmp_path / "run"
+    workers = cluster(pretrain_args(out, 8))
+    chief, worker = workers.start(0), workers.start(1)
+    state, deadline = out / "checkpoints" / "state.json", time.time() + 300
+    while not (state.exists() and json.loads(state.read_text())["step"] >= 4):
+        assert chief.poll() is None and worker.poll() is None, workers.log(0)[-2000:]
+        assert time.time() < deadline, "no checkpoint at step 4"
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    workers.start(1)  # The same command again.
+    workers.wait()
+    assert "a worker was lost" in workers.log(0)  # The chief restarted itself...
+    killed_at = json.loads(state.read_text())["step"]
+    assert killed_at == 8
+    resumed = [line for line in workers.log(1).splitlines() if "resuming from step" in line]
+    assert resumed and resumed[0].split("resuming from step ")[1].split()[0] in ("4", "6")
+    assert fingerprint(workers.log(0)) == fingerprint(workers.log(1))
+    assert cli.main(pretrain_args(tmp_path / "straight", 8)) == 0
+    # No step trained twice or lost: the same weights as a run never interrupted.
+    assert_same_weights(out / "model.keras", tmp_path / "straight" / "model.keras")
+
+
+def test_clipping_sees_the_embeddings_true_gradient():
+    """TF gives an embedding's gradient as IndexedSlices, a row per token; Keras would
+    clip by the norm of those rows (a repeated token counted apart). BERT's optimizer
+    clips by the norm of the summed, dense gradient, as PyTorch's clip_grad_norm_ does."""
+    import tensorflow as tf
+
+    from keras_bert.training import make_optimizer
+
+    rows, epsilon = {}, 1e3  # A large epsilon: Adam's step follows the clipped gradient.
+    for dense in (False, True):
+        variable = keras.Variable(np.zeros((5, 2), "float32"))
+        optimizer = make_optimizer(learning_rate=1.0, total_steps=1, warmup_steps=0,
+                                   weight_decay=0.0, epsilon=epsilon)
+        optimizer.build([variable])
+        # Token 1 three times, token 2 once; each row of the gradient (3, 4).
+        sliced = tf.IndexedSlices(tf.constant([[3.0, 4.0]] * 4), tf.constant([1, 1, 1, 2]),
+                                  tf.constant([5, 2]))
+        optimizer.apply_gradients([(tf.convert_to_tensor(sliced) if dense else sliced,
+                                    variable)])
+        rows[dense] = np.asarray(variable)
+    np.testing.assert_array_equal(rows[False], rows[True])
+    gradient = np.zeros((5, 2))
+    gradient[1], gradient[2] = [9.0, 12.0], [3.0, 4.0]
+    gradient /= np.linalg.norm(gradient)  # Clipped to norm 1 (the rows' norm would be 10).
+    root = np.sqrt(1 - 0.999)  # Adam's first step, bias-corrected (beta_2 0.999).
+    expected = -gradient * root / (root * np.abs(gradient) + epsilon)
+    np.testing.assert_allclose(rows[True], expected, rtol=1e-5, atol=1e-12)
