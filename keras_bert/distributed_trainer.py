@@ -100,7 +100,10 @@ class DistributedTrainer:
         specs, as `fit` does: created while tracing, they would break the step."""
         if getattr(self, "_built", False):
             return
-        spec = dataset_fn(self._tf.distribute.InputContext()).element_spec
+        dataset = dataset_fn(self._tf.distribute.InputContext())
+        if type(self.strategy).__name__.startswith("TPU"):
+            check_static(dataset, "the TPU's input")
+        spec = dataset.element_spec
         with self.strategy.scope():
             self.model._symbolic_build(data_batch=spec)
         self._built = True
@@ -164,3 +167,39 @@ def _take_gradient_all_reduce(optimizer):
     for each in {id(optimizer): optimizer, id(inner): inner}.values():
         each._all_reduce_sum_gradients = list
     return all_reduce
+
+
+def check_static(dataset, where="the dataset"):
+    """Raises ValueError naming the field when an element has a string or a dimension
+    unknown before running (a TPU compiles one program per shape and takes no strings).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> check_static(tf.data.Dataset.from_tensors({"token_ids": tf.zeros([2, 8], tf.int32)}))
+    >>> check_static(tf.data.Dataset.from_tensors({"text": tf.constant(["a"])}))
+    Traceback (most recent call last):
+    ...
+    ValueError: the dataset: field 'text' holds strings; tokenize in tf.data before the model
+    """
+    import tensorflow as tf
+
+    for path, spec in _named(dataset.element_spec):
+        if spec.dtype == tf.string:
+            raise ValueError(f"{where}: field {path!r} holds strings; tokenize in tf.data "
+                             "before the model")
+        if not spec.shape.is_fully_defined():
+            raise ValueError(f"{where}: field {path!r} has shape {spec.shape}, not static; "
+                             "use fixed-length padding (no buckets) and full batches "
+                             "(drop_remainder) on TPU")
+
+
+def _named(structure, prefix=""):
+    """(path, leaf) pairs of a nested dict/tuple, paths like "0/token_ids"."""
+    if isinstance(structure, dict):
+        items = structure.items()
+    elif isinstance(structure, (tuple, list)):
+        items = enumerate(structure)
+    else:
+        return [(prefix, structure)]
+    return [pair for key, value in items
+            for pair in _named(value, f"{prefix}/{key}" if prefix else str(key))]

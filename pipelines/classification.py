@@ -10,6 +10,8 @@ batch is padded to its bucket's full length (the Model Garden's convention).
 
 import tensorflow as tf
 
+from pipelines.replica_batches import replica_batches
+
 
 def default_buckets(sequence_length):
     """32, 48, 64, 96, 128, 192, ... (powers of two and the halfway steps between them)
@@ -22,11 +24,9 @@ def default_buckets(sequence_length):
     return lengths + [sequence_length]
 
 
-def ordered(data, count, shuffle=False, seed=None, repeat=False, input_context=None):
-    """Shards (by example, with `input_context`), shuffles all `count` examples (seeded,
-    again on every pass) and repeats: the example order every task's dataset uses."""
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        data = data.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+def ordered(data, count, shuffle=False, seed=None, repeat=False):
+    """Shuffles all `count` examples (seeded, again on every pass) and repeats: the
+    example order every task's dataset uses."""
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     return data.repeat() if repeat else data
@@ -48,7 +48,7 @@ def classification_dataset(examples, preprocessor, batch_size, shuffle=False, se
     Args:
         examples: TextExamples (one or two text segments).
         preprocessor: pipelines.BertPreprocessor (its sequence_length is the maximum).
-        batch_size: int, examples per batch (per replica with `input_context`).
+        batch_size: int, examples per (global) batch.
         shuffle: bool, shuffle all examples (seeded by `seed`) on every pass.
         seed: int or None.
         bucket_lengths: None to pad every batch to `sequence_length`; True for
@@ -56,14 +56,16 @@ def classification_dataset(examples, preprocessor, batch_size, shuffle=False, se
             preprocessor's sequence_length).
         drop_remainder: bool, drop a last partial batch (static batch shapes).
         repeat: bool, repeat forever.
-        input_context: tf.distribute.InputContext or None, to shard by example.
+        input_context: tf.distribute.InputContext or None; with one, this input
+            pipeline's per-replica slices of every global batch (`replica_batches`).
     """
     length = preprocessor.sequence_length
-    data = ordered(_source(examples), len(examples), shuffle, seed, repeat, input_context)
+    data = ordered(_source(examples), len(examples), shuffle, seed, repeat)
     if not bucket_lengths:
         data = data.batch(batch_size, drop_remainder=drop_remainder)
-        return data.map(lambda texts, *label: (preprocessor(texts),) + label,
-                         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        data = data.map(lambda texts, *label: (preprocessor(texts),) + label,
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
     buckets = default_buckets(length) if bucket_lengths is True else list(bucket_lengths)
     if buckets[-1] != length or buckets != sorted(set(buckets)):
         raise ValueError(f"bucket_lengths must increase and end at the sequence length "
@@ -83,7 +85,7 @@ def classification_dataset(examples, preprocessor, batch_size, shuffle=False, se
         bucket_batch_sizes=[batch_size] * (len(buckets) + 1),
         padding_values=(padding,) + ((None,) if examples.labels is not None else ()),
         pad_to_bucket_boundary=True, drop_remainder=drop_remainder)
-    return data.prefetch(tf.data.AUTOTUNE)
+    return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
 
 
 def bucket_shapes(dataset, limit=None):

@@ -10,10 +10,11 @@ import random
 
 import tensorflow as tf
 
-from pipelines.documents import document_dataset
+from pipelines.documents import document_dataset, list_files
 from pipelines.masking import MaskedLMMasker
 from pipelines.next_sentence import make_pairs
 from pipelines.packing import pack_segments
+from pipelines.replica_batches import replica_batches
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
 
@@ -68,13 +69,21 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
                         sentence_order=False, whole_word_masking=False, selection_rate=0.15,
                         mask_token_rate=0.8, random_token_rate=0.1, seed=None,
                         start_step=0, documents_per_batch=256, shuffle_buffer=10_000,
-                        repeat=True, for_fit=True, encoding_errors="strict"):
+                        repeat=True, for_fit=True, encoding_errors="strict",
+                        input_context=None):
     """An endless (or, with repeat=False, one-pass) dataset of MLM + NSP batches.
 
     Elements are `(x, y, sample_weight)` for `fit` (or, with for_fit=False, flat dicts
     with token_ids, segment_ids, padding_mask, mask_positions, mask_ids, mask_weights,
     next_sentence_label), each `(batch_size, ...)`. Invalid UTF-8 in the corpus is an
     error naming the file unless `encoding_errors="replace"` (see `documents`).
+
+    With a tf.distribute `input_context`, `batch_size` is the global batch and the
+    dataset yields this input pipeline's per-replica batches. With at least as many
+    files as pipelines, each pipeline reads its own files (sharding by file: every
+    worker tokenizes a share of the corpus, and each draws its own pairs and masks);
+    otherwise every pipeline makes the same global batches and keeps its replicas'
+    slices (sharding by data: the same steps as one device).
 
     Example:
     >>> from pipelines import BertTokenizer
@@ -85,13 +94,23 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
     ['mask_ids', 'mask_positions', 'mask_weights']
     """
     seed = random.randrange(2**31) if seed is None else seed
-    seed = seed * 1_000_003 + start_step
     max_predictions = max_predictions or default_max_predictions(sequence_length)
     masker = MaskedLMMasker.for_tokenizer(
         tokenizer, whole_word=whole_word_masking, max_predictions=max_predictions,
         selection_rate=selection_rate, mask_token_rate=mask_token_rate,
         random_token_rate=random_token_rate)
-    documents = document_dataset(patterns, format, encoding_errors)
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    files = list_files(patterns)
+    by_file = pipelines > 1 and len(files) >= pipelines
+    if by_file:
+        if batch_size % pipelines:
+            raise ValueError(f"The global batch {batch_size} must be a multiple of the "
+                             f"{pipelines} input pipelines.")
+        files = files[input_context.input_pipeline_id::pipelines]
+        batch_size //= pipelines
+        seed += 7_919 * input_context.input_pipeline_id  # Each worker its own draws.
+    seed = seed * 1_000_003 + start_step
+    documents = document_dataset(files, format, encoding_errors)
     documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         documents = documents.repeat()
@@ -106,4 +125,9 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
     batches = batches.map(masking_step(masker), num_parallel_calls=tf.data.AUTOTUNE)
     if for_fit:
         batches = batches.map(to_fit_inputs)
+    if by_file:  # This pipeline's batch, cut for its local replicas.
+        local = input_context.num_replicas_in_sync // pipelines
+        batches = replica_batches(batches, None, replicas=local, first=0, count=local)
+    else:
+        batches = replica_batches(batches, input_context)
     return batches.prefetch(tf.data.AUTOTUNE)

@@ -64,34 +64,13 @@ def replica_batches(dataset, input_context, replicas=None, first=None, count=Non
     return dataset.flat_map(split)
 
 
-def check_static(dataset, where="the dataset"):
-    """Raises ValueError naming the field when an element has a string or a dimension
-    unknown before running (a TPU compiles one program per shape and takes no strings).
+def static_batches(dataset, batch_size):
+    """Batches of exactly `batch_size` rows with a static shape (what a TPU compiles for):
+    the rows of `dataset`'s batches regrouped, a last partial batch left out.
 
     Example:
-    >>> check_static(tf.data.Dataset.from_tensors({"token_ids": tf.zeros([2, 8], tf.int32)}))
-    >>> check_static(tf.data.Dataset.from_tensors({"text": tf.constant(["a"])}))
-    Traceback (most recent call last):
-    ...
-    ValueError: the dataset: field 'text' holds strings; tokenize in tf.data before the model
+    >>> data = tf.data.Dataset.range(7).batch(3)
+    >>> [b.numpy().tolist() for b in static_batches(data, 2)]
+    [[0, 1], [2, 3], [4, 5]]
     """
-    for path, spec in _named(dataset.element_spec):
-        if spec.dtype == tf.string:
-            raise ValueError(f"{where}: field {path!r} holds strings; tokenize in tf.data "
-                             "before the model")
-        if not spec.shape.is_fully_defined():
-            raise ValueError(f"{where}: field {path!r} has shape {spec.shape}, not static; "
-                             "use fixed-length padding (no buckets) and full batches "
-                             "(drop_remainder) on TPU")
-
-
-def _named(structure, prefix=""):
-    """(path, leaf) pairs of a nested dict/tuple, paths like "0/token_ids"."""
-    if isinstance(structure, dict):
-        items = structure.items()
-    elif isinstance(structure, (tuple, list)):
-        items = enumerate(structure)
-    else:
-        return [(prefix, structure)]
-    return [pair for key, value in items
-            for pair in _named(value, f"{prefix}/{key}" if prefix else str(key))]
+    return dataset.unbatch().batch(batch_size, drop_remainder=True)

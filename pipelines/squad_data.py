@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from pipelines import span_decoding
 from pipelines.classification import ordered
+from pipelines.replica_batches import replica_batches
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
@@ -42,13 +43,15 @@ def squad_windows(examples, windower, batch_size=64):
 
 def training_dataset(windows, batch_size, shuffle=True, seed=None, repeat=False,
                      drop_remainder=False, input_context=None):
-    """(features, {"start_logits": start positions, "end_logits": end positions})."""
+    """(features, {"start_logits": start positions, "end_logits": end positions}) in
+    global batches (or, with `input_context`, this pipeline's per-replica slices)."""
     features = {k: windows[k] for k in MODEL_INPUTS}
     labels = {"start_logits": windows["start_positions"],
               "end_logits": windows["end_positions"]}
     data = ordered(tf.data.Dataset.from_tensor_slices((features, labels)),
-                   len(windows["token_ids"]), shuffle, seed, repeat, input_context)
-    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+                   len(windows["token_ids"]), shuffle, seed, repeat)
+    data = data.batch(batch_size, drop_remainder=drop_remainder)
+    return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
 
 
 _DECODERS = {}

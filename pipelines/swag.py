@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.classification import ordered
+from pipelines.replica_batches import replica_batches
 from pipelines.text_table import _field, _records, _RowError, file_format
 
 ON_ERROR = ("raise", "skip")
@@ -112,12 +113,13 @@ def read_swag(path, num_choices=4, labelled=None, on_error="raise", format=None)
 def choice_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
                    repeat=False, drop_remainder=False, input_context=None):
     """Batches of `(features, label)` with features `(batch, choices, seq)` (no label
-    for unlabelled examples)."""
+    for unlabelled examples), global; with `input_context` this pipeline's per-replica
+    slices of them."""
     choices = examples.num_choices
     texts = (tf.constant(examples.contexts), tf.constant(np.array(examples.endings, object)))
     parts = texts if examples.labels is None else texts + (tf.constant(examples.labels),)
     data = ordered(tf.data.Dataset.from_tensor_slices(parts), len(examples), shuffle, seed,
-                   repeat, input_context)
+                   repeat)
     length = preprocessor.sequence_length
 
     def pack(context, endings, *label):
@@ -126,4 +128,5 @@ def choice_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
         return (features,) + label
 
     data = data.batch(batch_size, drop_remainder=drop_remainder)
-    return data.map(pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    data = data.map(pack, num_parallel_calls=tf.data.AUTOTUNE)
+    return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)

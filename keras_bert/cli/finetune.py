@@ -13,6 +13,8 @@ same step with the same batches. See `run_model` for the run folder's layout.
 import argparse
 import time
 
+import keras
+
 from keras_bert.cli.common import (
     HelpFormatter,
     add_recipe_flags,
@@ -77,14 +79,15 @@ def run(args):
 
 
 def _run(args, setup):
-    import keras
-
     from keras_bert.cli import kinds, run_model
     from keras_bert.cli.run_folder import RunFolder
     from keras_bert.cli.training_loop import train_in_segments
 
     started = time.time()
     keras.utils.set_random_seed(args.seed)  # The new head's init and the data order.
+    if setup.tpu and args.buckets:
+        log("TPU: static shapes, so every batch is padded to --seq-len (no length buckets)")
+        args.buckets = False
     kind = kinds.for_args(args)
     log("checking inputs")
     with reading_inputs():
@@ -93,7 +96,7 @@ def _run(args, setup):
         state = folder.state()
         if state is not None:
             folder.check_settings(state, _settings(args, kind))
-    steps_per_epoch = kind.steps_per_epoch
+    steps_per_epoch = _tpu_steps(kind, args) if setup.tpu else kind.steps_per_epoch
     total = args.epochs * steps_per_epoch
     if state is not None:
         with setup.strategy.scope():
@@ -115,9 +118,14 @@ def _run(args, setup):
         epoch_end = (at // steps_per_epoch + 1) * steps_per_epoch
         return min(at + every, epoch_end)
 
-    def segment_data(at, count):
+    def segment_data(at, count, input_context=None):
+        from pipelines.replica_batches import replica_batches, static_batches
+
         epoch, offset = divmod(at, steps_per_epoch)
-        return kind.epoch_data(epoch).skip(offset).take(count)
+        data = kind.epoch_data(epoch)
+        if setup.tpu:
+            data = static_batches(data, args.batch_size)
+        return replica_batches(data.skip(offset).take(count), input_context)
 
     def after_segment(at):
         if validate is not None and at % steps_per_epoch == 0:
@@ -135,6 +143,17 @@ def _run(args, setup):
     finally:
         folder.close()
     return 0
+
+
+def _tpu_steps(kind, args):
+    """Full batches per epoch: a TPU takes no last partial batch (its shape would differ)."""
+    rows = sum(int(keras.ops.shape(keras.tree.flatten(batch)[0])[0])
+               for batch in kind.epoch_data(0))
+    left = rows % args.batch_size
+    if left:
+        log(f"TPU: full batches only, so {left} of the {rows} examples are left out of each "
+            "epoch (the last partial batch; shuffled, so not the same ones every epoch)")
+    return rows // args.batch_size
 
 
 def _write_results(folder, kind, history, started):

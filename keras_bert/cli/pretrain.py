@@ -166,12 +166,13 @@ def _run(args, setup):
     log(f"{model.backbone.count_params():,} backbone parameters; {len(files)} file(s); "
         f"training steps {step}..{args.steps}")
 
-    def segment_data(start, count):
+    def segment_data(start, count, input_context=None):
         return pretraining_dataset(
             files, tokenizer, args.seq_len, args.batch_size, format=args.format,
             max_predictions=args.max_predictions, short_seq_prob=args.short_seq_prob,
             sentence_order=args.sentence_order, whole_word_masking=args.whole_word_masking,
-            seed=args.seed, start_step=start, encoding_errors=args.encoding_errors)
+            seed=args.seed, start_step=start, encoding_errors=args.encoding_errors,
+            input_context=input_context)
 
     run_state = {"settings": _settings(args), "total_steps": args.steps,
                  "warmup_steps": warmup, "segments": (state or {}).get(

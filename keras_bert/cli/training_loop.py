@@ -25,8 +25,9 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
         total_steps: int.
         next_stop: callable(step) -> the step where the segment starting at `step` ends
             (a checkpoint interval, an epoch end).
-        segment_data: callable(step, count) -> a dataset with at least `count` global
-            batches, positioned at `step`.
+        segment_data: callable(step, count, input_context) -> a dataset of at least
+            `count` global batches positioned at `step` (input_context None), or of this
+            input pipeline's per-replica slices of them (see `replica_batches`).
         verbose: int, Keras progress (1 a bar, 2 a line per segment).
         after_segment: callable(step) -> dict of state to save, run after each segment
             and before its checkpoint (validation, best model); None for nothing.
@@ -43,8 +44,8 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
         stop = min(next_stop(step), total_steps)
         count, segment = stop - step, state.get("segments", 0)
         log(f"steps {step + 1}..{stop} of {total_steps}")
-        history = _train(model, trainer, segment_data(step, count), count, segment,
-                         callbacks, verbose)
+        history = _train(model, trainer, lambda context: segment_data(step, count, context),
+                         count, segment, callbacks, verbose)
         step = stop
         state["segments"] = segment + 1
         if after_segment is not None:
@@ -70,14 +71,12 @@ def fingerprint(model):
 def _train(model, trainer, data, count, segment, callbacks, verbose):
     """One segment of `count` steps; the logs of its last step."""
     if trainer is None:
-        result = model.fit(data, steps_per_epoch=count, initial_epoch=segment,
+        result = model.fit(data(None), steps_per_epoch=count, initial_epoch=segment,
                            epochs=segment + 1, callbacks=callbacks, verbose=verbose,
                            shuffle=False)
         return {k: float(v[-1]) for k, v in result.history.items()}
-    from pipelines.replica_batches import replica_batches
-
-    return trainer.fit(lambda context: replica_batches(data, context), count,
-                       initial_epoch=segment, callbacks=callbacks, verbose=verbose)
+    return trainer.fit(data, count, initial_epoch=segment, callbacks=callbacks,
+                       verbose=verbose)
 
 
 def _count_segments(next_stop, total_steps):
