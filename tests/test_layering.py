@@ -41,12 +41,15 @@ def test_dependencies_flow_one_way(package, forbidden, exempt):
 TENSORFLOW_USERS = {"keras_bert/checkpoints/google_tf1.py",
                     "keras_bert/checkpoints/model_garden.py",
                     "keras_bert/input_checks.py",
-                    "keras_bert/distribute.py"}
+                    "keras_bert/distribute.py",
+                    "keras_bert/distributed_trainer.py",  # the loop on strategy.run
+                    "keras_bert/masked_lm_loss.py",  # its all-reduce under tf.distribute
+                    "keras_bert/training.py"}  # dense embedding gradients (TF only)
 
 
 def test_tensorflow_in_model_code_only_for_checkpoint_files_and_strategies():
-    # Model code uses keras.ops; reading/writing TF checkpoint files, traced input checks
-    # and tf.distribute strategies need TensorFlow.
+    # Model code uses keras.ops; reading/writing TF checkpoint files, traced input checks,
+    # tf.distribute strategies and their training loop need TensorFlow.
     users = {rel for rel, path in modules("keras_bert")
              if "tensorflow" in imported(path) and not rel.startswith("keras_bert/cli/")}
     assert users <= TENSORFLOW_USERS, users

@@ -24,6 +24,10 @@ NOT_RUN = {
     'read_squad("train-v2.0.json")': "needs Google's checkpoint and the SQuAD files (neither "
     "can be downloaded here); tests/test_squad.py and tests/test_cli_part2.py run the same "
     "calls on fixtures",
+    "TF_CONFIG=": "needs several machines; tests/test_distributed_training.py runs the "
+    "same command as 2 worker processes on 127.0.0.1",
+    "gcloud compute tpus": "needs a Cloud TPU VM; tests/test_distributed_input.py checks "
+    "the datasets the commands feed a TPU",
     'glue_examples("mrpc", "train", "glue_data")': "needs Google's checkpoint and the GLUE "
     "data (neither can be downloaded here); tests/test_cli_finetune.py runs the same calls "
     "on fixtures",
