@@ -6,6 +6,8 @@ loop runs the model's own compiled loss, optimizer and metrics, one `strategy.ru
 step, and gives `fit`'s callbacks (progress bar, TensorBoard, History) the same logs.
 """
 
+import contextlib
+
 import keras
 
 
@@ -36,9 +38,7 @@ class DistributedTrainer:
     ['accuracy', 'loss']
 
     Args:
-        model: a compiled keras.Model, built in `strategy.scope()`. Its optimizer is
-            changed to clip the gradient of the global batch: train it with this
-            trainer from then on.
+        model: a compiled keras.Model, built in `strategy.scope()`.
         strategy: tf.distribute.Strategy.
     """
 
@@ -48,7 +48,8 @@ class DistributedTrainer:
         self.model, self.strategy = model, strategy
         self._tf = tf
         self._step_function = None
-        self._all_reduce = _take_gradient_all_reduce(model.optimizer)
+        inner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+        self._all_reduce = inner._all_reduce_sum_gradients  # Keras's, used before clipping.
         if not model.optimizer.built:
             with strategy.scope():
                 # keras#23085: AdamW's slots created while tracing under a strategy become
@@ -111,7 +112,8 @@ class DistributedTrainer:
     def _train_step(self, batch):
         if self._step_function is None:
             self._step_function = self._tf.function(self._distributed_step)
-        return self._step_function(batch)
+        with _gradients_summed_already(self.model.optimizer):
+            return self._step_function(batch)
 
     def _distributed_step(self, batch):
         self.strategy.run(self._replica_step, args=(batch,))
@@ -159,14 +161,20 @@ class DistributedTrainer:
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
-def _take_gradient_all_reduce(optimizer):
-    """Keras's gradient all-reduce of `optimizer` (and of the optimizer it wraps), which
-    from then on leaves gradients as given: the trainer sums them itself, once."""
+@contextlib.contextmanager
+def _gradients_summed_already(optimizer):
+    """While the step runs (and is traced), `optimizer` (and the one it wraps) takes the
+    gradients as given, the trainer having summed them; as before afterwards, so that
+    `fit` still sums its own."""
     inner = getattr(optimizer, "inner_optimizer", optimizer)
-    all_reduce = inner._all_reduce_sum_gradients
-    for each in {id(optimizer): optimizer, id(inner): inner}.values():
-        each._all_reduce_sum_gradients = list
-    return all_reduce
+    each = {id(optimizer): optimizer, id(inner): inner}.values()
+    for one in each:
+        one._all_reduce_sum_gradients = list
+    try:
+        yield
+    finally:
+        for one in each:
+            del one._all_reduce_sum_gradients
 
 
 def check_static(dataset, where="the dataset"):

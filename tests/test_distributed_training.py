@@ -99,13 +99,18 @@ def test_mirrored_two_replicas_train_like_one_device(tmp_path, checkpoint):  # n
 
 # --- several processes ----------------------------------------------------------------
 
+_TAKEN = set()  # Ports given to a cluster of this session: never handed out twice.
+
+
 def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
+    ports = []
+    while len(ports) < count:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _TAKEN:
+            _TAKEN.add(port)
+            ports.append(port)
     return ports
 
 
@@ -169,7 +174,8 @@ def fingerprint(log):
 
 
 def only_the_chief_wrote(cluster, out):
-    assert "checkpoints" in os.listdir(out)
+    assert {"checkpoints", "logs", "model.keras"} <= set(os.listdir(out))
+    assert os.listdir(out / "logs" / "train")  # TensorBoard, from the chief.
     # The worker wrote into a temporary folder under its TMPDIR, removed at the end.
     assert "not the chief: writing to" in cluster.log(1)
     assert os.listdir(cluster.tmp(1)) == []
@@ -252,3 +258,23 @@ def test_clipping_sees_the_embeddings_true_gradient():
     root = np.sqrt(1 - 0.999)  # Adam's first step, bias-corrected (beta_2 0.999).
     expected = -gradient * root / (root * np.abs(gradient) + epsilon)
     np.testing.assert_allclose(rows[True], expected, rtol=1e-5, atol=1e-12)
+
+
+def test_the_trainer_leaves_the_optimizer_as_fit_needs_it():
+    """The trainer sums gradients itself, during its steps only: `fit` afterwards (under
+    Mirrored) must still find Keras's own all-reduce."""
+    import tensorflow as tf
+
+    import keras_bert
+    from keras_bert.distributed_trainer import DistributedTrainer
+
+    model = keras_bert.build("tiny", task="classification", num_classes=2, num_layers=1,
+                             vocabulary_size=30, total_steps=2)
+    x = {"token_ids": np.ones((4, 5), "int32"), "segment_ids": np.zeros((4, 5), "int32"),
+         "padding_mask": np.ones((4, 5), "int32")}
+    data = tf.data.Dataset.from_tensors((x, np.array([0, 1, 0, 1]))).repeat()
+    before = model.optimizer._all_reduce_sum_gradients.__func__
+    DistributedTrainer(model, tf.distribute.get_strategy()).fit(lambda c: data, 1, verbose=0)
+    assert "_all_reduce_sum_gradients" not in vars(model.optimizer)
+    assert model.optimizer._all_reduce_sum_gradients.__func__ is before
+    assert int(model.optimizer.iterations) == 1
