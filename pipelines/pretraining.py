@@ -127,7 +127,7 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
         batches = batches.map(to_fit_inputs)
     if by_file:  # This pipeline's batch, cut for its local replicas.
         local = input_context.num_replicas_in_sync // pipelines
-        batches = replica_batches(batches, None, replicas=local, first=0, count=local)
+        batches = replica_batches(batches, tf.distribute.InputContext(1, 0, local))
     else:
         batches = replica_batches(batches, input_context)
     return batches.prefetch(tf.data.AUTOTUNE)

@@ -1,4 +1,5 @@
-"""Distributed input: each replica's share of every global batch, and the TPU checks.
+"""Distributed input: each replica's share of every global batch, and full static batches
+for TPUs.
 
 Every dataset builder makes global batches (the `--batch-size` a user gives). Under a
 tf.distribute strategy, `replica_batches` turns that stream into the per-replica
@@ -15,7 +16,7 @@ Pretraining on many files shards by file instead (see `pretraining_dataset`).
 import tensorflow as tf
 
 
-def replica_batches(dataset, input_context, replicas=None, first=None, count=None):
+def replica_batches(dataset, input_context):
     """This input pipeline's per-replica batches from a dataset of global batches.
 
     Example:
@@ -29,19 +30,16 @@ def replica_batches(dataset, input_context, replicas=None, first=None, count=Non
         dataset: tf.data.Dataset of global batches (any nesting of tensors whose first
             axis is the batch).
         input_context: tf.distribute.InputContext or None (then `dataset` is returned).
-        replicas, first, count: to cut into `replicas` slices and keep `count` of them
-            from `first` on, instead of what `input_context` says.
 
     Returns:
         tf.data.Dataset of per-replica batches. When the global batch size is static and
         divides evenly, the slices keep a static batch size (as TPUs need).
     """
-    if input_context is None and replicas is None:
+    if input_context is None:
         return dataset
-    if replicas is None:
-        replicas = input_context.num_replicas_in_sync
-        count = replicas // input_context.num_input_pipelines
-        first = input_context.input_pipeline_id * count
+    replicas = input_context.num_replicas_in_sync
+    count = replicas // input_context.num_input_pipelines
+    first = input_context.input_pipeline_id * count
     if replicas == 1:
         return dataset
     static = tf.nest.flatten(dataset.element_spec)[0].shape[0]  # The global batch.

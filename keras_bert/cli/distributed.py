@@ -71,6 +71,19 @@ class Setup:
         return DistributedTrainer(model, self.strategy)
 
 
+def run_under_strategy(args, train, even=False):
+    """`train(args, setup)` under the strategy the flags ask for, made first (a
+    multi-worker strategy must come before any other TensorFlow work); a multi-worker
+    run that loses a worker restarts in place."""
+    setup = Setup(args, even=even)
+    try:
+        return train(args, setup)
+    except Exception as e:
+        if setup.multi_worker and is_lost_worker(e):
+            restart(e)
+        raise
+
+
 def is_lost_worker(error):
     """Whether `error` is a collective op failing because a peer went away."""
     import tensorflow as tf

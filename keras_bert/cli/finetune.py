@@ -67,15 +67,9 @@ def _validator(folder, model, kind, history):
 
 
 def run(args):
-    from keras_bert.cli import distributed
+    from keras_bert.cli.distributed import run_under_strategy
 
-    setup = distributed.Setup(args)  # First: a multi-worker strategy must come before TF work.
-    try:
-        return _run(args, setup)
-    except Exception as e:
-        if setup.multi_worker and distributed.is_lost_worker(e):
-            distributed.restart(e)
-        raise
+    return run_under_strategy(args, _run)
 
 
 def _run(args, setup):

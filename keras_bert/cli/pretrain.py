@@ -129,16 +129,9 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
 
 
 def run(args):
-    from keras_bert.cli import distributed
+    from keras_bert.cli.distributed import run_under_strategy
 
-    setup = distributed.Setup(args, even=True)  # First: a multi-worker strategy comes
-    # before any other TensorFlow work.
-    try:
-        return _run(args, setup)
-    except Exception as e:
-        if setup.multi_worker and distributed.is_lost_worker(e):
-            distributed.restart(e)
-        raise
+    return run_under_strategy(args, _run, even=True)
 
 
 def _run(args, setup):
