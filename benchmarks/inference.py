@@ -9,8 +9,9 @@ limit is the model's matmul FLOPs at the peak matmul rate measured in the same r
 
 - ours: `tf.function` over `model(inputs, training=False)` (optionally XLA);
   `float32`, `mixed_bfloat16` (float32 weights cast each call), `bfloat16` (bf16
-  weights: no casts) and `int8` (`model.quantize("int8")`: int8 weights, dynamic
-  per-token activation scales);
+  weights: no casts), `int8` (`keras_bert.quantize_int8`: int8 weights, uint8 inputs
+  with a range measured per call, oneDNN's int8 kernels) and `keras int8` (Keras's
+  `model.quantize("int8")`: dynamic per-token scales on generic int8 matmuls);
 - keras-hub `BertBackbone` in float32 / bfloat16, the same way;
 - transformers `BertModel` under `inference_mode`: float32, bf16 weights, and
   `torch.ao.quantization.quantize_dynamic` int8.
@@ -75,9 +76,11 @@ def keras_call(model, xla):
 def ours(shape, variant, xla):
     import keras_bert
 
-    dtype = {"int8": "float32"}.get(variant, variant)
+    dtype = "float32" if "int8" in variant else variant
     model = keras_bert.build("base", dtype=dtype, max_sequence_length=512, **SHAPES[shape])
     if variant == "int8":
+        keras_bert.quantize_int8(model)
+    if variant == "keras int8":
         model.quantize("int8")
     return keras_call(model, xla)
 
@@ -118,7 +121,7 @@ def torch_peer(shape, variant):
 def paths(shape, xla):
     """(label, precision, runner factory) for every path that is installed."""
     out = [(f"ours {v}", v, lambda v=v: ours(shape, v, xla))
-           for v in ("float32", "mixed_bfloat16", "bfloat16", "int8")]
+           for v in ("float32", "mixed_bfloat16", "bfloat16", "int8", "keras int8")]
     if importlib.util.find_spec("keras_hub"):
         out += [(f"keras-hub {d}", d, lambda d=d: keras_hub_peer(shape, d, xla))
                 for d in ("float32", "bfloat16")]
@@ -162,11 +165,11 @@ def main():
         rate = {k: BATCH / v for k, v in seconds.items()}
         hf = {"float32": "transformers float32", "mixed_bfloat16": "transformers bf16",
               "bfloat16": "transformers bf16", "bf16": "transformers bf16",
-              "int8": "transformers int8"}
+              "int8": "transformers int8", "keras int8": "transformers int8"}
         for label, precision, _ in table:
             peak = peaks["float32" if precision == "float32" else "bfloat16"]
             limit = peak / model_flops(SHAPES[shape]) * BATCH
-            share = f"{100 * rate[label] / limit:7.0f}%" if precision != "int8" else "      -"
+            share = f"{100 * rate[label] / limit:7.0f}%" if "int8" not in precision else "      -"
             peer = rate.get(hf[precision])
             versus = f"{rate[label] / peer:9.2f}x" if peer else "         -"
             print(f"{shape:<7} {label:<28} {rate[label]:7.1f} {share} "

@@ -42,6 +42,7 @@ class BertBackbone(keras.Model):
         activation="gelu",
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
+        quantization=None,
         dtype=None,
         **kwargs,
     ):
@@ -67,6 +68,7 @@ class BertBackbone(keras.Model):
                 attention_dropout=attention_dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 initializer_range=initializer_range,
+                quantization=quantization,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
@@ -121,6 +123,15 @@ class BertBackbone(keras.Model):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+        self.quantization = quantization
+
+    def quantize_int8(self):
+        """Quantizes the encoder blocks' dense layers to int8 in place (inference only;
+        see `keras_bert.quantize_int8`). Embeddings, LayerNorms, attention scores and the
+        pooler stay float32."""
+        for layer in self.encoder_layers:
+            layer.quantize_int8()
+        self.quantization = "int8"
 
     def call(self, inputs, training=None, mask=None):
         for name in ("token_ids", "segment_ids", "padding_mask"):
@@ -150,6 +161,7 @@ class BertBackbone(keras.Model):
             "activation": self.activation,
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "initializer_range": self.initializer_range,
+            "quantization": self.quantization,
         }
 
     @classmethod

@@ -43,11 +43,12 @@ def write_json(path, value):
     save_atomically(write, path)
 
 
-def load_run(run_dir):
-    """(model, preprocessor, run) of a finished (or running) fine-tuning run folder."""
+def load_run(run_dir, int8=False):
+    """(model, preprocessor, run) of a finished (or running) fine-tuning run folder;
+    `int8` quantizes the encoder for CPU inference (`keras_bert.quantize_int8`)."""
     import keras
 
-    import keras_bert  # noqa: F401  (registers the classes .keras files name)
+    import keras_bert  # (also registers the classes .keras files name)
     from pipelines import BertPreprocessor
 
     path = os.path.join(run_dir, "run.json")
@@ -63,6 +64,9 @@ def load_run(run_dir):
         raise UsageError(f"{run_dir}: holds no trained model yet")
     log(f"loading {model_path}")
     model = keras.saving.load_model(model_path)
+    if int8:
+        keras_bert.quantize_int8(model)
+        log("encoder quantized to int8 (inference only)")
     preprocessor = BertPreprocessor.from_dir(
         os.path.join(run_dir, "vocab"), sequence_length=run["sequence_length"],
         num_segments=model.backbone.num_segments)

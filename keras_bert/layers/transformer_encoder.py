@@ -6,6 +6,11 @@ import keras
 from keras import ops
 
 from keras_bert.layers.activations import get_activation
+from keras_bert.layers.int8_dense import Int8Dense
+
+DENSE_LAYERS = ("query_dense", "key_dense", "value_dense", "attention_output_dense",
+                "intermediate_dense", "output_dense")
+QUANTIZATIONS = (None, "int8")
 
 # Backends whose `ops.dot_product_attention` serves inference (no attention dropout).
 FUSED_ATTENTION = ("jax", "torch")
@@ -19,7 +24,8 @@ class TransformerEncoder(keras.layers.Layer):
     Query, key, value and output projections are plain `[hidden, hidden]` dense kernels,
     the layout of the original TF1 checkpoints. Scores are scaled by 1/sqrt(head_dim),
     padded keys are masked before the softmax, and softmax and LayerNorm run in float32
-    under mixed precision.
+    under mixed precision. With `quantization="int8"` the six dense layers are
+    `Int8Dense` (inference only; `quantize_int8()` converts a float block in place).
 
     Example:
     >>> block = TransformerEncoder(num_heads=2, intermediate_dim=10)
@@ -37,9 +43,12 @@ class TransformerEncoder(keras.layers.Layer):
         attention_dropout=0.1,
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
+        quantization=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if quantization not in QUANTIZATIONS:
+            raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.activation = activation
@@ -47,9 +56,12 @@ class TransformerEncoder(keras.layers.Layer):
         self.attention_dropout = attention_dropout
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+        self.quantization = quantization
         get_activation(activation)  # Fail early on an unknown name.
 
     def _dense(self, units, name, activation=None):
+        if self.quantization == "int8":
+            return Int8Dense(units, activation=activation, name=name)
         return keras.layers.Dense(
             units,
             activation=activation,
@@ -80,7 +92,8 @@ class TransformerEncoder(keras.layers.Layer):
         self.attention_output_dense = self._dense(hidden_dim, "attention_output")
         self.attention_layer_norm = self._layer_norm("attention_layer_norm")
         self.intermediate_dense = self._dense(
-            self.intermediate_dim, "intermediate", get_activation(self.activation)
+            self.intermediate_dim, "intermediate",
+            self.activation if self.quantization else get_activation(self.activation),
         )
         self.output_dense = self._dense(hidden_dim, "output")
         self.output_layer_norm = self._layer_norm("output_layer_norm")
@@ -98,15 +111,43 @@ class TransformerEncoder(keras.layers.Layer):
         self.output_layer_norm.build(inputs_shape)
         self.built = True
 
+    def quantize_int8(self):
+        """Replaces the float dense layers by `Int8Dense` ones (weights quantized), in
+        place, for inference; the block's config then says `quantization="int8"`, so a
+        saved model reloads quantized."""
+        if self.quantization == "int8":
+            return
+        if self.compute_dtype != "float32":
+            raise ValueError(
+                f"{self.name}: int8 quantization starts from a float32 model; this one "
+                f"computes in {self.compute_dtype}.")
+        tracker = self._tracker
+        locked = tracker.locked
+        tracker.unlock()
+        for name in DENSE_LAYERS:
+            dense = getattr(self, name)
+            tracker.untrack(dense)
+            with keras.name_scope(self.name):  # Variable paths as in a built int8 block.
+                setattr(self, name, Int8Dense.from_dense(dense))
+        if locked:
+            tracker.lock()
+        self.quantization = "int8"
+
     def _split_heads(self, x, batch, seq):
         return ops.reshape(x, (batch, seq, self.num_heads, self.head_dim))
 
     def _attention(self, x, batch, seq, padding_mask, training):
         """`x` is (batch * seq, hidden); returns the same."""
         scale = 1.0 / math.sqrt(self.head_dim)
-        query = self._split_heads(self.query_dense(x), batch, seq)  # (b, seq, heads, dim)
-        key = self._split_heads(self.key_dense(x), batch, seq)
-        value = self._split_heads(self.value_dense(x), batch, seq)
+        if self.quantization == "int8":  # One quantization of x serves all three.
+            codes = self.query_dense.quantize_inputs(x)
+            query, key, value = (layer.matmul_codes(codes) for layer in (
+                self.query_dense, self.key_dense, self.value_dense))
+        else:
+            query, key, value = self.query_dense(x), self.key_dense(x), self.value_dense(x)
+        query = self._split_heads(query, batch, seq)  # (b, seq, heads, dim)
+        key = self._split_heads(key, batch, seq)
+        value = self._split_heads(value, batch, seq)
         keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
@@ -158,5 +199,6 @@ class TransformerEncoder(keras.layers.Layer):
             attention_dropout=self.attention_dropout,
             layer_norm_epsilon=self.layer_norm_epsilon,
             initializer_range=self.initializer_range,
+            quantization=self.quantization,
         )
         return config

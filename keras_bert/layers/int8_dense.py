@@ -1,0 +1,138 @@
+"""A dense layer with int8 weights and dynamically quantized uint8 inputs (inference)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_bert.layers.activations import get_activation
+
+
+def _fast_kernels():
+    """oneDNN's int8 kernels where TensorFlow has them (see `keras_bert.int8_matmul`)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    from keras_bert import int8_matmul
+
+    return int8_matmul if int8_matmul.available() else None
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class Int8Dense(keras.layers.Layer):
+    """`activation(x @ kernel + bias)` with the kernel in int8, for inference.
+
+    The kernel is stored as int8 with one float scale per output column (symmetric,
+    `abs max / 127`); each call measures the input's range and codes it in uint8 (asymmetric), then runs
+    an 8-bit matmul with int32 accumulation (PyTorch's dynamic int8 quantization, with
+    per-column weight scales). On TensorFlow's x86 CPUs the matmul, the dequantization and the bias
+    are one oneDNN kernel; elsewhere `keras.ops` computes the same formula. The layer
+    is not trainable. Make one from a float `keras.layers.Dense` with `from_dense`.
+
+    Example:
+    >>> dense = keras.layers.Dense(4)
+    >>> _ = dense(np.ones((2, 3), "float32"))
+    >>> int8 = Int8Dense.from_dense(dense)
+    >>> tuple(int8(np.ones((2, 3), "float32")).shape)
+    (2, 4)
+
+    Args:
+        units: int, output features.
+        activation: str or None, an activation name of BERT configs (see
+            `get_activation`).
+    """
+
+    def __init__(self, units, activation=None, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+        self._activation_fn = get_activation(activation) if activation else None
+
+    def build(self, inputs_shape):
+        features = inputs_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel", shape=(features, self.units), dtype="int8",
+            initializer="zeros", trainable=False)
+        self.kernel_scale = self.add_weight(
+            name="kernel_scale", shape=(self.units,), dtype="float32", initializer="ones",
+            trainable=False)
+        self.bias = self.add_weight(
+            name="bias", shape=(self.units,), dtype="float32", initializer="zeros",
+            trainable=False)
+        # Sums of the int8 kernel's columns: the zero-point correction of the inputs.
+        self.column_sums = self.add_weight(
+            name="column_sums", shape=(self.units,), dtype="float32",
+            initializer="zeros", trainable=False)
+        self.built = True
+
+    @classmethod
+    def from_dense(cls, dense, name=None):
+        """An `Int8Dense` with `dense`'s weights quantized (kernel in int8)."""
+        if not dense.use_bias:
+            raise ValueError(f"Int8Dense needs a dense layer with a bias; {dense.name} has none.")
+        kernel = np.asarray(ops.convert_to_numpy(dense.kernel), "float32")
+        bias = np.asarray(ops.convert_to_numpy(dense.bias), "float32")
+        layer = cls(kernel.shape[1], activation=_activation_name(dense.activation),
+                    name=name or dense.name)
+        layer.build((None, kernel.shape[0]))
+        layer.set_quantized_weights(kernel, bias)
+        return layer
+
+    def set_quantized_weights(self, kernel, bias):
+        """Quantizes a float `kernel` (in, out) and stores it with `bias`."""
+        largest = np.abs(kernel).max(axis=0)  # (out,)
+        scale = np.where(largest > 0, largest / 127.0, 1.0).astype("float32")
+        codes = np.clip(np.round(kernel / scale), -127, 127).astype("int8")
+        self.kernel.assign(codes)
+        self.kernel_scale.assign(scale)
+        self.bias.assign(bias)
+        self.column_sums.assign(codes.astype("float32").sum(axis=0))
+
+    def quantize_inputs(self, x):
+        """`x` (rows, features) -> codes for `matmul_codes`; share them between the
+        layers that read the same input (query, key, value)."""
+        kernels = _fast_kernels()
+        if kernels is not None:
+            return kernels.quantize(x)
+        lo = ops.minimum(ops.min(x), 0.0)
+        hi = ops.maximum(ops.max(x), 0.0)
+        hi = ops.maximum(hi, lo + 1e-6)
+        step = (hi - lo) / 255.0
+        codes = ops.clip(ops.round((x - lo) / step), 0.0, 255.0)  # (rows, features)
+        return codes, lo, hi
+
+    def matmul_codes(self, quantized):
+        kernels = _fast_kernels()
+        if kernels is not None:
+            y = kernels.matmul(quantized, self.kernel, self.kernel_scale, self.bias,
+                               self.column_sums)
+        else:
+            codes, lo, hi = quantized
+            step = (hi - lo) / 255.0
+            y = ops.matmul(codes, ops.cast(self.kernel, "float32"))  # (rows, units)
+            y = (y * step + lo * self.column_sums) * self.kernel_scale + self.bias
+        return self._activation_fn(y) if self._activation_fn else y
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float32")
+        shape = ops.shape(x)
+        rows = ops.reshape(x, (-1, shape[-1]))  # (rows, features)
+        y = self.matmul_codes(self.quantize_inputs(rows))
+        return ops.reshape(y, tuple(shape[:-1]) + (self.units,))
+
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, activation=self.activation)
+        return config
+
+
+def _activation_name(function):
+    """The config name of a dense layer's activation (None for linear)."""
+    if function is None or function is keras.activations.linear:
+        return None
+    for name in ("gelu", "gelu_approximate", "relu", "tanh", "swish"):
+        if get_activation(name) is function:
+            return name
+    raise ValueError(f"Int8Dense cannot express the activation {function!r}.")
