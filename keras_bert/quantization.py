@@ -14,12 +14,13 @@ def _backbones(layer):
 def quantize_int8(model):
     """Quantizes every BERT encoder block of `model` to int8, in place, and returns it.
 
-    The twelve (or N) blocks' six dense layers become `layers.Int8Dense`: int8 weights
-    with one scale per output column, inputs coded in uint8 with the range measured at
-    each call (PyTorch's dynamic int8 quantization, with per-column weight scales). On TensorFlow's x86 CPUs
-    they run on oneDNN's int8 kernels, about 2x float32 on BERT-base; embeddings,
-    LayerNorms, attention scores, the pooler and task heads stay float32. The result is
-    for inference (`predict`, `export`); it saves and reloads (`.keras`) as int8.
+    Each block's six dense layers become `layers.Int8Dense`: int8 weights with one
+    scale per output column, inputs coded in uint8 with the range measured at each call
+    (PyTorch's dynamic int8 quantization, with per-column weight scales: one scale per
+    matrix loses too much on real BERT weights). On TensorFlow's x86 CPUs they run on
+    oneDNN's int8 kernels, about 2x float32 on BERT-base; embeddings, LayerNorms,
+    attention scores, the pooler and task heads stay float32. The result is for
+    inference (`predict`, `evaluate --int8`); it saves and reloads (`.keras`) as int8.
     Works on a backbone or on any task model that holds one; the model must be float32.
 
     Example:

@@ -74,6 +74,17 @@ def test_finetune_learns_and_evaluate_reproduces_its_metrics(trained_run, capsys
         evaluated["metrics"]["accuracy"])
 
 
+def test_evaluate_and_predict_int8(trained_run, capsys):
+    run = str(trained_run / "run")
+    capsys.readouterr()
+    assert cli.main(["evaluate", run, "--int8"]) == 0
+    captured = capsys.readouterr()
+    assert "quantized to int8" in captured.err
+    assert json.loads(captured.out)["metrics"]["accuracy"] >= 0.9  # As the float run.
+    assert cli.main(["predict", run, "--int8", "the dog is good", "lazy dog"]) == 0
+    assert capsys.readouterr().out.split() == ["good", "bad"]
+
+
 def tensorboard_tags(folder):
     import tensorflow as tf
 

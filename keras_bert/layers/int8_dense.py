@@ -21,11 +21,12 @@ class Int8Dense(keras.layers.Layer):
     """`activation(x @ kernel + bias)` with the kernel in int8, for inference.
 
     The kernel is stored as int8 with one float scale per output column (symmetric,
-    `abs max / 127`); each call measures the input's range and codes it in uint8 (asymmetric), then runs
-    an 8-bit matmul with int32 accumulation (PyTorch's dynamic int8 quantization, with
-    per-column weight scales). On TensorFlow's x86 CPUs the matmul, the dequantization and the bias
-    are one oneDNN kernel; elsewhere `keras.ops` computes the same formula. The layer
-    is not trainable. Make one from a float `keras.layers.Dense` with `from_dense`.
+    `abs max / 127`); each call measures the input's range and codes it in uint8
+    (asymmetric), then runs an 8-bit matmul with int32 accumulation: PyTorch's dynamic
+    int8 quantization, with per-column weight scales. On TensorFlow's x86 CPUs the
+    matmul, the dequantization and the bias are one oneDNN kernel; elsewhere
+    `keras.ops` computes the same formula. The layer is not trainable. Make one from a
+    float `keras.layers.Dense` with `from_dense`.
 
     Example:
     >>> dense = keras.layers.Dense(4)
