@@ -4,7 +4,8 @@ the test wrote; this writes `jax_outputs.npz` and `jax_report.json` there.
 
 It builds and loads the model without TensorFlow (Hugging Face safetensors), then reads
 a Google TF1 checkpoint (TensorFlow's checkpoint reader is imported only for that), and
-runs every task model: call, predict, a few `fit` steps, a .keras round trip.
+runs every task model: call, predict, a few `fit` steps, a .keras round trip. The
+Hugging Face model is also quantized to int8 (`quantize_int8`, in keras.ops here).
 """
 
 import json
@@ -36,6 +37,8 @@ def main(work):
         result = real.predict(minilm, verbose=0)
         out["minilm_sequence"] = np.asarray(result["sequence_output"])
         out["minilm_pooled"] = np.asarray(result["pooled_output"])
+    keras_bert.quantize_int8(model)  # Int8Dense's keras.ops path (no TensorFlow)
+    out["hf_int8_sequence"] = np.asarray(model.predict(tiny, verbose=0)["sequence_output"])
     report["tensorflow_after_hf_load"] = "tensorflow" in sys.modules
 
     model = keras_bert.build(os.path.join(work, "tf1"))  # TF's checkpoint reader

@@ -81,6 +81,8 @@ def test_model_code_runs_on_jax(tmp_path):
         np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence * real,
                                    atol=2e-5)
         np.testing.assert_allclose(got[f"{source}_pooled"], pooled, atol=2e-5)
+    int8_error = np.abs((got["hf_int8_sequence"] - sequence) * real).max()
+    assert 0 < int8_error < 0.05, int8_error  # int8's error on LayerNorm'd outputs
     if has_minilm:
         real = features["padding_mask"][..., None].astype(bool)
         assert np.abs((got["minilm_sequence"] - minilm_sequence) * real).max() <= 1e-5

@@ -3,6 +3,7 @@
 from keras_bert.layers.activations import get_activation
 from keras_bert.layers.bert_embeddings import BertEmbeddings
 from keras_bert.layers.choice_reshape import ChoiceReshape
+from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.frozen_features import FrozenFeatures
 from keras_bert.layers.int8_dense import Int8Dense
@@ -16,6 +17,7 @@ __all__ = [
     "ChoiceReshape",
     "FrozenFeatures",
     "Int8Dense",
+    "MaskDropout",
     "MaskedLMHead",
     "MeanPooling",
     "NextSentenceHead",

@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_bert.layers.activations import get_activation
 from keras_bert.layers.int8_dense import Int8Dense
+from keras_bert.layers.mask_dropout import MaskDropout
 
 DENSE_LAYERS = ("query_dense", "key_dense", "value_dense", "attention_output_dense",
                 "intermediate_dense", "output_dense")
@@ -97,10 +98,10 @@ class TransformerEncoder(keras.layers.Layer):
         )
         self.output_dense = self._dense(hidden_dim, "output")
         self.output_layer_norm = self._layer_norm("output_layer_norm")
-        self.attention_dropout_layer = keras.layers.Dropout(
-            self.attention_dropout, dtype=self.dtype_policy
+        self.attention_dropout_layer = MaskDropout(
+            self.attention_dropout, dtype=self.dtype_policy, name="attention_dropout"
         )
-        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.dropout_layer = MaskDropout(self.dropout, dtype=self.dtype_policy, name="dropout")
 
         for layer in (self.query_dense, self.key_dense, self.value_dense,
                       self.intermediate_dense):
@@ -164,7 +165,8 @@ class TransformerEncoder(keras.layers.Layer):
             scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # (batch, heads, seq, seq)
             scores = ops.cast(scores, "float32")
             if keep is not None:
-                scores = ops.where(keep, scores, ops.cast(-1e9, "float32"))
+                # Added, not selected: the gradient of an addition costs no pass.
+                scores = scores + ops.where(keep, 0.0, -1e9)  # mask: (batch, 1, 1, seq)
             probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
             probs = self.attention_dropout_layer(probs, training=training)
             context = ops.einsum("bnqk,bknd->bqnd", probs, value)

@@ -1,0 +1,46 @@
+"""MaskDropout: Keras's inverted dropout, as one multiply by a keep mask."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert.layers import MaskDropout
+
+
+def test_drops_the_rate_and_scales_the_rest():
+    layer = MaskDropout(0.1, seed=3)
+    y = keras.ops.convert_to_numpy(layer(np.ones((200, 500), "float32"), training=True))
+    values = np.unique(y)
+    assert len(values) == 2 and values[0] == 0 and values[1] == pytest.approx(1 / 0.9)
+    dropped = (y == 0).mean()
+    assert abs(dropped - 0.1) < 0.003  # 100k draws: 5 standard deviations is 0.0047.
+    assert abs(y.mean() - 1.0) < 0.005  # Inverted dropout keeps the mean.
+
+
+def test_inference_and_zero_rate_are_identity_and_seed_pins_the_mask():
+    x = np.random.default_rng(0).normal(size=(3, 7)).astype("float32")
+    np.testing.assert_array_equal(MaskDropout(0.5, seed=1)(x, training=False), x)
+    np.testing.assert_array_equal(MaskDropout(0.0, seed=1)(x, training=True), x)
+    a = MaskDropout(0.5, seed=7)(x, training=True)
+    b = MaskDropout(0.5, seed=7)(x, training=True)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="rate"):
+        MaskDropout(1.0)
+
+
+def test_gradient_is_the_same_mask():
+    layer = MaskDropout(0.3, seed=2)
+    x = tf.Variable(np.random.default_rng(1).normal(size=(5, 11)).astype("float32"))
+    with tf.GradientTape() as tape:
+        y = layer(x, training=True)
+        loss = tf.reduce_sum(y * 2.0)
+    grad = tape.gradient(loss, x).numpy()
+    mask = y.numpy() / x.numpy()  # 0 or 1 / 0.7 where kept
+    np.testing.assert_allclose(grad, 2.0 * mask, rtol=1e-6)
+
+
+def test_bfloat16_policy_keeps_the_dtype():
+    layer = MaskDropout(0.2, seed=0, dtype="mixed_bfloat16")
+    y = layer(np.ones((4, 9), "float32"), training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
