@@ -9,8 +9,11 @@ measures steps/s and examples/s of a classification fine-tuning step for MiniLM-
 - keras-hub `BertTextClassifier` (padded to 128) when keras-hub is installed,
 - HF transformers `BertForSequenceClassification` (PyTorch, padded to 128) when
   transformers and torch are installed,
-and prints the ratios against ours padded to 128. keras-hub conflicts with the `tfm`
-extra, so use a separate environment for the full table:
+and prints the ratios against ours padded to 128. Every path's batches are made before
+the clock starts, so the figures are training steps alone, and the paths take their
+steps in turn (one step each, round by round; the median step time counts).
+keras-hub conflicts with the `tfm` extra, so use a separate environment for the full
+table:
 
     python3 -m venv .venv-bench && . .venv-bench/bin/activate
     pip install torch==2.13.0 && pip install -e . keras-hub==0.32.0 transformers \\
@@ -52,18 +55,35 @@ def vocab_dir():
     return os.path.join(root, "model")
 
 
-def timed(step, batches, steps, warmup=3):
-    """Steps/s over `steps` steps after `warmup` steps (tracing every batch shape)."""
-    iterator = iter(batches)
-    for _ in range(warmup):
-        step(next(iterator))
-    start = time.perf_counter()
+class Path:
+    """One way of taking a training step: `run()` takes the next step (its batches are
+    made beforehand and cycled), after `warmup` steps that trace every batch shape."""
+
+    def __init__(self, step, batches, warmup=3):
+        self.step, self.batches, self.warmup, self.index = step, batches, warmup, 0
+
+    def run(self):
+        self.step(self.batches[self.index % len(self.batches)])
+        self.index += 1
+
+
+def measure(paths, steps):
+    """Steps/s of each path (1 / the median step time), steps interleaved path by path
+    so that a slow moment of the shared machine hits every path alike."""
+    for path in paths.values():
+        for _ in range(path.warmup):
+            path.run()
+    times = {name: [] for name in paths}
     for _ in range(steps):
-        step(next(iterator))
-    return steps / (time.perf_counter() - start)
+        for name, path in paths.items():
+            start = time.perf_counter()
+            path.run()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1.0 / float(np.median(t)) for name, t in times.items()}
 
 
 def ours(shape, pairs, steps, buckets, dtype="float32"):
+    """(Path, mean padded length of the timed batches)."""
     import keras_bert
     from pipelines import BertPreprocessor
     from pipelines.classification import classification_dataset
@@ -78,19 +98,16 @@ def ours(shape, pairs, steps, buckets, dtype="float32"):
     model = keras_bert.build("base", task="classification", num_classes=2, total_steps=10**6,
                              dtype=dtype, **SHAPES[shape])
     model.make_train_function()
-    step = model.train_function
-    lengths = []
-
-    def run(batch):
-        lengths.append(batch[0]["token_ids"].shape[1])
-        step(iter([batch]))
-
-    # Bucketed runs warm up until every bucket's shape has been traced.
-    rate = timed(run, data, steps, warmup=15 if buckets else 3)
-    return rate, float(np.mean(lengths[-steps:]))
+    # Bucketed runs warm up until every bucket's shape has been traced. The batches are
+    # tokenized before the clock starts (as the peers' are made before theirs): this
+    # times training steps, not a tokenizer running beside them on the same cores.
+    warmup = 15 if buckets else 3
+    batches = list(data.take(warmup + steps))
+    mean_length = float(np.mean([b[0]["token_ids"].shape[1] for b in batches[warmup:]]))
+    return Path(lambda b: model.train_function(iter([b])), batches, warmup), mean_length
 
 
-def keras_hub_peer(shape, pairs, steps, dtype="float32"):
+def keras_hub_peer(shape, dtype="float32"):
     import keras
     import keras_hub
     import tensorflow as tf
@@ -104,12 +121,11 @@ def keras_hub_peer(shape, pairs, steps, dtype="float32"):
     x = {"token_ids": tf.ones((BATCH, SEQ), tf.int32), "segment_ids": tf.zeros((BATCH, SEQ),
                                                                              tf.int32),
          "padding_mask": tf.ones((BATCH, SEQ), tf.int32)}
-    data = tf.data.Dataset.from_tensors((x, tf.zeros(BATCH, tf.int32))).repeat()
     model.make_train_function()
-    return timed(lambda b: model.train_function(iter([b])), data, steps)
+    return Path(lambda b: model.train_function(iter([b])), [(x, tf.zeros(BATCH, tf.int32))])
 
 
-def transformers_peer(shape, steps, dtype="float32"):
+def transformers_peer(shape, dtype="float32"):
     import torch
     import transformers
 
@@ -129,7 +145,7 @@ def transformers_peer(shape, steps, dtype="float32"):
         loss.backward()
         optimizer.step()
 
-    return timed(step, iter(lambda: 0, 1), steps)
+    return Path(step, [None])
 
 
 def main():
@@ -146,29 +162,30 @@ def main():
     print(f"{args.dtype}, batch {BATCH}, sequence {SEQ}")
     print(f"{'model':<8} {'what':<44} {'steps/s':>8} {'examples/s':>11} {'vs padded':>10}")
     for shape in args.models.split(","):
-        padded, _ = ours(shape, pairs, args.steps, buckets=False, dtype=args.dtype)
-        rows = [("ours, padded to 128", padded, None)]
+        paths, labels = {}, {}
+        paths["padded"], _ = ours(shape, pairs, args.steps, buckets=False, dtype=args.dtype)
+        labels["padded"] = "ours, padded to 128"
         if not args.no_buckets:
-            bucketed, mean_length = ours(shape, pairs, args.steps, buckets=True,
-                                         dtype=args.dtype)
-            rows.insert(0, (f"ours, length buckets (mean padded length {mean_length:.0f})",
-                            bucketed, None))
-        for name, peer in (("keras_hub", lambda: keras_hub_peer(shape, pairs, args.steps,
-                                                                args.dtype)),
-                           ("transformers", lambda: transformers_peer(shape, args.steps,
-                                                                      args.dtype))):
-            if importlib.util.find_spec(name) is None:
-                rows.append((f"{name}: not installed", None, None))
-                continue
-            label = ("keras-hub BertTextClassifier, padded to 128" if name == "keras_hub"
-                     else "HF BertForSequenceClassification (PyTorch), 128")
-            rows.append((label, peer(), None))
-        for what, rate, _ in rows:
+            paths["buckets"], mean_length = ours(shape, pairs, args.steps, buckets=True,
+                                                 dtype=args.dtype)
+            labels["buckets"] = f"ours, length buckets (mean padded length {mean_length:.0f})"
+        peers = {"keras_hub": ("keras-hub BertTextClassifier, padded to 128", keras_hub_peer),
+                 "transformers": ("HF BertForSequenceClassification (PyTorch), 128",
+                                  transformers_peer)}
+        for name, (label, make) in peers.items():
+            labels[name] = label if importlib.util.find_spec(name) else f"{name}: not installed"
+            if importlib.util.find_spec(name):
+                paths[name] = make(shape, args.dtype)
+        rates = measure(paths, args.steps)
+        order = (["buckets"] if "buckets" in labels else []) + ["padded", "keras_hub",
+                                                                  "transformers"]
+        for key in order:
+            rate = rates.get(key)
             if rate is None:
-                print(f"{shape:<8} {what:<44} {'-':>8} {'-':>11} {'-':>10}")
+                print(f"{shape:<8} {labels[key]:<44} {'-':>8} {'-':>11} {'-':>10}")
                 continue
-            print(f"{shape:<8} {what:<44} {rate:8.2f} {rate * BATCH:11.1f} "
-                  f"{rate / padded:9.2f}x")
+            print(f"{shape:<8} {labels[key]:<44} {rate:8.2f} {rate * BATCH:11.1f} "
+                  f"{rate / rates['padded']:9.2f}x")
 
 
 if __name__ == "__main__":

@@ -8,14 +8,28 @@ import tensorflow as tf
 from keras_bert.layers import MaskDropout
 
 
-def test_drops_the_rate_and_scales_the_rest():
+@pytest.mark.parametrize("shape", [(200, 500), (100, 3, 333)])
+def test_drops_the_rate_and_scales_the_rest(shape):
     layer = MaskDropout(0.1, seed=3)
-    y = keras.ops.convert_to_numpy(layer(np.ones((200, 500), "float32"), training=True))
+    y = keras.ops.convert_to_numpy(layer(np.ones(shape, "float32"), training=True))
     values = np.unique(y)
     assert len(values) == 2 and values[0] == 0 and values[1] == pytest.approx(1 / 0.9)
     dropped = (y == 0).mean()
     assert abs(dropped - 0.1) < 0.003  # 100k draws: 5 standard deviations is 0.0047.
     assert abs(y.mean() - 1.0) < 0.005  # Inverted dropout keeps the mean.
+    # Neighbouring decisions (the two halves of one 32-bit draw) are independent.
+    flat = (y.reshape(-1) == 0)[: y.size // 2 * 2].reshape(-1, 2)
+    both = flat.all(axis=1).mean()
+    assert abs(both - 0.01) < 0.002  # 0.1 * 0.1; 50k pairs, 4 standard deviations.
+
+
+def test_dynamic_shapes_in_a_traced_function():
+    layer = MaskDropout(0.25, seed=4)
+    f = tf.function(lambda x: layer(x, training=True),
+                    input_signature=[tf.TensorSpec((None, None), tf.float32)])
+    for shape in [(64, 64), (33, 129)]:
+        y = f(tf.ones(shape)).numpy()
+        assert y.shape == shape and abs((y == 0).mean() - 0.25) < 0.02
 
 
 def test_inference_and_zero_rate_are_identity_and_seed_pins_the_mask():
@@ -29,9 +43,10 @@ def test_inference_and_zero_rate_are_identity_and_seed_pins_the_mask():
         MaskDropout(1.0)
 
 
-def test_gradient_is_the_same_mask():
+@pytest.mark.parametrize("last", [11, 12])  # Odd: the 16-bit pairs are cut.
+def test_gradient_is_the_same_mask(last):
     layer = MaskDropout(0.3, seed=2)
-    x = tf.Variable(np.random.default_rng(1).normal(size=(5, 11)).astype("float32"))
+    x = tf.Variable(np.random.default_rng(1).normal(size=(5, last)).astype("float32"))
     with tf.GradientTape() as tape:
         y = layer(x, training=True)
         loss = tf.reduce_sum(y * 2.0)

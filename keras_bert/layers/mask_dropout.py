@@ -13,8 +13,10 @@ class MaskDropout(keras.layers.Layer):
     its gradient is a select and a multiply over the whole tensor; here the gradient is
     one multiply by the same mask. The attention probabilities are the largest tensors
     of a BERT training step (batch x heads x seq x seq), so that pass counts (see
-    `benchmarks/finetuning.py`). The random numbers come from the layer's own
-    `SeedGenerator` (`seed` pins them).
+    `benchmarks/finetuning.py`). On TensorFlow each 32-bit random draw makes two 16-bit
+    decisions (`keras_bert.dropout_mask`: half the random numbers; the drop
+    probability is `round(rate * 65536) / 65536`).
+    The random numbers come from the layer's own `SeedGenerator` (`seed` pins them).
 
     Example:
     >>> layer = MaskDropout(0.5, seed=1)
@@ -41,6 +43,10 @@ class MaskDropout(keras.layers.Layer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
+        if keras.backend.backend() == "tensorflow":
+            from keras_bert.dropout_mask import keep_mask  # Half the random draws.
+
+            return inputs * keep_mask(inputs, self.rate, self.seed_generator.next())
         uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
         mask = ops.where(uniform >= self.rate,
                          ops.cast(1.0 / (1.0 - self.rate), inputs.dtype),

