@@ -81,7 +81,7 @@ def test_evaluate_and_predict_int8(trained_run, capsys):
     captured = capsys.readouterr()
     assert "quantized to int8" in captured.err
     assert json.loads(captured.out)["metrics"]["accuracy"] >= 0.9  # As the float run.
-    assert cli.main(["predict", run, "--int8", "the dog is good", "lazy dog"]) == 0
+    assert cli.main(["predict", run, "the dog is good", "lazy dog", "--int8"]) == 0
     assert capsys.readouterr().out.split() == ["good", "bad"]
 
 
