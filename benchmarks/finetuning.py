@@ -24,13 +24,14 @@ table:
 import argparse
 import glob
 import importlib.util
+import itertools
 import os
 import random
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from inference import measure  # noqa: E402  (median seconds per call, interleaved)
 
 BATCH, SEQ = 32, 128
 SHAPES = {"minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
@@ -55,35 +56,8 @@ def vocab_dir():
     return os.path.join(root, "model")
 
 
-class Path:
-    """One way of taking a training step: `run()` takes the next step (its batches are
-    made beforehand and cycled), after `warmup` steps that trace every batch shape."""
-
-    def __init__(self, step, batches, warmup=3):
-        self.step, self.batches, self.warmup, self.index = step, batches, warmup, 0
-
-    def run(self):
-        self.step(self.batches[self.index % len(self.batches)])
-        self.index += 1
-
-
-def measure(paths, steps):
-    """Steps/s of each path (1 / the median step time), steps interleaved path by path
-    so that a slow moment of the shared machine hits every path alike."""
-    for path in paths.values():
-        for _ in range(path.warmup):
-            path.run()
-    times = {name: [] for name in paths}
-    for _ in range(steps):
-        for name, path in paths.items():
-            start = time.perf_counter()
-            path.run()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1.0 / float(np.median(t)) for name, t in times.items()}
-
-
 def ours(shape, pairs, steps, buckets, dtype="float32"):
-    """(Path, mean padded length of the timed batches)."""
+    """(a runner taking one step, mean padded length of the timed batches)."""
     import keras_bert
     from pipelines import BertPreprocessor
     from pipelines.classification import classification_dataset
@@ -98,13 +72,15 @@ def ours(shape, pairs, steps, buckets, dtype="float32"):
     model = keras_bert.build("base", task="classification", num_classes=2, total_steps=10**6,
                              dtype=dtype, **SHAPES[shape])
     model.make_train_function()
-    # Bucketed runs warm up until every bucket's shape has been traced. The batches are
-    # tokenized before the clock starts (as the peers' are made before theirs): this
-    # times training steps, not a tokenizer running beside them on the same cores.
-    warmup = 15 if buckets else 3
-    batches = list(data.take(warmup + steps))
-    mean_length = float(np.mean([b[0]["token_ids"].shape[1] for b in batches[warmup:]]))
-    return Path(lambda b: model.train_function(iter([b])), batches, warmup), mean_length
+    # The batches are tokenized before the clock starts (as the peers' are made before
+    # theirs): this times training steps, not a tokenizer running beside them on the
+    # same cores. Bucketed runs first trace every bucket's shape.
+    batches = list(data.take((12 if buckets else 0) + steps))
+    for batch in batches[:-steps]:
+        model.train_function(iter([batch]))
+    timed = itertools.cycle(batches[-steps:])
+    mean_length = float(np.mean([b[0]["token_ids"].shape[1] for b in batches[-steps:]]))
+    return lambda: model.train_function(iter([next(timed)])), mean_length
 
 
 def keras_hub_peer(shape, dtype="float32"):
@@ -122,7 +98,8 @@ def keras_hub_peer(shape, dtype="float32"):
                                                                              tf.int32),
          "padding_mask": tf.ones((BATCH, SEQ), tf.int32)}
     model.make_train_function()
-    return Path(lambda b: model.train_function(iter([b])), [(x, tf.zeros(BATCH, tf.int32))])
+    batch = (x, tf.zeros(BATCH, tf.int32))
+    return lambda: model.train_function(iter([batch]))
 
 
 def transformers_peer(shape, dtype="float32"):
@@ -138,14 +115,14 @@ def transformers_peer(shape, dtype="float32"):
     ids = torch.ones((BATCH, SEQ), dtype=torch.long)
     labels = torch.zeros(BATCH, dtype=torch.long)
 
-    def step(_):
+    def step():
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype != "float32"):
             loss = model(input_ids=ids, labels=labels).loss
         loss.backward()
         optimizer.step()
 
-    return Path(step, [None])
+    return step
 
 
 def main():
@@ -176,7 +153,7 @@ def main():
             labels[name] = label if importlib.util.find_spec(name) else f"{name}: not installed"
             if importlib.util.find_spec(name):
                 paths[name] = make(shape, args.dtype)
-        rates = measure(paths, args.steps)
+        rates = {name: 1.0 / seconds for name, seconds in measure(paths, args.steps).items()}
         order = (["buckets"] if "buckets" in labels else []) + ["padded", "keras_hub",
                                                                   "transformers"]
         for key in order:
