@@ -6,6 +6,9 @@ measures steps/s and examples/s of a classification fine-tuning step for MiniLM-
 (H384) and BERT-base shapes (random weights: speed does not depend on them):
 - ours, `pipelines.classification_dataset` with length buckets (32/48/64/96/128),
 - ours, every batch padded to 128,
+- the matmuls of that step alone, forward and backward (`matmul_floor`): the time a
+  step would take if softmax, dropout, GELU, LayerNorm and the optimizer were free,
+  which bounds what any change outside the matmul kernels can gain,
 - keras-hub `BertTextClassifier` (padded to 128) when keras-hub is installed,
 - HF transformers `BertForSequenceClassification` (PyTorch, padded to 128) when
   transformers and torch are installed,
@@ -83,6 +86,55 @@ def ours(shape, pairs, steps, buckets, dtype="float32"):
     return lambda: model.train_function(iter([next(timed)])), mean_length
 
 
+def matmul_floor(shape, dtype="float32"):
+    """A runner doing only the matmuls of one training step (forward and backward, the
+    shapes and transposes TensorFlow's gradients use), one after another: what a step
+    would take if everything else (softmax, dropout, GELU, LayerNorm, the optimizer)
+    were free. Ours and keras-hub run these same oneDNN kernels."""
+    import tensorflow as tf
+
+    s = SHAPES[shape]
+    h, inner, heads = s["hidden_dim"], s["intermediate_dim"], s["num_heads"]
+    tokens, dim = BATCH * SEQ, h // heads
+    compute = "bfloat16" if dtype == "mixed_bfloat16" else "float32"
+
+    def rand(*dims):  # A variable: grappler cannot fold a product of variables away.
+        return tf.Variable(tf.cast(tf.random.normal(dims), compute))
+
+    x, x_inner = rand(tokens, h), rand(tokens, inner)
+    w, w_in, w_out = rand(h, h), rand(h, inner), rand(inner, h)
+    q, p = rand(BATCH, heads, SEQ, dim), rand(BATCH, heads, SEQ, SEQ)
+    dense = [(x, w, x)] * 4 + [(x, w_in, x_inner), (x_inner, w_out, x)]  # q,k,v,o,in,out
+
+    def products():
+        for a, b, dy in dense:  # y = a @ b; da = dy @ b^T; db = a^T @ dy
+            yield lambda a=a, b=b: a @ b
+            yield lambda dy=dy, b=b: tf.matmul(dy, b, transpose_b=True)
+            yield lambda a=a, dy=dy: tf.matmul(a, dy, transpose_a=True)
+        kt = tf.transpose(q, (0, 1, 3, 2))
+        yield lambda: q @ kt  # scores; then their two gradients
+        yield lambda: p @ q
+        yield lambda: tf.matmul(p, q, adjoint_a=True)
+        yield lambda: p @ q  # context; then its two gradients
+        yield lambda: tf.matmul(q, q, adjoint_b=True)
+        yield lambda: tf.matmul(p, q, adjoint_a=True)
+
+    @tf.function
+    def step():
+        # Each product feeds one of its numbers to the next one's control input: one at
+        # a time, as in a step, and none pruned as unused.
+        total = tf.zeros((), compute)
+        for _ in range(s["num_layers"]):
+            for product in products():
+                with tf.control_dependencies([total]):
+                    y = product()
+                total = total + tf.reshape(y, [-1])[0]
+        return total
+
+    step()
+    return lambda: step().numpy()
+
+
 def keras_hub_peer(shape, dtype="float32"):
     import keras
     import keras_hub
@@ -146,6 +198,8 @@ def main():
             paths["buckets"], mean_length = ours(shape, pairs, args.steps, buckets=True,
                                                  dtype=args.dtype)
             labels["buckets"] = f"ours, length buckets (mean padded length {mean_length:.0f})"
+        paths["floor"] = matmul_floor(shape, args.dtype)
+        labels["floor"] = "its matmuls alone (nothing else: a floor)"
         peers = {"keras_hub": ("keras-hub BertTextClassifier, padded to 128", keras_hub_peer),
                  "transformers": ("HF BertForSequenceClassification (PyTorch), 128",
                                   transformers_peer)}
@@ -154,8 +208,8 @@ def main():
             if importlib.util.find_spec(name):
                 paths[name] = make(shape, args.dtype)
         rates = {name: 1.0 / seconds for name, seconds in measure(paths, args.steps).items()}
-        order = (["buckets"] if "buckets" in labels else []) + ["padded", "keras_hub",
-                                                                  "transformers"]
+        order = (["buckets"] if "buckets" in labels else []) + ["padded", "floor",
+                                                                  "keras_hub", "transformers"]
         for key in order:
             rate = rates.get(key)
             if rate is None:
@@ -163,6 +217,10 @@ def main():
                 continue
             print(f"{shape:<8} {labels[key]:<44} {rate:8.2f} {rate * BATCH:11.1f} "
                   f"{rate / rates['padded']:9.2f}x")
+        if "keras_hub" in rates:
+            print(f"{shape:<8} ours / keras-hub {rates['padded'] / rates['keras_hub']:.2f}x; "
+                  f"with all but the matmuls free it would be at most "
+                  f"{rates['floor'] / rates['keras_hub']:.2f}x")
 
 
 if __name__ == "__main__":

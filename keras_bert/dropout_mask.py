@@ -12,16 +12,19 @@ TensorFlow is imported lazily: `import keras_bert` does not load it.
 """
 
 
-def keep_mask(inputs, rate, seed):
-    """`where(keep, 1 / (1 - rate), 0)` shaped and typed like `inputs` (any shape,
-    static or not).
+def keep_mask(inputs, rate, seed, dtype=None):
+    """`where(keep, 1 / (1 - rate), 0)` shaped like `inputs` (any shape, static or not)
+    and typed like it or as `dtype`.
 
     Args:
         inputs: the tensor to drop from (only its shape and dtype are read).
         rate: float in (0, 1), the probability of a zero.
         seed: the (2,) seed tensor of a `keras.random.SeedGenerator.next()`.
+        dtype: the mask's dtype, or None for that of `inputs`.
     """
     import tensorflow as tf
+
+    dtype = tf.as_dtype(dtype or inputs.dtype)
 
     seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
     shape = tf.shape(inputs)
@@ -33,5 +36,5 @@ def keep_mask(inputs, rate, seed):
     bits = tf.reshape(bits, tf.concat([shape[:-1], [2 * pairs]], 0))
     bits = bits[..., :last]  # An identity slice (even last axis) forwards the buffer.
     threshold = tf.constant(min(round(rate * 65536), 65535), tf.uint16)
-    return tf.where(bits >= threshold, tf.constant(1.0 / (1.0 - rate), inputs.dtype),
-                    tf.constant(0.0, inputs.dtype))
+    return tf.where(bits >= threshold, tf.constant(1.0 / (1.0 - rate), dtype),
+                    tf.constant(0.0, dtype))

@@ -47,8 +47,9 @@ def _dense(gradient):
     return gradient
 
 
-def _no_decay_optimizer(base):
-    """`base` with BERT's weight-decay exclusions as config (they survive .keras reloads)."""
+def _no_decay_optimizer(base, fused=False):
+    """`base` with BERT's weight-decay exclusions as config (they survive .keras reloads);
+    `fused`: on TensorFlow, AdamW's step on fused kernels (`keras_bert.fused_adam`)."""
 
     class Optimizer(base):
         def __init__(self, no_decay=tuple(NO_DECAY), **kwargs):
@@ -64,6 +65,29 @@ def _no_decay_optimizer(base):
             grads = [_dense(g) for g in grads]
             return super().apply(grads, trainable_variables)
 
+        def _fused(self, variable):
+            """Whether TensorFlow's fused kernels take this variable's AdamW step."""
+            return (fused and keras.backend.backend() == "tensorflow" and not self.amsgrad
+                    and variable.dtype == "float32")
+
+        def _clip_gradients(self, grads):
+            if self.global_clipnorm and keras.backend.backend() == "tensorflow":
+                from keras_bert.fused_adam import clip_by_global_norm
+
+                return clip_by_global_norm(grads, self.global_clipnorm)
+            return super()._clip_gradients(grads)
+
+        def _apply_weight_decay(self, variables):
+            # The fused step decays its variables itself.
+            super()._apply_weight_decay([v for v in variables if not self._fused(v)])
+
+        def update_step(self, gradient, variable, learning_rate):
+            if not self._fused(variable):
+                return super().update_step(gradient, variable, learning_rate)
+            from keras_bert.fused_adam import adamw_update
+
+            adamw_update(self, gradient, variable, learning_rate)
+
         def get_config(self):
             return dict(super().get_config(), no_decay=self.no_decay)
 
@@ -71,7 +95,7 @@ def _no_decay_optimizer(base):
     return keras.saving.register_keras_serializable(package="keras_bert")(Optimizer)
 
 
-BertAdamW = _no_decay_optimizer(keras.optimizers.AdamW)
+BertAdamW = _no_decay_optimizer(keras.optimizers.AdamW, fused=True)
 BertLamb = _no_decay_optimizer(keras.optimizers.Lamb)
 OPTIMIZERS = {"adamw": BertAdamW, "lamb": BertLamb}
 

@@ -59,3 +59,34 @@ def test_bfloat16_policy_keeps_the_dtype():
     layer = MaskDropout(0.2, seed=0, dtype="mixed_bfloat16")
     y = layer(np.ones((4, 9), "float32"), training=True)
     assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-6), ("bfloat16", 2e-2)])
+def test_softmax_dropout_gradient_is_the_chain_rules(dtype, tolerance):
+    """The one-formula gradient of softmax-then-dropout equals automatic
+    differentiation through the two taken separately (same mask)."""
+    import tensorflow as tf
+
+    from keras_bert.layers.softmax_dropout import softmax_dropout
+
+    rng = np.random.default_rng(5)
+    scores = tf.constant(rng.normal(size=(2, 3, 5, 7)) * 3, tf.float32)
+    keep = tf.cast(tf.constant((rng.random((2, 3, 5, 7)) > 0.3) / 0.7, tf.float32), dtype)
+    upstream = tf.cast(tf.constant(rng.normal(size=(2, 3, 5, 7)), tf.float32), dtype)
+    results = []
+    for fused in (True, False):
+        with tf.GradientTape() as tape:
+            tape.watch(scores)
+            if fused:
+                out = softmax_dropout(scores, keep, dtype)
+            else:
+                out = tf.cast(tf.nn.softmax(scores, axis=-1), dtype) * keep
+            loss = tf.reduce_sum(tf.cast(out * upstream, tf.float32))
+        results.append((out, tape.gradient(loss, scores)))
+    (out, grad), (want_out, want_grad) = results
+    assert out.dtype == want_out.dtype
+    np.testing.assert_array_equal(np.asarray(tf.cast(out, tf.float32)),
+                                  np.asarray(tf.cast(want_out, tf.float32)))
+    assert float(tf.reduce_max(tf.abs(want_grad))) > 0.1
+    np.testing.assert_allclose(np.asarray(grad), np.asarray(want_grad), atol=tolerance,
+                               rtol=tolerance)

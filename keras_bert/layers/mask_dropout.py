@@ -43,15 +43,19 @@ class MaskDropout(keras.layers.Layer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
+        return inputs * self.keep_mask(inputs)
+
+    def keep_mask(self, inputs, dtype=None):
+        """The next mask shaped like `inputs`, in `dtype` (default: that of `inputs`):
+        `1 / (1 - rate)` where kept, 0 where dropped."""
+        dtype = dtype or inputs.dtype
         if keras.backend.backend() == "tensorflow":
             from keras_bert.dropout_mask import keep_mask  # Half the random draws.
 
-            return inputs * keep_mask(inputs, self.rate, self.seed_generator.next())
+            return keep_mask(inputs, self.rate, self.seed_generator.next(), dtype)
         uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
-        mask = ops.where(uniform >= self.rate,
-                         ops.cast(1.0 / (1.0 - self.rate), inputs.dtype),
-                         ops.cast(0.0, inputs.dtype))
-        return inputs * mask
+        return ops.where(uniform >= self.rate, ops.cast(1.0 / (1.0 - self.rate), dtype),
+                         ops.cast(0.0, dtype))
 
     def compute_output_shape(self, inputs_shape):
         return inputs_shape

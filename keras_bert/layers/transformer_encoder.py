@@ -8,6 +8,7 @@ from keras import ops
 from keras_bert.layers.activations import get_activation
 from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
+from keras_bert.layers.softmax_dropout import softmax_dropout
 
 DENSE_LAYERS = ("query_dense", "key_dense", "value_dense", "attention_output_dense",
                 "intermediate_dense", "output_dense")
@@ -170,8 +171,12 @@ class TransformerEncoder(keras.layers.Layer):
             if keep is not None:
                 # Added, not selected: the gradient of an addition costs no pass.
                 scores = scores + ops.where(keep, 0.0, -1e9)  # mask: (batch, 1, 1, seq)
-            probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
-            probs = self.attention_dropout_layer(probs, training=training)
+            if training and self.attention_dropout > 0:
+                # One gradient for both (one pass less over the largest tensors).
+                keep_mask = self.attention_dropout_layer.keep_mask(scores, self.compute_dtype)
+                probs = softmax_dropout(scores, keep_mask, self.compute_dtype)
+            else:
+                probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
             value = ops.transpose(value, (0, 2, 1, 3))  # (batch, heads, seq, dim)
             context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))  # (b, q, n, d)
         context = ops.reshape(context, (batch * seq, self.hidden_dim))

@@ -1,0 +1,83 @@
+"""BERT's AdamW on TensorFlow's fused kernels (keras_bert/fused_adam.py) against a NumPy
+AdamW with Keras's formulas: global-norm clipping, decoupled weight decay except on
+biases and LayerNorm, bias-corrected Adam, the warmup/decay schedule."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bert.training import make_optimizer
+
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                reason="the fused kernels are TensorFlow's")
+
+
+def numpy_adamw(weights, steps, names, peak, total, wd=0.01, eps=1e-6, clip=1.0,
+                b1=0.9, b2=0.999):
+    weights = [w.astype("float64") for w in weights]
+    m = [np.zeros_like(w) for w in weights]
+    v = [np.zeros_like(w) for w in weights]
+    for t, grads in enumerate(steps):
+        lr = peak * (total - t) / total  # No warmup: linear decay from the peak.
+        norm = np.sqrt(sum(float(np.sum(g.astype("float64") ** 2)) for g in grads))
+        grads = [g * min(1.0, clip / norm) for g in grads]
+        alpha = lr * np.sqrt(1 - b2 ** (t + 1)) / (1 - b1 ** (t + 1))
+        for i, g in enumerate(grads):
+            if names[i] not in ("bias", "gamma", "beta"):
+                weights[i] = weights[i] - weights[i] * wd * lr
+            m[i] = m[i] + (g - m[i]) * (1 - b1)
+            v[i] = v[i] + (g * g - v[i]) * (1 - b2)
+            weights[i] = weights[i] - alpha * m[i] / (np.sqrt(v[i]) + eps)
+    return weights
+
+
+def test_fused_adamw_matches_numpy():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(3)
+    names = ["kernel", "bias", "gamma", "embeddings"]
+    shapes = [(7, 5), (5,), (5,), (11, 5)]
+    start = [rng.normal(size=s).astype("float32") for s in shapes]
+    # Norms above and below the clip (1.0), so both branches are taken.
+    steps = [[rng.normal(size=s).astype("float32") * scale for s in shapes]
+             for scale in (2.0, 0.01, 0.5)]
+    variables = [keras.Variable(w, name=n) for w, n in zip(start, names)]
+    optimizer = make_optimizer(learning_rate=0.1, total_steps=10, warmup_steps=0)
+    optimizer.build(variables)
+    assert all(optimizer._fused(v.value) for v in variables)
+
+    @tf.function
+    def apply(grads):
+        optimizer.apply_gradients(zip(grads, variables))
+
+    for grads in steps:
+        apply([tf.constant(g) for g in grads])
+    expected = numpy_adamw(start, steps, names, peak=0.1, total=10)
+    for variable, want, name in zip(variables, expected, names):
+        np.testing.assert_allclose(np.asarray(variable), want, rtol=2e-6, atol=2e-7,
+                                   err_msg=name)
+    assert int(optimizer.iterations) == 3
+
+
+def test_fused_and_keras_steps_agree_on_a_model():
+    """A BERT classifier trained a few steps with the fused step and with Keras's own
+    AdamW (same clipping, decay and schedule) ends with the same weights."""
+    import keras_bert
+
+    x = {"token_ids": np.arange(35).reshape(5, 7) % 29 + 1,
+         "segment_ids": np.zeros((5, 7), "int32"), "padding_mask": np.ones((5, 7), "int32")}
+    y = np.array([0, 1, 1, 0, 1])
+    weights = {}
+    for fused in (True, False):
+        keras.utils.set_random_seed(0)
+        model = keras_bert.build("tiny", task="classification", num_classes=2, num_layers=1,
+                                 vocabulary_size=30, hidden_dim=6, num_heads=2,
+                                 intermediate_dim=10, dropout=0.0, total_steps=4)
+        if not fused:
+            model.optimizer._fused = lambda variable: False
+            model.optimizer._clip_gradients = (
+                lambda grads: keras.optimizers.AdamW._clip_gradients(model.optimizer, grads))
+        model.fit(x, y, batch_size=5, epochs=3, verbose=0)
+        weights[fused] = [np.asarray(w) for w in model.weights]
+    for a, b in zip(weights[True], weights[False]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
