@@ -2,6 +2,7 @@
 
 from keras_bert.layers.activations import get_activation
 from keras_bert.layers.bert_embeddings import BertEmbeddings
+from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.choice_reshape import ChoiceReshape
 from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.layers.masked_lm_head import MaskedLMHead
@@ -14,6 +15,7 @@ from keras_bert.layers.transformer_encoder import TransformerEncoder
 
 __all__ = [
     "BertEmbeddings",
+    "BertLayerNorm",
     "ChoiceReshape",
     "FrozenFeatures",
     "Int8Dense",

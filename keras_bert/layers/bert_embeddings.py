@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.input_checks import check_length, check_range
+from keras_bert.layers.bert_layer_norm import BertLayerNorm
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -47,7 +48,7 @@ class BertEmbeddings(keras.layers.Layer):
             dtype=self.dtype_policy, name="segment_embeddings",
         )
         # LayerNorm statistics are computed in float32 even under mixed precision.
-        self.layer_norm = keras.layers.LayerNormalization(
+        self.layer_norm = BertLayerNorm(
             epsilon=layer_norm_epsilon, dtype="float32", name="layer_norm"
         )
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers.activations import get_activation
+from keras_bert.layers.bert_layer_norm import BertLayerNorm
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -53,7 +54,7 @@ class MaskedLMHead(keras.layers.Layer):
             name="transform_dense",
         )
         self.transform_dense.build((None, None, hidden_dim))
-        self.layer_norm = keras.layers.LayerNormalization(
+        self.layer_norm = BertLayerNorm(
             epsilon=self.layer_norm_epsilon, dtype="float32", name="transform_layer_norm"
         )
         self.layer_norm.build((None, None, hidden_dim))

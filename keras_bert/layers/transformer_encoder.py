@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers.activations import get_activation
+from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.layers.softmax_dropout import softmax_dropout
@@ -75,7 +76,7 @@ class TransformerEncoder(keras.layers.Layer):
         )
 
     def _layer_norm(self, name):
-        return keras.layers.LayerNormalization(
+        return BertLayerNorm(
             epsilon=self.layer_norm_epsilon, dtype="float32", name=name
         )
 
