@@ -14,12 +14,12 @@ class BertLayerNorm(keras.layers.LayerNormalization):
     `dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)`,
     `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`: about half the element-wise passes
     of automatic differentiation through Keras's formula (whose moments' gradient
-    broadcasts and tiles). Other axes, `rms_scaling`, or no `center`/`scale` use
-    Keras's own call.
+    broadcasts and tiles). In training only; inference, other axes, `rms_scaling`, or
+    no `center`/`scale` use Keras's own call.
 
     Example:
     >>> norm = BertLayerNorm(epsilon=1e-12)
-    >>> y = norm(ops.convert_to_tensor([[1.0, 2.0, 3.0, 6.0]]))
+    >>> y = norm(ops.convert_to_tensor([[1.0, 2.0, 3.0, 6.0]]), training=True)
     >>> [round(v, 4) for v in ops.convert_to_numpy(y)[0].tolist()]
     [-1.069, -0.5345, 0.0, 1.6036]
 
@@ -32,8 +32,9 @@ class BertLayerNorm(keras.layers.LayerNormalization):
         return (self.center and self.scale and not self.rms_scaling
                 and [a % len(inputs.shape) for a in axes] == [last])
 
-    def call(self, inputs):
-        if not self._custom(inputs):
+    def call(self, inputs, training=None):
+        # Inference keeps Keras's formula: TensorFlow's graph rewrites know its pattern.
+        if not training or not self._custom(inputs):
             return super().call(inputs)
         x = ops.cast(inputs, "float32")
         # The weights are read here (a copy is a read): the function with the custom
