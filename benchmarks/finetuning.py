@@ -104,6 +104,7 @@ def matmul_floor(shape, dtype="float32"):
     x, x_inner = rand(tokens, h), rand(tokens, inner)
     w, w_in, w_out = rand(h, h), rand(h, inner), rand(inner, h)
     q, p = rand(BATCH, heads, SEQ, dim), rand(BATCH, heads, SEQ, SEQ)
+    kt = rand(BATCH, heads, dim, SEQ)  # The keys as the step lays them out.
     dense = [(x, w, x)] * 4 + [(x, w_in, x_inner), (x_inner, w_out, x)]  # q,k,v,o,in,out
 
     def products():
@@ -111,7 +112,6 @@ def matmul_floor(shape, dtype="float32"):
             yield lambda a=a, b=b: a @ b
             yield lambda dy=dy, b=b: tf.matmul(dy, b, transpose_b=True)
             yield lambda a=a, dy=dy: tf.matmul(a, dy, transpose_a=True)
-        kt = tf.transpose(q, (0, 1, 3, 2))
         yield lambda: q @ kt  # scores; then their two gradients
         yield lambda: p @ q
         yield lambda: tf.matmul(p, q, adjoint_a=True)

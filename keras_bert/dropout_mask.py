@@ -25,7 +25,6 @@ def keep_mask(inputs, rate, seed, dtype=None):
     import tensorflow as tf
 
     dtype = tf.as_dtype(dtype or inputs.dtype)
-
     seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
     shape = tf.shape(inputs)
     last = shape[-1]
