@@ -159,7 +159,11 @@ def cluster(tmp_path):
     made = []
 
     def make(argv, count=2):
-        made.append(Cluster(argv, count, tmp_path))
+        # A folder per cluster: two clusters of one test must not share workers' logs
+        # (whichever finished last would own "the last fingerprint" of a shared log).
+        folder = tmp_path / f"cluster{len(made)}"
+        folder.mkdir()
+        made.append(Cluster(argv, count, folder))
         return made[-1]
 
     yield make
