@@ -1,9 +1,12 @@
 """Activation names as they appear in BERT configs, resolved to Keras functions."""
 
 import keras
+from keras import ops
 
 # The released Google and Hugging Face checkpoints use the exact (erf) GELU.
 _GELU_EXACT = ("gelu",)
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
 _GELU_TANH = ("gelu_approximate", "gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 
@@ -11,8 +14,52 @@ def gelu_exact(x):
     return keras.activations.gelu(x, approximate=False)
 
 
+def gelu_exact_training(x):
+    """The exact GELU `x * Phi(x)` for training: its derivative is formed in the forward
+    pass, so the backward pass is one multiply.
+
+    Autodiff of `gelu_exact` runs a chain of element-wise ops over the intermediate
+    activations (the largest of a block's dense outputs) and, under mixed precision, runs
+    them in bfloat16, which TensorFlow's CPU kernels do slowly. Here `Phi(x)` and the
+    slope `Phi(x) + x * phi(x)` are computed in float32 in one pass, the output and the
+    slope are cast once to the input's dtype, and only the slope is kept for the backward
+    pass (the same memory as autodiff, which keeps `x`). The values are `gelu_exact`'s
+    (same float32 formula); in bfloat16 they are rounded once instead of at every op.
+    Inference uses `gelu_exact`, which TensorFlow fuses into the preceding matmul.
+
+    Example:
+    >>> x = ops.convert_to_tensor([-1.0, 0.0, 2.0])
+    >>> [round(v, 4) for v in ops.convert_to_numpy(gelu_exact_training(x)).tolist()]
+    [-0.1587, 0.0, 1.9545]
+
+    Args:
+        x: float tensor of any shape.
+    """
+    dtype = keras.backend.standardize_dtype(x.dtype)
+
+    @ops.custom_gradient
+    def forward(x):
+        x32 = ops.cast(x, "float32")
+        cdf = 0.5 * ops.erfc(x32 * -_SQRT_HALF)  # Phi(x), as TensorFlow's gelu forms it.
+        slope = cdf + x32 * (ops.exp(ops.square(x32) * -0.5) * _INV_SQRT_2PI)
+        slope = ops.cast(slope, dtype)
+
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            return upstream * slope
+
+        return ops.cast(x32 * cdf, dtype), grad
+
+    return forward(x)
+
+
 def gelu_tanh(x):
     return keras.activations.gelu(x, approximate=True)
+
+
+def is_gelu_exact(name):
+    """Whether a config's activation name is the exact GELU."""
+    return name in _GELU_EXACT
 
 
 def get_activation(name):

@@ -66,14 +66,17 @@ class Int8Dense(keras.layers.Layer):
         self.built = True
 
     @classmethod
-    def from_dense(cls, dense, name=None):
-        """An `Int8Dense` with `dense`'s weights quantized (kernel in int8)."""
+    def from_dense(cls, dense, name=None, activation=None):
+        """An `Int8Dense` with `dense`'s weights quantized (kernel in int8), applying
+        `dense`'s activation, or `activation` (a config name) after a linear `dense`."""
         if not dense.use_bias:
             raise ValueError(f"Int8Dense needs a dense layer with a bias; {dense.name} has none.")
+        own = _activation_name(dense.activation)
+        if own and activation:
+            raise ValueError(f"{dense.name} already applies {own}; cannot add {activation}.")
         kernel = np.asarray(ops.convert_to_numpy(dense.kernel), "float32")
         bias = np.asarray(ops.convert_to_numpy(dense.bias), "float32")
-        layer = cls(kernel.shape[1], activation=_activation_name(dense.activation),
-                    name=name or dense.name)
+        layer = cls(kernel.shape[1], activation=own or activation, name=name or dense.name)
         layer.build((None, kernel.shape[0]))
         layer.set_quantized_weights(kernel, bias)
         return layer

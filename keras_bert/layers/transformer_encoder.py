@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_bert.layers.activations import get_activation
+from keras_bert.layers.activations import gelu_exact_training, get_activation, is_gelu_exact
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
@@ -94,10 +94,12 @@ class TransformerEncoder(keras.layers.Layer):
         self.value_dense = self._dense(hidden_dim, "value")
         self.attention_output_dense = self._dense(hidden_dim, "attention_output")
         self.attention_layer_norm = self._layer_norm("attention_layer_norm")
+        # Float blocks apply the activation after a linear intermediate layer (see
+        # `_feedforward`); an int8 one applies it inside its `Int8Dense`.
         self.intermediate_dense = self._dense(
-            self.intermediate_dim, "intermediate",
-            self.activation if self.quantization else get_activation(self.activation),
+            self.intermediate_dim, "intermediate", self.activation if self.quantization else None
         )
+        self._activation_fn = get_activation(self.activation)
         self.output_dense = self._dense(hidden_dim, "output")
         self.output_layer_norm = self._layer_norm("output_layer_norm")
         self.attention_dropout_layer = MaskDropout(
@@ -130,8 +132,9 @@ class TransformerEncoder(keras.layers.Layer):
         for name in DENSE_LAYERS:
             dense = getattr(self, name)
             tracker.untrack(dense)
+            activation = self.activation if name == "intermediate_dense" else None
             with keras.name_scope(self.name):  # Variable paths as in a built int8 block.
-                setattr(self, name, Int8Dense.from_dense(dense))
+                setattr(self, name, Int8Dense.from_dense(dense, activation=activation))
         if locked:
             tracker.lock()
         self.quantization = "int8"
@@ -193,10 +196,23 @@ class TransformerEncoder(keras.layers.Layer):
             self._attention(x, batch, seq, padding_mask, training), training=training
         )
         x = ops.cast(self.attention_layer_norm(x + attention), self.compute_dtype)
-        feedforward = self.output_dense(self.intermediate_dense(x))
+        feedforward = self._feedforward(x, training)
         feedforward = self.dropout_layer(feedforward, training=training)
         x = ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
         return ops.reshape(x, (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
+
+    def _feedforward(self, x, training):
+        """`x` is (batch * seq, hidden); returns the same."""
+        hidden = self.intermediate_dense(x)  # (batch * seq, intermediate)
+        if self.quantization is None:
+            if training and is_gelu_exact(self.activation):
+                # Its derivative formed in the forward pass: the backward pass is one
+                # multiply (`gelu_exact_training`).
+                hidden = gelu_exact_training(hidden)
+            else:
+                # Right after the matmul and bias: TensorFlow fuses all three.
+                hidden = self._activation_fn(hidden)
+        return self.output_dense(hidden)
 
     def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
         return inputs_shape

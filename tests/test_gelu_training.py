@@ -1,0 +1,92 @@
+"""gelu_exact_training: the exact GELU with its derivative formed in the forward pass."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert.layers import TransformerEncoder
+from keras_bert.layers import activations
+from keras_bert.layers.activations import gelu_exact, gelu_exact_training
+
+
+def numpy_gelu_and_slope(x):
+    """GELU x * Phi(x) and its derivative Phi(x) + x * phi(x), in float64."""
+    x = np.asarray(x, "float64")
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x.ravel()]).reshape(x.shape)
+    pdf = np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
+    return x * cdf, cdf + x * pdf
+
+
+def value_and_gradient(function, x, upstream):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = function(x)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32) * upstream)
+    return y, tape.gradient(loss, x)
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_float32_matches_numpy_and_autodiff_of_gelu_exact(traced):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=56) * 3, [-12.0, -6.0, -1e-3, 0.0, 1e-3, 6.0, 12.0]])
+    x = x.astype("float32").reshape(3, 7, 3)  # Odd sizes, a leading axis kept.
+    upstream = rng.normal(size=x.shape).astype("float32")
+    run = tf.function(value_and_gradient) if traced else value_and_gradient
+    y, dx = run(gelu_exact_training, tf.constant(x), upstream)
+    y_auto, dx_auto = run(gelu_exact, tf.constant(x), upstream)
+    want_y, want_slope = numpy_gelu_and_slope(x)
+    assert y.dtype == "float32" and y.shape == x.shape
+    np.testing.assert_allclose(np.asarray(y), want_y, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(dx), want_slope * upstream, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(y_auto), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(dx), np.asarray(dx_auto), rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_is_the_float32_result_rounded_once():
+    rng = np.random.default_rng(1)
+    x = tf.cast(rng.normal(size=(5, 9)) * 3, tf.bfloat16)  # Exact in both dtypes.
+    upstream = rng.normal(size=(5, 9)).astype("float32")
+    y, dx = value_and_gradient(gelu_exact_training, x, upstream)
+    assert y.dtype == "bfloat16" and dx.dtype == "bfloat16"
+    want_y, want_slope = numpy_gelu_and_slope(tf.cast(x, tf.float32).numpy())
+    # One rounding of the value; the gradient is the upstream (rounded to bfloat16)
+    # times the rounded slope, rounded: a few bfloat16 ulps (2**-8 relative).
+    np.testing.assert_allclose(tf.cast(y, tf.float32).numpy(), want_y, rtol=2**-8, atol=1e-6)
+    np.testing.assert_allclose(tf.cast(dx, tf.float32).numpy(), want_slope * upstream,
+                               rtol=3 * 2**-8, atol=1e-3)
+
+
+def test_a_block_uses_it_in_training_only_and_trains_the_same_function(monkeypatch):
+    calls, original = [], activations.gelu_exact_training
+    monkeypatch.setattr("keras_bert.layers.transformer_encoder.gelu_exact_training",
+                        lambda x: calls.append(1) or original(x))
+    keras.utils.set_random_seed(3)
+    block = TransformerEncoder(num_heads=2, intermediate_dim=10, dropout=0.0,
+                               attention_dropout=0.0)
+    x = tf.constant(np.random.default_rng(3).normal(size=(3, 7, 6)).astype("float32"))
+    upstream = np.random.default_rng(4).normal(size=(3, 7, 6)).astype("float32")
+    results = {}
+    for training in (False, True):  # No dropout: the same function either way.
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(block(x, training=training) * upstream)
+        assert len(calls) == int(training)
+        results[training] = [np.asarray(g) for g in tape.gradient(
+            loss, [x] + block.trainable_weights)] + [loss.numpy()]
+    for inference, training in zip(results[False], results[True]):
+        np.testing.assert_allclose(training, inference, rtol=1e-5, atol=1e-6)
+
+
+def test_int8_blocks_keep_the_activation_inside_the_int8_layer():
+    keras.utils.set_random_seed(5)
+    block = TransformerEncoder(num_heads=2, intermediate_dim=10)
+    x = np.random.default_rng(5).normal(size=(2, 7, 6)).astype("float32")
+    float_out = np.asarray(block(x))
+    assert block.intermediate_dense.activation is None or \
+        block.intermediate_dense.activation is keras.activations.linear
+    block.quantize_int8()
+    assert block.intermediate_dense.activation == "gelu"
+    np.testing.assert_allclose(np.asarray(block(x)), float_out, atol=0.05)
