@@ -11,6 +11,8 @@ half the random numbers are drawn (29 ms for the same mask and multiply).
 TensorFlow is imported lazily: `import keras_bert` does not load it.
 """
 
+import functools
+
 
 def keep_mask(inputs, rate, seed, dtype=None):
     """`where(keep, 1 / (1 - rate), 0)` shaped like `inputs` (any shape, static or not)
@@ -25,6 +27,14 @@ def keep_mask(inputs, rate, seed, dtype=None):
     import tensorflow as tf
 
     dtype = tf.as_dtype(dtype or inputs.dtype)
+    return _mask(random_bits(inputs, seed), rate, dtype)
+
+
+def random_bits(inputs, seed):
+    """uint16 random numbers shaped like `inputs`, two from each 32-bit draw: the
+    draws behind `keep_mask(inputs, rate, seed)`."""
+    import tensorflow as tf
+
     seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
     shape = tf.shape(inputs)
     last = shape[-1]
@@ -33,7 +43,44 @@ def keep_mask(inputs, rate, seed, dtype=None):
                                         dtype=tf.uint32, minval=None, maxval=None)
     bits = tf.bitcast(draws, tf.uint16)  # (..., pairs, 2): a view
     bits = tf.reshape(bits, tf.concat([shape[:-1], [2 * pairs]], 0))
-    bits = bits[..., :last]  # An identity slice (even last axis) forwards the buffer.
+    return bits[..., :last]  # An identity slice (even last axis) forwards the buffer.
+
+
+def _mask(bits, rate, dtype):
+    import tensorflow as tf
+
     threshold = tf.constant(min(round(rate * 65536), 65535), tf.uint16)
     return tf.where(bits >= threshold, tf.constant(1.0 / (1.0 - rate), dtype),
                     tf.constant(0.0, dtype))
+
+
+def dropped(x, bits, rate, dtype):
+    """`cast(x, dtype) * keep_mask` for the mask of `bits` (from `random_bits`), in one
+    XLA kernel: the mask is never written out. For the attention probabilities of a
+    MiniLM float32 step (32 x 12 x 128 x 128 a block) softmax, dropout and their
+    gradient take 17.4 ms instead of 18.8 ms, with the same numbers.
+
+    Args:
+        x: the tensor to drop from, shaped like `bits`.
+        bits: uint16 tensor, from `random_bits`.
+        rate: float in (0, 1), the probability of a zero.
+        dtype: the result's dtype.
+    """
+    import tensorflow as tf
+
+    # Python numbers and a dtype: constants of the kernel, as `_mask` makes them.
+    return _compiled_dropped()(x, bits, min(round(rate * 65536), 65535), 1.0 / (1.0 - rate),
+                               tf.as_dtype(dtype))
+
+
+@functools.cache
+def _compiled_dropped():
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True, autograph=False)
+    def run(x, bits, threshold, scale, dtype):
+        keep = tf.where(bits >= tf.constant(threshold, tf.uint16), tf.constant(scale, dtype),
+                        tf.constant(0.0, dtype))
+        return tf.cast(x, dtype) * keep
+
+    return run

@@ -28,8 +28,22 @@ def value_and_gradient(function, x, upstream):
     return y, tape.gradient(loss, x)
 
 
+@pytest.fixture(params=[True, False], ids=["xla", "keras_ops"])
+def xla(request, monkeypatch):
+    """Which forward pass runs: TensorFlow's XLA kernels, or the backend-neutral
+    formula (as JAX runs it); asserts afterwards that it ran."""
+    from keras_bert import gelu_xla
+
+    calls, compiled = [], gelu_xla.gelu_and_slope
+    monkeypatch.setattr(gelu_xla, "gelu_and_slope", lambda x: calls.append(1) or compiled(x))
+    if not request.param:
+        monkeypatch.setattr(keras.backend, "backend", lambda: "not tensorflow")
+    yield request.param
+    assert bool(calls) == request.param
+
+
 @pytest.mark.parametrize("traced", [False, True])
-def test_float32_matches_numpy_and_autodiff_of_gelu_exact(traced):
+def test_float32_matches_numpy_and_autodiff_of_gelu_exact(traced, xla):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(size=56) * 3, [-12.0, -6.0, -1e-3, 0.0, 1e-3, 6.0, 12.0]])
     x = x.astype("float32").reshape(3, 7, 3)  # Odd sizes, a leading axis kept.
@@ -48,19 +62,11 @@ def test_float32_matches_numpy_and_autodiff_of_gelu_exact(traced):
     np.testing.assert_allclose(np.asarray(dx), np.asarray(dx_auto), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("xla", [True, False], ids=["xla", "tf_ops"])
-def test_bfloat16_is_the_float32_result_rounded_once(xla, monkeypatch):
-    from keras_bert import gelu_xla
-
-    calls, compiled = [], gelu_xla.gelu_and_slope
-    monkeypatch.setattr(gelu_xla, "gelu_and_slope", lambda x: calls.append(1) or compiled(x))
-    if not xla:  # The backend-neutral formula, as JAX runs it.
-        monkeypatch.setattr(keras.backend, "backend", lambda: "not tensorflow")
+def test_bfloat16_is_the_float32_result_rounded_once(xla):
     rng = np.random.default_rng(1)
     x = tf.cast(rng.normal(size=(5, 9)) * 3, tf.bfloat16)  # Exact in both dtypes.
     upstream = rng.normal(size=(5, 9)).astype("float32")
     y, dx = value_and_gradient(gelu_exact_training, x, upstream)
-    assert len(calls) == int(xla)
     assert y.dtype == "bfloat16" and dx.dtype == "bfloat16"
     want_y, want_slope = numpy_gelu_and_slope(tf.cast(x, tf.float32).numpy())
     # One rounding of the value; the gradient is the upstream (rounded to bfloat16)

@@ -55,6 +55,18 @@ def test_gradient_is_the_same_mask(last):
     np.testing.assert_allclose(grad, 2.0 * mask, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_dropper_applies_keep_mask_in_one_kernel(dtype):
+    """The XLA kernel drops what `keep_mask` would (same seed: same random numbers)."""
+    x = tf.constant(np.random.default_rng(6).normal(size=(3, 5, 7)), tf.float32)
+    drop = MaskDropout(0.3, seed=11).dropper(x, dtype)(x)
+    keep = MaskDropout(0.3, seed=11).keep_mask(x, dtype)
+    assert drop.dtype == dtype
+    np.testing.assert_array_equal(np.asarray(tf.cast(drop, tf.float32)),
+                                  np.asarray(tf.cast(tf.cast(x, dtype) * keep, tf.float32)))
+    assert 0.15 < float(tf.reduce_mean(tf.cast(keep == 0, tf.float32))) < 0.45
+
+
 def test_bfloat16_policy_keeps_the_dtype():
     layer = MaskDropout(0.2, seed=0, dtype="mixed_bfloat16")
     y = layer(np.ones((4, 9), "float32"), training=True)
@@ -78,7 +90,7 @@ def test_softmax_dropout_gradient_is_the_chain_rules(dtype, tolerance):
         with tf.GradientTape() as tape:
             tape.watch(scores)
             if fused:
-                out = softmax_dropout(scores, keep, dtype)
+                out = softmax_dropout(scores, lambda probs: tf.cast(probs, dtype) * keep)
             else:
                 out = tf.cast(tf.nn.softmax(scores, axis=-1), dtype) * keep
             loss = tf.reduce_sum(tf.cast(out * upstream, tf.float32))

@@ -57,6 +57,21 @@ class MaskDropout(keras.layers.Layer):
         return ops.where(uniform >= self.rate, ops.cast(1.0 / (1.0 - self.rate), dtype),
                          ops.cast(0.0, dtype))
 
+    def dropper(self, inputs, dtype=None):
+        """A function `drop(x) = cast(x, dtype) * mask`, with the next mask shaped like
+        `inputs` (`keep_mask`'s, drawn now), for `x` shaped like `inputs`; `drop` has
+        no gradient of its own (for functions that write theirs, as
+        `softmax_dropout`). On TensorFlow the mask is never written out: the random
+        numbers, compared and multiplied in one XLA kernel (`dropout_mask.dropped`)."""
+        dtype = dtype or inputs.dtype
+        if keras.backend.backend() == "tensorflow":
+            from keras_bert import dropout_mask
+
+            bits = dropout_mask.random_bits(inputs, self.seed_generator.next())
+            return lambda x: dropout_mask.dropped(x, bits, self.rate, dtype)
+        keep = self.keep_mask(inputs, dtype)
+        return lambda x: ops.cast(x, dtype) * keep
+
     def compute_output_shape(self, inputs_shape):
         return inputs_shape
 

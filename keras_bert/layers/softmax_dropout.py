@@ -3,8 +3,9 @@
 from keras import ops
 
 
-def softmax_dropout(scores, keep, dtype):
-    """`cast(softmax(scores), dtype) * keep`, with the gradient of both in one formula.
+def softmax_dropout(scores, drop):
+    """`drop(softmax(scores))`, with the gradient of both in one formula, for a dropout
+    `drop(probs) = cast(probs, dtype) * keep` (see `MaskDropout.dropper`).
 
     With `P = softmax(S)` and `D = P * keep`, the chain rule through the dropout and then
     the softmax is `dS = P * (dD * keep - sum(dD * keep * P))`; since `P * keep = D` that
@@ -18,20 +19,20 @@ def softmax_dropout(scores, keep, dtype):
     >>> scores = ops.convert_to_tensor([[1.0, 2.0, 3.0]])
     >>> keep = ops.convert_to_tensor([[2.0, 0.0, 2.0]])
     >>> [round(v, 4) for v in ops.convert_to_numpy(
-    ...     softmax_dropout(scores, keep, "float32"))[0].tolist()]
+    ...     softmax_dropout(scores, lambda probs: probs * keep))[0].tolist()]
     [0.1807, 0.0, 1.3305]
 
     Args:
         scores: float32 tensor, softmax over its last axis.
-        keep: tensor broadcastable to `scores`, in `dtype`: the dropout's keep mask
-            (`1 / (1 - rate)` kept, 0 dropped; see `MaskDropout.keep_mask`).
-        dtype: str, the dtype of the result (the compute dtype).
+        drop: function of the float32 probabilities, returning them dropped out in the
+            compute dtype: `cast(probs, dtype) * keep` with `keep` the dropout's keep
+            mask (`1 / (1 - rate)` kept, 0 dropped), without a gradient of its own.
     """
 
     @ops.custom_gradient
     def forward(scores):
         probs = ops.softmax(scores, axis=-1)  # float32
-        dropped = ops.cast(probs, dtype) * keep
+        dropped = drop(probs)
 
         def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream

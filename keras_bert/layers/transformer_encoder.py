@@ -177,8 +177,8 @@ class TransformerEncoder(keras.layers.Layer):
                 scores = scores + ops.where(keep, 0.0, -1e9)  # mask: (batch, 1, 1, seq)
             if training and self.attention_dropout > 0:
                 # One gradient for both (one pass less over the largest tensors).
-                keep_mask = self.attention_dropout_layer.keep_mask(scores, self.compute_dtype)
-                probs = softmax_dropout(scores, keep_mask, self.compute_dtype)
+                drop = self.attention_dropout_layer.dropper(scores, self.compute_dtype)
+                probs = softmax_dropout(scores, drop)
             else:
                 probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
             value = ops.transpose(value, (0, 2, 1, 3))  # (batch, heads, seq, dim)
