@@ -27,7 +27,7 @@ def keep_mask(inputs, rate, seed, dtype=None):
     import tensorflow as tf
 
     dtype = tf.as_dtype(dtype or inputs.dtype)
-    return _mask(random_bits(inputs, seed), rate, dtype)
+    return _mask(random_bits(inputs, seed), *_threshold_and_scale(rate), dtype)
 
 
 def random_bits(inputs, seed):
@@ -46,11 +46,16 @@ def random_bits(inputs, seed):
     return bits[..., :last]  # An identity slice (even last axis) forwards the buffer.
 
 
-def _mask(bits, rate, dtype):
+def _threshold_and_scale(rate):
+    """The uint16 threshold a kept number reaches and the scale of what is kept, as
+    Python numbers (constants of the graph, or of the compiled kernel)."""
+    return min(round(rate * 65536), 65535), 1.0 / (1.0 - rate)
+
+
+def _mask(bits, threshold, scale, dtype):
     import tensorflow as tf
 
-    threshold = tf.constant(min(round(rate * 65536), 65535), tf.uint16)
-    return tf.where(bits >= threshold, tf.constant(1.0 / (1.0 - rate), dtype),
+    return tf.where(bits >= tf.constant(threshold, tf.uint16), tf.constant(scale, dtype),
                     tf.constant(0.0, dtype))
 
 
@@ -68,9 +73,7 @@ def dropped(x, bits, rate, dtype):
     """
     import tensorflow as tf
 
-    # Python numbers and a dtype: constants of the kernel, as `_mask` makes them.
-    return _compiled_dropped()(x, bits, min(round(rate * 65536), 65535), 1.0 / (1.0 - rate),
-                               tf.as_dtype(dtype))
+    return _compiled_dropped()(x, bits, *_threshold_and_scale(rate), tf.as_dtype(dtype))
 
 
 @functools.cache
@@ -79,8 +82,6 @@ def _compiled_dropped():
 
     @tf.function(jit_compile=True, autograph=False)
     def run(x, bits, threshold, scale, dtype):
-        keep = tf.where(bits >= tf.constant(threshold, tf.uint16), tf.constant(scale, dtype),
-                        tf.constant(0.0, dtype))
-        return tf.cast(x, dtype) * keep
+        return tf.cast(x, dtype) * _mask(bits, threshold, scale, dtype)
 
     return run

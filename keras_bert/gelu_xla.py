@@ -14,28 +14,21 @@ TensorFlow is imported lazily: `import keras_bert` does not load it.
 
 import functools
 
-_SQRT_HALF = 0.7071067811865476
-_INV_SQRT_PI = 0.5641895835477563
-
 
 @functools.cache
 def _compiled():
     import tensorflow as tf
 
-    # The formula of `layers.activations._gelu_and_slope`, in float32.
-    def cdf(x32):
-        return tf.math.erf(x32 * _SQRT_HALF) * 0.5 + 0.5
+    # The formulas of `layers.activations`, compiled (keras.ops on TensorFlow).
+    from keras_bert.layers.activations import gelu_float32, gelu_slope_float32
 
     @tf.function(jit_compile=True, autograph=False)
     def gelu(x):
-        x32 = tf.cast(x, tf.float32)
-        return tf.cast(x32 * cdf(x32), x.dtype)
+        return tf.cast(gelu_float32(tf.cast(x, tf.float32)), x.dtype)
 
     @tf.function(jit_compile=True, autograph=False)
     def slope(x):
-        x32 = tf.cast(x, tf.float32)
-        z = x32 * _SQRT_HALF
-        return tf.cast(cdf(x32) + z * tf.exp(-tf.square(z)) * _INV_SQRT_PI, x.dtype)
+        return tf.cast(gelu_slope_float32(tf.cast(x, tf.float32)), x.dtype)
 
     return gelu, slope
 

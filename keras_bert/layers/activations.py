@@ -54,17 +54,30 @@ def gelu_exact_training(x):
 
 
 def _gelu_and_slope(x, dtype):
-    """(GELU, slope) in `dtype`, computed in float32 with `z = x / sqrt(2)`:
-    `Phi = (1 + erf(z)) / 2` and `x * phi(x) = z * exp(-z**2) / sqrt(pi)`."""
+    """(GELU, slope) in `dtype`, each computed in float32 and rounded once."""
     if keras.backend.backend() == "tensorflow":
         from keras_bert.gelu_xla import gelu_and_slope  # XLA kernels (TF only).
 
         return gelu_and_slope(x)
     x32 = ops.cast(x, "float32")
+    return ops.cast(gelu_float32(x32), dtype), ops.cast(gelu_slope_float32(x32), dtype)
+
+
+def _cdf(x32):
+    # Phi = (1 + erf(x / sqrt 2)) / 2: erf, on TensorFlow's CPU kernels 3x erfc's speed.
+    return ops.erf(x32 * _SQRT_HALF) * 0.5 + 0.5
+
+
+def gelu_float32(x32):
+    """`x * Phi(x)` of a float32 tensor (the formula of `gelu_exact_training`)."""
+    return x32 * _cdf(x32)
+
+
+def gelu_slope_float32(x32):
+    """`Phi(x) + x * phi(x)` of a float32 tensor, with `x * phi(x)` as
+    `z * exp(-z**2) / sqrt(pi)` for `z = x / sqrt(2)`."""
     z = x32 * _SQRT_HALF
-    cdf = ops.erf(z) * 0.5 + 0.5  # erf: on TensorFlow's CPU kernels 3x erfc's speed.
-    slope = cdf + z * ops.exp(-ops.square(z)) * _INV_SQRT_PI
-    return ops.cast(x32 * cdf, dtype), ops.cast(slope, dtype)
+    return _cdf(x32) + z * ops.exp(-ops.square(z)) * _INV_SQRT_PI
 
 
 def gelu_tanh(x):
