@@ -90,7 +90,8 @@ def matmul_floor(shape, dtype="float32"):
     """A runner doing only the matmuls of one training step (forward and backward, the
     shapes and transposes TensorFlow's gradients use), one after another: what a step
     would take if everything else (softmax, dropout, GELU, LayerNorm, the optimizer)
-    were free. Ours and keras-hub run these same oneDNN kernels."""
+    were free. Ours and keras-hub run these same oneDNN kernels. The last block is
+    ours: keys and values of every token, the rest for [CLS] alone."""
     import tensorflow as tf
 
     s = SHAPES[shape]
@@ -101,31 +102,36 @@ def matmul_floor(shape, dtype="float32"):
     def rand(*dims):  # A variable: grappler cannot fold a product of variables away.
         return tf.Variable(tf.cast(tf.random.normal(dims), compute))
 
-    x, x_inner = rand(tokens, h), rand(tokens, inner)
     w, w_in, w_out = rand(h, h), rand(h, inner), rand(inner, h)
-    q, p = rand(BATCH, heads, SEQ, dim), rand(BATCH, heads, SEQ, SEQ)
-    kt = rand(BATCH, heads, dim, SEQ)  # The keys as the step lays them out.
-    dense = [(x, w, x)] * 4 + [(x, w_in, x_inner), (x_inner, w_out, x)]  # q,k,v,o,in,out
+    kt, v = rand(BATCH, heads, dim, SEQ), rand(BATCH, heads, SEQ, dim)  # As a step has them.
 
-    def products():
+    def products(queries):
+        """The block's matmuls when `queries` of the SEQ positions are computed."""
+        rows = BATCH * queries
+        x, x_inner, x_tokens = rand(rows, h), rand(rows, inner), rand(tokens, h)
+        q, p = rand(BATCH, heads, queries, dim), rand(BATCH, heads, queries, SEQ)
+        dense = [(x, w, x)] * 2 + [(x_tokens, w, x_tokens)] * 2  # q, o; k, v
+        dense += [(x, w_in, x_inner), (x_inner, w_out, x)]  # intermediate, output
         for a, b, dy in dense:  # y = a @ b; da = dy @ b^T; db = a^T @ dy
             yield lambda a=a, b=b: a @ b
             yield lambda dy=dy, b=b: tf.matmul(dy, b, transpose_b=True)
             yield lambda a=a, dy=dy: tf.matmul(a, dy, transpose_a=True)
         yield lambda: q @ kt  # scores; then their two gradients
-        yield lambda: p @ q
+        yield lambda: tf.matmul(p, kt, adjoint_b=True)
         yield lambda: tf.matmul(p, q, adjoint_a=True)
-        yield lambda: p @ q  # context; then its two gradients
-        yield lambda: tf.matmul(q, q, adjoint_b=True)
+        yield lambda: p @ v  # context; then its two gradients
+        yield lambda: tf.matmul(q, v, adjoint_b=True)
         yield lambda: tf.matmul(p, q, adjoint_a=True)
+
+    blocks = [list(products(SEQ))] * (s["num_layers"] - 1) + [list(products(1))]
 
     @tf.function
     def step():
         # Each product feeds one of its numbers to the next one's control input: one at
         # a time, as in a step, and none pruned as unused.
         total = tf.zeros((), compute)
-        for _ in range(s["num_layers"]):
-            for product in products():
+        for block in blocks:
+            for product in block:
                 with tf.control_dependencies([total]):
                     y = product()
                 total = total + tf.reshape(y, [-1])[0]

@@ -18,6 +18,12 @@ class BertBackbone(keras.Model):
     `(batch, hidden)` (tanh dense on [CLS]) and `encoder_outputs`, the list of every
     block's output (for feature-based use, e.g. a weighted sum of the last layers).
 
+    The last block computes the pooled output's [CLS] row on its own (that row's query
+    against every key; `TransformerEncoder(first_token=True)`), so a model that reads
+    only `pooled_output`, a classifier, skips the block's other rows when traced: 7% of
+    a BERT-base step's matmuls, 14% of MiniLM's. Without dropout it is the same number
+    as `sequence_output[:, 0]`; in training its dropout masks are drawn apart.
+
     Example:
     >>> model = BertBackbone(vocabulary_size=11, num_layers=2, num_heads=2,
     ...                      hidden_dim=6, intermediate_dim=10)
@@ -88,10 +94,16 @@ class BertBackbone(keras.Model):
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         x = self.embeddings(token_ids, segment_ids)  # (batch, seq, hidden)
         encoder_outputs = []
-        for layer in self.encoder_layers:
+        for layer in self.encoder_layers[:-1]:
             x = layer(x, padding_mask=padding_mask)
             encoder_outputs.append(x)
-        pooled_output = self.pooler_dense(x[:, 0, :])  # (batch, hidden)
+        first = x[:, 0, :]  # (batch, hidden)
+        if self.encoder_layers:
+            # The last block also gives its [CLS] row alone: a model that reads only the
+            # pooled output (a classifier) never computes the block's other rows.
+            x, first = self.encoder_layers[-1](x, padding_mask=padding_mask, first_token=True)
+            encoder_outputs.append(x)
+        pooled_output = self.pooler_dense(first)  # (batch, hidden)
         super().__init__(
             inputs={
                 "token_ids": token_ids,

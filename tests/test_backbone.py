@@ -162,3 +162,67 @@ def test_sequence_longer_than_positions_is_a_clear_error():
         traced(inputs)  # Length unknown until run.
     # At the limit it runs.
     assert model.predict(tiny_inputs(seq=MAX_POS), verbose=0)["sequence_output"].shape[1] == 9
+
+
+@pytest.mark.parametrize("quantization", [None, "int8"])
+def test_a_block_gives_its_first_row_alone_from_one_query(quantization):
+    import tensorflow as tf
+
+    from keras_bert.layers import TransformerEncoder
+
+    block = TransformerEncoder(num_heads=HEADS, intermediate_dim=INTER)
+    x = np.random.default_rng(3).normal(size=(3, SEQ, HIDDEN)).astype("float32")
+    mask = tiny_inputs()["padding_mask"]
+    full = np.asarray(block(x, padding_mask=mask))
+    if quantization:
+        block.quantize_int8()
+        full = np.asarray(block(x, padding_mask=mask))
+    # int8 quantizes the rows it computes with their own range: the first row alone
+    # is quantized more finely than with every row.
+    atol = 1e-3 if quantization else 1e-5
+    numpy = keras.ops.convert_to_numpy
+    for run in (block, tf.function(block)):  # eager, then traced (as in fit and predict)
+        outputs, first = run(x, padding_mask=mask, first_token=True)
+        assert tuple(first.shape) == (3, HIDDEN)
+        np.testing.assert_allclose(numpy(outputs), full, atol=1e-6)
+        np.testing.assert_allclose(numpy(first), full[:, 0], atol=atol)
+    # Every real token is still a key of the first row; padded ones are not.
+    changed = x.copy()
+    changed[:, 2] += 3.0
+    _, first = block(changed, padding_mask=mask, first_token=True)
+    expected = np.asarray(block(changed, padding_mask=mask))[:, 0]
+    np.testing.assert_allclose(numpy(first), expected, atol=atol)
+    assert np.abs(numpy(first) - full[:, 0]).max(axis=1).min() > 1e-4  # Every row.
+    padded = x.copy()
+    padded[1:, 6] += 3.0  # Position 6 is padding in rows 1 and 2.
+    _, first = block(padded, padding_mask=mask, first_token=True)
+    np.testing.assert_allclose(numpy(first)[1:], full[1:, 0], atol=atol)
+
+
+def test_pooled_output_trains_like_the_full_last_block():
+    """The [CLS]-only last block gives the gradients of the whole block (dropout off)."""
+    import tensorflow as tf
+
+    model = tiny_backbone(dropout=0.0)
+    checkpoints.assign(numpy_bert.random_weights(np.random.default_rng(1), VOCAB, HIDDEN,
+                                                 LAYERS, INTER, max_positions=MAX_POS,
+                                                 heads=False), model)
+    inputs = tiny_inputs()
+    weights = np.random.default_rng(4).normal(size=(3, HIDDEN)).astype("float32")
+
+    def gradients(pooled_of):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(pooled_of(model(inputs, training=True)) * weights)
+        return tape.gradient(loss, model.trainable_variables)
+
+    ours = gradients(lambda out: out["pooled_output"])
+    full = gradients(lambda out: model.pooler_dense(out["sequence_output"][:, 0]))
+    key_kernel = [v is model.encoder_layers[-1].key_dense.kernel
+                  for v in model.trainable_variables].index(True)
+    for variable, a, b in zip(model.trainable_variables, ours, full):
+        if b is None:  # Position embeddings past the sequence, for one.
+            assert a is None, variable.path
+            continue
+        np.testing.assert_allclose(tf.convert_to_tensor(a), tf.convert_to_tensor(b),
+                                   rtol=1e-4, atol=1e-5, err_msg=variable.path)
+    assert np.abs(np.asarray(ours[key_kernel])).max() > 1e-2  # Keys do get a gradient.

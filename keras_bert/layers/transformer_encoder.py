@@ -142,18 +142,19 @@ class TransformerEncoder(keras.layers.Layer):
     def _split_heads(self, x, batch, seq):
         return ops.reshape(x, (batch, seq, self.num_heads, self.head_dim))
 
-    def _attention(self, x, batch, seq, padding_mask, training):
-        """`x` is (batch * seq, hidden); returns the same."""
-        scale = 1.0 / math.sqrt(self.head_dim)
+    def _projections(self, x):
+        """Query, key and value of `x` (batch * seq, hidden), each the same shape."""
         if self.quantization == "int8":  # One quantization of x serves all three.
             codes = self.query_dense.quantize_inputs(x)
-            query, key, value = (layer.matmul_codes(codes) for layer in (
+            return tuple(layer.matmul_codes(codes) for layer in (
                 self.query_dense, self.key_dense, self.value_dense))
-        else:
-            query, key, value = self.query_dense(x), self.key_dense(x), self.value_dense(x)
-        query = self._split_heads(query, batch, seq)  # (b, seq, heads, dim)
-        key = self._split_heads(key, batch, seq)
-        value = self._split_heads(value, batch, seq)
+        return self.query_dense(x), self.key_dense(x), self.value_dense(x)
+
+    def _attention(self, query, key, value, padding_mask, training):
+        """`query` is (batch, queries, heads, dim), `key` and `value` (batch, seq, heads,
+        dim); returns the attention output (batch * queries, hidden)."""
+        batch, queries, seq = ops.shape(query)[0], ops.shape(query)[1], ops.shape(key)[1]
+        scale = 1.0 / math.sqrt(self.head_dim)
         keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
@@ -163,14 +164,14 @@ class TransformerEncoder(keras.layers.Layer):
             # on JAX GPUs, which needs the mask for every query). On TensorFlow it is
             # einsums, slower than the matmuls below.
             if keep is not None:
-                keep = ops.broadcast_to(keep, (batch, 1, seq, seq))
+                keep = ops.broadcast_to(keep, (batch, 1, queries, seq))
             context = ops.dot_product_attention(query, key, value, mask=keep, scale=scale)
         else:
             # Explicit transposes and batched matmuls: on TensorFlow's CPU kernels 25-30%
             # faster than the same einsums, forward and backward.
-            query = ops.transpose(query * ops.cast(scale, x.dtype), (0, 2, 1, 3))  # b,n,q,d
+            query = ops.transpose(query * ops.cast(scale, query.dtype), (0, 2, 1, 3))  # bnqd
             key = ops.transpose(key, (0, 2, 3, 1))  # (batch, heads, dim, seq)
-            scores = ops.matmul(query, key)  # (batch, heads, seq, seq)
+            scores = ops.matmul(query, key)  # (batch, heads, queries, seq)
             scores = ops.cast(scores, "float32")
             if keep is not None:
                 # Added, not selected: the gradient of an addition costs no pass.
@@ -183,23 +184,44 @@ class TransformerEncoder(keras.layers.Layer):
                 probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
             value = ops.transpose(value, (0, 2, 1, 3))  # (batch, heads, seq, dim)
             context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))  # (b, q, n, d)
-        context = ops.reshape(context, (batch * seq, self.hidden_dim))
+        context = ops.reshape(context, (batch * queries, self.hidden_dim))
         return self.attention_output_dense(context)
 
-    def call(self, inputs, padding_mask=None, training=None):
+    def call(self, inputs, padding_mask=None, training=None, first_token=False):
+        """`inputs` (batch, seq, hidden) -> the block's output, the same shape. With
+        `first_token=True`, a pair: that and the output at position 0 alone (batch,
+        hidden), computed from that position's query only (keys and values shared):
+        what a head on [CLS] reads, at the cost of one row. Where only it is used, the
+        full output is dead code that `tf.function` and `jax.jit` drop, so the last
+        block of a classifier costs its key and value projections, not the whole block
+        (as Model Garden's `output_range=1`)."""
         batch, seq = ops.shape(inputs)[0], ops.shape(inputs)[1]
         # The dense layers see (batch * seq, hidden): a 2-D matmul lets TensorFlow's
         # oneDNN rewrite fuse the bias and GELU into it (in bfloat16 that halves the
         # intermediate layer's time on CPU); on JAX the reshape is free.
         x = ops.reshape(inputs, (batch * seq, self.hidden_dim))
-        attention = self.dropout_layer(
-            self._attention(x, batch, seq, padding_mask, training), training=training
-        )
+        query, key, value = self._projections(x)
+        key = self._split_heads(key, batch, seq)  # (batch, seq, heads, dim)
+        value = self._split_heads(value, batch, seq)
+        attention = self._attention(
+            self._split_heads(query, batch, seq), key, value, padding_mask, training)
+        outputs = ops.reshape(self._add_feedforward(x, attention, training),
+                              (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
+        if not first_token:
+            return outputs
+        x = inputs[:, 0, :]  # (batch, hidden)
+        query = self._split_heads(self.query_dense(x), batch, 1)  # (batch, 1, heads, dim)
+        attention = self._attention(query, key, value, padding_mask, training)
+        return outputs, self._add_feedforward(x, attention, training)  # (batch, hidden)
+
+    def _add_feedforward(self, x, attention, training):
+        """The rest of the block after attention, on rows: `x` and `attention` are
+        (rows, hidden); returns the same."""
+        attention = self.dropout_layer(attention, training=training)
         x = ops.cast(self.attention_layer_norm(x + attention), self.compute_dtype)
         feedforward = self._feedforward(x, training)
         feedforward = self.dropout_layer(feedforward, training=training)
-        x = ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
-        return ops.reshape(x, (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
+        return ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
 
     def _feedforward(self, x, training):
         """`x` is (batch * seq, hidden); returns the same."""
@@ -214,8 +236,12 @@ class TransformerEncoder(keras.layers.Layer):
                 hidden = self._activation_fn(hidden)
         return self.output_dense(hidden)
 
-    def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
-        return inputs_shape
+    def compute_output_spec(self, inputs, padding_mask=None, training=None, first_token=False):
+        outputs = keras.KerasTensor(inputs.shape, self.compute_dtype)
+        if first_token:
+            return outputs, keras.KerasTensor((inputs.shape[0], inputs.shape[-1]),
+                                              self.compute_dtype)
+        return outputs
 
     def get_config(self):
         config = super().get_config()
