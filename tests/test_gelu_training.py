@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_bert.layers import TransformerEncoder
 from keras_bert.layers import activations
-from keras_bert.layers.activations import gelu_exact, gelu_exact_training
+from keras_bert.layers.activations import gelu_exact_training
 
 
 def numpy_gelu_and_slope(x):
@@ -18,6 +18,11 @@ def numpy_gelu_and_slope(x):
     cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x.ravel()]).reshape(x.shape)
     pdf = np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
     return x * cdf, cdf + x * pdf
+
+
+def erf_gelu(x):
+    """GELU from the backend's erf op (`gelu_exact` on TensorFlow)."""
+    return keras.activations.gelu(x, approximate=False)
 
 
 def value_and_gradient(function, x, upstream):
@@ -50,7 +55,7 @@ def test_float32_matches_numpy_and_autodiff_of_gelu_exact(traced, xla):
     upstream = rng.normal(size=x.shape).astype("float32")
     run = tf.function(value_and_gradient) if traced else value_and_gradient
     y, dx = run(gelu_exact_training, tf.constant(x), upstream)
-    y_auto, dx_auto = run(gelu_exact, tf.constant(x), upstream)
+    y_auto, dx_auto = run(erf_gelu, tf.constant(x), upstream)
     want_y, want_slope = numpy_gelu_and_slope(x)
     assert y.dtype == "float32" and y.shape == x.shape
     # Phi = (1 + erf) / 2, as PyTorch forms it: in the left tail 1 + erf keeps float32's
@@ -107,3 +112,22 @@ def test_int8_blocks_keep_the_activation_inside_the_int8_layer():
     block.quantize_int8()
     assert block.intermediate_dense.activation == "gelu"
     np.testing.assert_allclose(np.asarray(block(x)), float_out, atol=0.05)
+
+
+def test_erf_polynomial_gelu_is_as_exact_as_erf_and_serves_other_backends(monkeypatch):
+    x = np.concatenate([np.linspace(-12, 12, 20001), [-1e-3, 0.0, 1e-3]]).astype("float32")
+    want_y, want_slope = numpy_gelu_and_slope(x)
+    y, dx = value_and_gradient(activations.gelu_erf_polynomial, tf.constant(x),
+                               np.ones_like(x))
+    assert np.abs(np.asarray(y, "float64") - want_y).max() <= 5e-7  # erf's own: 3.9e-7
+    assert np.abs(np.asarray(dx, "float64") - want_slope).max() <= 1e-6
+    y_erf = np.asarray(erf_gelu(tf.constant(x)), "float64")
+    assert np.abs(y_erf - want_y).max() <= 5e-7
+    x16 = tf.constant(x, tf.bfloat16)
+    bf16 = activations.gelu_erf_polynomial(x16)
+    assert bf16.dtype == tf.bfloat16  # One rounding of the float32 result:
+    y32 = activations.gelu_erf_polynomial(tf.cast(x16, tf.float32))
+    np.testing.assert_array_equal(bf16, tf.cast(y32, tf.bfloat16))
+    assert activations.gelu_exact(tf.constant(1.0)).numpy() == erf_gelu(1.0).numpy()
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    np.testing.assert_array_equal(activations.gelu_exact(tf.constant(x)), y)

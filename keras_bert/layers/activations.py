@@ -10,8 +10,40 @@ _INV_SQRT_PI = 0.5641895835477563
 _GELU_TANH = ("gelu_approximate", "gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 
+# Abramowitz & Stegun 7.1.26: erfc(z) = t * P(t) * exp(-z * z), t = 1 / (1 + p z), z >= 0,
+# with |error| <= 1.5e-7 (P's coefficients, lowest power first).
+_AS_P = 0.3275911
+_AS_COEFFICIENTS = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
 def gelu_exact(x):
-    return keras.activations.gelu(x, approximate=False)
+    """The exact (erf) GELU, `x * Phi(x)`. On TensorFlow, its own op (oneDNN fuses it with
+    the matmul before it on CPUs); on other backends `gelu_erf_polynomial`, which XLA
+    fuses into GPU matmuls (Keras on JAX, an H200: BERT-base inference 1.19x faster at
+    b64 s128 than with `jax.nn.gelu`'s erf, `benchmarks/gpu_variants.py`)."""
+    if keras.backend.backend() == "tensorflow":
+        return keras.activations.gelu(x, approximate=False)
+    return gelu_erf_polynomial(x)
+
+
+def gelu_erf_polynomial(x):
+    """`x * Phi(x)` with erf as a polynomial times `exp` (Abramowitz & Stegun 7.1.26,
+    |error| <= 1.5e-7), in float32 and rounded once to `x`'s dtype: within 4.3e-7 of the
+    float64 GELU on [-12, 12], as exact as XLA's erf (3.9e-7 there).
+
+    >>> float(gelu_erf_polynomial(ops.convert_to_tensor([1.0]))[0])  # doctest: +ELLIPSIS
+    0.84134...
+    """
+    dtype = x.dtype
+    x = ops.cast(x, "float32")
+    z = ops.abs(x) * _SQRT_HALF
+    t = 1.0 / (1.0 + _AS_P * z)
+    poly = 0.0
+    for coefficient in reversed(_AS_COEFFICIENTS):  # Horner: P(t)
+        poly = coefficient + t * poly
+    half_erfc = 0.5 * t * poly * ops.exp(-z * z)  # erfc(|x| / sqrt 2) / 2
+    phi = ops.where(x >= 0, 1.0 - half_erfc, half_erfc)  # Phi(x)
+    return ops.cast(x * phi, dtype)
 
 
 def gelu_exact_training(x):
