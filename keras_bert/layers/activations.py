@@ -17,14 +17,14 @@ _AS_COEFFICIENTS = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.0614
 
 
 def gelu_exact(x):
-    """The exact (erf) GELU, `x * Phi(x)`. On TensorFlow, its own op (oneDNN fuses it with
-    the matmul before it on CPUs); on other backends `gelu_erf_polynomial`, which XLA
-    fuses with the GPU matmuls (Keras on JAX, an H200: BERT-base bf16 inference 1.09x
+    """The exact (erf) GELU, `x * Phi(x)`. On JAX `gelu_erf_polynomial`, which XLA fuses
+    with the GPU matmuls (Keras on JAX, an H200: BERT-base bf16 inference 1.09x
     as fast as with XLA's erf op at b64 s128 and at b16 s512, in the same run of
-    `benchmarks/gpu_variants.py`)."""
-    if keras.backend.backend() == "tensorflow":
-        return keras.activations.gelu(x, approximate=False)
-    return gelu_erf_polynomial(x)
+    `benchmarks/gpu_variants.py`); elsewhere the backend's own op (TensorFlow's oneDNN
+    rewrite fuses it with the matmul before it on CPUs)."""
+    if keras.backend.backend() == "jax":
+        return gelu_erf_polynomial(x)
+    return keras.activations.gelu(x, approximate=False)
 
 
 def gelu_erf_polynomial(x):
