@@ -97,12 +97,13 @@ class BertBackbone(keras.Model):
         for layer in self.encoder_layers[:-1]:
             x = layer(x, padding_mask=padding_mask)
             encoder_outputs.append(x)
-        first = x[:, 0, :]  # (batch, hidden)
         if self.encoder_layers:
             # The last block also gives its [CLS] row alone: a model that reads only the
             # pooled output (a classifier) never computes the block's other rows.
             x, first = self.encoder_layers[-1](x, padding_mask=padding_mask, first_token=True)
             encoder_outputs.append(x)
+        else:
+            first = x[:, 0, :]  # (batch, hidden)
         pooled_output = self.pooler_dense(first)  # (batch, hidden)
         super().__init__(
             inputs={

@@ -150,14 +150,12 @@ class TransformerEncoder(keras.layers.Layer):
                 self.query_dense, self.key_dense, self.value_dense))
         return self.query_dense(x), self.key_dense(x), self.value_dense(x)
 
-    def _attention(self, query, key, value, padding_mask, training):
+    def _attention(self, query, key, value, keep, training):
         """`query` is (batch, queries, heads, dim), `key` and `value` (batch, seq, heads,
-        dim); returns the attention output (batch * queries, hidden)."""
+        dim), `keep` the bool key mask (batch, 1, 1, seq) or None; returns the attention
+        output (batch * queries, hidden)."""
         batch, queries, seq = ops.shape(query)[0], ops.shape(query)[1], ops.shape(key)[1]
         scale = 1.0 / math.sqrt(self.head_dim)
-        keep = None
-        if padding_mask is not None:
-            keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
         if keras.backend.backend() in FUSED_ATTENTION and not (
                 training and self.attention_dropout > 0):
             # No attention dropout: the backend's fused attention (cuDNN flash attention
@@ -203,15 +201,18 @@ class TransformerEncoder(keras.layers.Layer):
         query, key, value = self._projections(x)
         key = self._split_heads(key, batch, seq)  # (batch, seq, heads, dim)
         value = self._split_heads(value, batch, seq)
+        keep = None
+        if padding_mask is not None:
+            keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
         attention = self._attention(
-            self._split_heads(query, batch, seq), key, value, padding_mask, training)
+            self._split_heads(query, batch, seq), key, value, keep, training)
         outputs = ops.reshape(self._add_feedforward(x, attention, training),
                               (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
         if not first_token:
             return outputs
         x = inputs[:, 0, :]  # (batch, hidden)
         query = self._split_heads(self.query_dense(x), batch, 1)  # (batch, 1, heads, dim)
-        attention = self._attention(query, key, value, padding_mask, training)
+        attention = self._attention(query, key, value, keep, training)
         return outputs, self._add_feedforward(x, attention, training)  # (batch, hidden)
 
     def _add_feedforward(self, x, attention, training):
