@@ -1,9 +1,12 @@
-"""Attention's padding mask on GPUs: a mask tensor (what ours passes to
-`ops.dot_product_attention`), key lengths (cuDNN's padding mode, through
-`jax.nn.dot_product_attention(key_value_seq_lengths=...)`), or no mask (a bound: right
-only when nothing is padded). BERT-base bf16 inference on Keras's JAX backend, every
-token real, in one process. A probe for the next change, not the product: key lengths
-describe right padding only, so ours cannot use them unchecked. Not run in CI:
+"""Attention's padding mask on GPUs, BERT-base bf16 inference on Keras's JAX backend, in
+one process, each variant of `keras_bert.layers.fused_attention` swapped in turn:
+- ours: key lengths (cuDNN's padding mode) when every row is a non-empty prefix, else
+  the mask tensor, chosen per batch by `jax.lax.cond`;
+- the mask tensor always (ours before the key-lengths path);
+- key lengths unchecked (what the prefix check and the cond cost);
+- no mask (a bound: right only when nothing is padded).
+Two kinds of batch: every token real, and right-padded to random lengths between a
+quarter of the sequence and all of it (as a tokenized corpus is). Not run in CI:
 
     KERAS_BACKEND=jax python benchmarks/gpu_mask_probe.py [--tiny]
 """
@@ -12,47 +15,48 @@ import sys
 
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("KERAS_BACKEND", "jax")
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-from keras import ops as kops  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
 
 from benchmarks import gpu_jax as g  # noqa: E402
-import keras_bert.layers.transformer_encoder as te  # noqa: E402
+from keras_bert.layers import fused_attention as fa  # noqa: E402
 
-IMPL = None if "--tiny" in sys.argv else "cudnn"
+OURS = fa._jax_attention
+VARIANTS = {
+    "ours (checked key lengths)": OURS,
+    "mask tensor": fa._masked_attention,
+    "key lengths, unchecked": lambda q, k, v, keep, scale: fa._jax_by_lengths(
+        q, k, v, fa.prefix_lengths(keep[:, 0, 0, :])[0], scale),
+    "no mask (bound)": lambda q, k, v, keep, scale: ops.dot_product_attention(
+        q, k, v, scale=scale),
+}
+ALL_REAL = g.random_batch
 
 
-class Shim:
-    def __init__(self, mode):
-        self.mode = mode
-
-    def __getattr__(self, name):
-        return getattr(kops, name)
-
-    def dot_product_attention(self, q, k, v, mask=None, scale=None):
-        if self.mode == "nomask":
-            return kops.dot_product_attention(q, k, v, scale=scale)
-        lengths = jnp.sum(mask[:, 0, 0, :].astype(jnp.int32), axis=-1)
-        return jax.nn.dot_product_attention(q, k, v, scale=scale, implementation=IMPL,
-                                            key_value_seq_lengths=lengths)
+def right_padded(batch, seq, seed=0):
+    features = ALL_REAL(batch, seq, seed)
+    lengths = np.random.default_rng(seed + 1).integers(seq // 4, seq + 1, batch)
+    features["padding_mask"] = (np.arange(seq) < lengths[:, None]).astype("int32")
+    return features
 
 
 def run(label, batch, seq, steps=30):
     try:
         dt = g.keras_inference("ours", batch, seq, steps)
-        print(f"{label:28s} b{batch} s{seq}: {batch/dt:9.0f} seq/s", flush=True)
+        print(f"{label:40s} b{batch} s{seq}: {batch / dt:9.0f} seq/s", flush=True)
     except Exception as e:  # noqa: BLE001
-        print(f"{label:28s} b{batch} s{seq}: failed {type(e).__name__}: {str(e)[:300]}")
+        print(f"{label:40s} b{batch} s{seq}: failed {type(e).__name__}: {str(e)[:300]}")
 
 
 if "--tiny" in sys.argv:
     g.use_tiny_shapes()
 for batch, seq in [(b, s) for kind, b, s in g.CASES if kind == "inference"][::-1]:
-    te.ops = kops
-    run("ours (mask tensor)", batch, seq)
-    te.ops = Shim("lengths")
-    run("ours (key lengths)", batch, seq)
-    te.ops = Shim("nomask")
-    run("ours (no mask, bound)", batch, seq)
-    te.ops = kops
-    run("ours (mask, again)", batch, seq)
+    for padding, make in (("all real", ALL_REAL), ("right-padded", right_padded)):
+        g.random_batch = make
+        for name, variant in [*VARIANTS.items(), ("ours, again", OURS)]:
+            if padding == "right-padded" and name.startswith("no mask"):
+                continue  # not the same computation
+            fa._jax_attention = variant
+            run(f"{padding}: {name}", batch, seq)
+fa._jax_attention = OURS
+g.random_batch = ALL_REAL

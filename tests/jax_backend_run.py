@@ -105,5 +105,29 @@ def run_tasks(keras, keras_bert, work):
     return report
 
 
+def attention(work):
+    """`fused_attention` on the saved query, key, value and masks, as the product runs
+    it and with the mask-tensor path replaced by zeros (which shows the branch taken);
+    writes `attention_outputs.npz`."""
+    assert os.environ.get("KERAS_BACKEND") == "jax"
+    import jax
+
+    from keras_bert.layers import fused_attention as module
+
+    inputs = dict(np.load(os.path.join(work, "attention_inputs.npz")))
+    q, k, v = inputs.pop("query"), inputs.pop("key"), inputs.pop("value")
+    scale = 1.0 / np.sqrt(q.shape[-1])
+
+    def outputs():  # A new function each time: jax.jit caches traces per function.
+        run = jax.jit(lambda mask: module.fused_attention(q, k, v, mask[:, None, None, :],
+                                                          scale))
+        return {name: np.asarray(run(mask.astype(bool))) for name, mask in inputs.items()}
+
+    out = outputs()
+    module._masked_attention = lambda query, *args: query * 0
+    out.update({f"{name}_without_mask_path": value for name, value in outputs().items()})
+    np.savez(os.path.join(work, "attention_outputs.npz"), **out)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    (attention if sys.argv[2:] == ["attention"] else main)(sys.argv[1])

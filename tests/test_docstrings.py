@@ -21,7 +21,7 @@ MODULES = [
     "pipelines.squad", "pipelines.squad_windows", "pipelines.span_decoding",
     "pipelines.conll", "pipelines.tag_schemes", "pipelines.token_labels",
     "keras_bert.metrics.entity_scores", "pipelines.swag", "pipelines.entity_decoding",
-    "saved_models.export", "keras_bert.distribute",
+    "saved_models.export", "keras_bert.distribute", "keras_bert.layers.fused_attention",
 ]
 
 

@@ -42,6 +42,16 @@ def _minilm_reference(work):
     return features, out.last_hidden_state.numpy(), out.pooler_output.numpy()
 
 
+def _run_on_jax(work, *arguments):
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
+               JAX_PLATFORMS="cpu")
+    script = os.path.join(os.path.dirname(__file__), "jax_backend_run.py")
+    done = subprocess.run([sys.executable, script, work, *arguments], capture_output=True,
+                          text=True, env=env, timeout=600,
+                          cwd=os.path.dirname(os.path.dirname(script)))
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
 def test_model_code_runs_on_jax(tmp_path):
     work = str(tmp_path)
     weights = tiny_weights()
@@ -61,12 +71,7 @@ def test_model_code_runs_on_jax(tmp_path):
         saved.update({f"minilm_{k}": v for k, v in features.items()})
     np.savez(os.path.join(work, "inputs.npz"), **saved)
 
-    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
-               JAX_PLATFORMS="cpu")
-    script = os.path.join(os.path.dirname(__file__), "jax_backend_run.py")
-    done = subprocess.run([sys.executable, script, work], capture_output=True, text=True,
-                          env=env, timeout=600, cwd=os.path.dirname(os.path.dirname(script)))
-    assert done.returncode == 0, done.stderr[-4000:]
+    _run_on_jax(work)
     with open(os.path.join(work, "jax_report.json")) as f:
         report = json.load(f)
     got = np.load(os.path.join(work, "jax_outputs.npz"))
@@ -101,3 +106,44 @@ def test_model_code_runs_on_jax(tmp_path):
             task, result)
     frozen = report["tasks"]["feature_tagging"]["trainable"][0]
     assert frozen < report["tasks"]["token_classification"]["trainable"][0]
+
+
+def _attention_reference(query, key, value, keep):
+    """float64 softmax attention over the kept keys; (batch, queries, heads, dim)."""
+    query, key, value = (np.asarray(t, "float64") for t in (query, key, value))
+    scores = np.einsum("bqnd,bknd->bnqk", query, key) / np.sqrt(query.shape[-1])
+    scores = np.where(keep[:, None, None, :], scores, -np.inf)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    return np.einsum("bnqk,bknd->bqnd", probs / probs.sum(-1, keepdims=True), value)
+
+
+def test_jax_attention_takes_key_lengths_only_for_prefix_masks(tmp_path):
+    """On JAX, a batch whose masks are all non-empty prefixes is attended by key lengths
+    (cuDNN's padding mode on GPUs); left padding, a hole or an empty row falls back to
+    the mask tensor. Both equal the reference on every row with a real key."""
+    work = str(tmp_path)
+    rng = np.random.default_rng(5)
+    query, key, value = (rng.normal(size=(4, 7, 2, 3)).astype("float32") for _ in range(3))
+    full = [1] * 7
+    masks = {"prefix": [full, [1] * 5 + [0] * 2, [1, 1] + [0] * 5, [1] + [0] * 6],
+             "left_padding": [full, [0, 0] + [1] * 5, full, full],
+             "hole": [full, [1, 1, 0, 1, 1, 0, 0], full, full],
+             "empty_row": [full, [0] * 7, full, full]}
+    masks = {name: np.array(rows, "int32") for name, rows in masks.items()}
+    np.savez(os.path.join(work, "attention_inputs.npz"), query=query, key=key, value=value,
+             **masks)
+    _run_on_jax(work, "attention")
+    got = np.load(os.path.join(work, "attention_outputs.npz"))
+    for name, mask in masks.items():
+        keep = mask.astype(bool)
+        real = keep.any(-1)
+        np.testing.assert_allclose(got[name][real],
+                                   _attention_reference(query, key, value, keep)[real],
+                                   atol=1e-6, err_msg=name)
+        # Without the mask-tensor path: a prefix batch is unchanged (lengths served it),
+        # any other batch is zeros (the fallback served it).
+        without = got[f"{name}_without_mask_path"]
+        if name == "prefix":
+            np.testing.assert_array_equal(without, got[name])
+        else:
+            assert not without.any(), name

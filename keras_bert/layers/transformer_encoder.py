@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_bert.layers.activations import gelu_exact_training, get_activation, is_gelu_exact
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
+from keras_bert.layers.fused_attention import fused_attention
 from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.layers.softmax_dropout import softmax_dropout
@@ -154,16 +155,13 @@ class TransformerEncoder(keras.layers.Layer):
         """`query` is (batch, queries, heads, dim), `key` and `value` (batch, seq, heads,
         dim), `keep` the bool key mask (batch, 1, 1, seq) or None; returns the attention
         output (batch * queries, hidden)."""
-        batch, queries, seq = ops.shape(query)[0], ops.shape(query)[1], ops.shape(key)[1]
+        batch, queries = ops.shape(query)[0], ops.shape(query)[1]
         scale = 1.0 / math.sqrt(self.head_dim)
         if keras.backend.backend() in FUSED_ATTENTION and not (
                 training and self.attention_dropout > 0):
             # No attention dropout: the backend's fused attention (cuDNN flash attention
-            # on JAX GPUs, which needs the mask for every query). On TensorFlow it is
-            # einsums, slower than the matmuls below.
-            if keep is not None:
-                keep = ops.broadcast_to(keep, (batch, 1, queries, seq))
-            context = ops.dot_product_attention(query, key, value, mask=keep, scale=scale)
+            # on JAX GPUs). On TensorFlow it is einsums, slower than the matmuls below.
+            context = fused_attention(query, key, value, keep, scale)
         else:
             # Explicit transposes and batched matmuls: on TensorFlow's CPU kernels 25-30%
             # faster than the same einsums, forward and backward.
