@@ -2,7 +2,8 @@
 (same backend) and Hugging Face transformers (PyTorch), on the same GPU in one run.
 
 Not run in CI (it needs a GPU, JAX with CUDA, PyTorch with CUDA). Cases, random
-weights (speed does not depend on them), every token real (no padding):
+weights (speed does not depend on them), every token real (no padding; `--padded`
+right-pads each batch to random lengths, as a tokenized corpus is, for every peer):
 - inference b64 s128 and b16 s512: bf16 weights; ours and keras-hub jitted
   `stateless_call`, PyTorch eager with SDPA attention under `inference_mode`;
 - a fine-tuning step b32 s128 (classification, dropout 0.1, AdamW): Keras models in
@@ -17,7 +18,7 @@ ratio to the fastest peer. In the fine-tuning step ours computes only the [CLS] 
 the last block past its keys and values (the classifier reads nothing else), 7% fewer
 FLOPs than that count: its TFLOP/s there is model FLOPs per second, not work done.
 
-    KERAS_BACKEND=jax python benchmarks/gpu_jax.py [--steps 30] [--peak-tflops 989]
+    KERAS_BACKEND=jax python benchmarks/gpu_jax.py [--steps 30] [--peak-tflops 989] [--padded]
 """
 
 import argparse
@@ -44,11 +45,18 @@ def flops_per_sequence(seq, shape, train):
     return layers * (dense + attention) * (3 if train else 1)
 
 
+PADDED = []  # `--padded`: right padding to random lengths, the same for every peer
+
+
 def random_batch(batch, seq, seed=0):
     rng = np.random.default_rng(seed)
+    mask = np.ones((batch, seq), "int32")
+    if PADDED:  # lengths from a quarter of the sequence to all of it
+        lengths = rng.integers(seq // 4, seq + 1, batch)
+        mask = (np.arange(seq)[None] < lengths[:, None]).astype("int32")
     return {"token_ids": rng.integers(1, BASE["vocabulary_size"], (batch, seq)).astype("int32"),
             "segment_ids": np.zeros((batch, seq), "int32"),
-            "padding_mask": np.ones((batch, seq), "int32")}
+            "padding_mask": mask}
 
 
 def timed(run, steps, warmup=3):
@@ -253,10 +261,15 @@ def main():
     parser.add_argument("--peak-tflops", type=float, default=None,
                         help="the GPU's dense bf16 peak (default: from its name)")
     parser.add_argument("--tiny", action="store_true", help=use_tiny_shapes.__doc__)
+    parser.add_argument("--padded", action="store_true",
+                        help="right-pad every batch to random lengths (s/4 to s), for "
+                             "every peer; TFLOP/s still count the full length")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tiny:
         use_tiny_shapes()
+    if args.padded:
+        PADDED.append(True)
     if args.worker:
         return worker(args.worker, args.steps)
     name = gpu_name()
@@ -268,13 +281,15 @@ def main():
     results = {}
     for peer in args.peers.split(","):
         done = subprocess.run([sys.executable, __file__, "--worker", peer, "--steps",
-                               str(args.steps)] + ["--tiny"] * args.tiny,
+                               str(args.steps)] + ["--tiny"] * args.tiny
+                              + ["--padded"] * args.padded,
                               capture_output=True, text=True, env=env)
         lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
         results[peer] = (json.loads(lines[-1][7:]) if lines else
                          {"error": done.stderr.strip().splitlines()[-1:] or ["no output"]})
-    shape = "tiny" if args.tiny else "BERT-base"
-    print(f"{name}, bf16, {shape} shapes, {args.steps} steps; peak {peak} TFLOP/s; "
+    shape = ("tiny" if args.tiny else "BERT-base") + " shapes" + (
+        ", right-padded" if args.padded else "")
+    print(f"{name}, bf16, {shape}, {args.steps} steps; peak {peak} TFLOP/s; "
           f"PyTorch attention: {results.get('torch', {}).get('attention', '-')}")
     print(f"{'case':24s} {'peer':10s} {'seq/s':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
           f"{'vs best peer':>12s}")
