@@ -7,6 +7,7 @@ import tempfile
 
 import tensorflow as tf
 
+from keras_bert import layer_norm_onednn
 from saved_models.serving_files import write_warmup
 from saved_models.serving_module import ServingModule
 
@@ -59,11 +60,12 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
         raise ValueError(f"{target} exists: versions are never overwritten (TF Serving may "
                          "be serving it); pick another version.")
     os.makedirs(export_dir, exist_ok=True)
-    module = ServingModule(model, preprocessor, segments, windower, **decoding)
-    signatures = module.signatures()
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     try:
-        tf.saved_model.save(module, staging, signatures=signatures)
+        # Standard TensorFlow ops only (no oneDNN-only kernels): any TF Serving loads it.
+        with layer_norm_onednn.portable():
+            module = ServingModule(model, preprocessor, segments, windower, **decoding)
+            tf.saved_model.save(module, staging, signatures=module.signatures())
         write_warmup(staging, module.example_requests(), model_name)
         os.rename(staging, target)
     except BaseException:

@@ -14,8 +14,10 @@ class BertLayerNorm(keras.layers.LayerNormalization):
     `dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)`,
     `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`: about half the element-wise passes
     of automatic differentiation through Keras's formula (whose moments' gradient
-    broadcasts and tiles). In training only; inference, other axes, `rms_scaling`, or
-    no `center`/`scale` use Keras's own call.
+    broadcasts and tiles). In inference on TensorFlow's CPUs the forward pass is
+    oneDNN's fused kernel where it is usable (`keras_bert.layer_norm_onednn`: not under
+    XLA, not while exporting), with this gradient; otherwise inference is Keras's own
+    call. Other axes, `rms_scaling`, or no `center`/`scale` always use Keras's call.
 
     Example:
     >>> norm = BertLayerNorm(epsilon=1e-12)
@@ -33,35 +35,56 @@ class BertLayerNorm(keras.layers.LayerNormalization):
                 and [a % len(inputs.shape) for a in axes] == [last])
 
     def call(self, inputs, training=None):
-        # Inference keeps Keras's formula: TensorFlow's graph rewrites know its pattern.
-        if not training or not self._custom(inputs):
+        if not self._custom(inputs):
             return super().call(inputs)
         x = ops.cast(inputs, "float32")
+        kernel = None if training else _fused_kernel(x)
+        if not training and kernel is None:
+            return super().call(inputs)
         # The weights are read here (a copy is a read): the function with the custom
         # gradient takes tensors, and their gradients flow back to the variables.
         gamma, beta = ops.copy(self.gamma), ops.copy(self.beta)
         outputs = _normalize(x, ops.cast(gamma, "float32"), ops.cast(beta, "float32"),
-                             self.epsilon)
+                             self.epsilon, kernel)
         return ops.cast(outputs, self.compute_dtype)
 
 
-def _normalize(x, gamma, beta, epsilon):
-    """`(x - mean) / sqrt(var + epsilon) * gamma + beta` over the last axis."""
+def _fused_kernel(x):
+    """oneDNN's LayerNorm where it may serve float32 `x` now, else None."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    from keras_bert import layer_norm_onednn  # TensorFlow only.
+
+    return layer_norm_onednn.layer_norm if layer_norm_onednn.usable(x) else None
+
+
+def _normalize(x, gamma, beta, epsilon, kernel=None):
+    """`(x - mean) / sqrt(var + epsilon) * gamma + beta` over the last axis; with a
+    `kernel(x, gamma, beta, epsilon)`, the forward pass is the kernel's and the moments
+    are formed only if a gradient is asked for."""
     outer = tuple(range(len(x.shape) - 1))
+
+    def normalized():
+        centered = x - ops.mean(x, axis=-1, keepdims=True)
+        inv = ops.rsqrt(ops.mean(ops.square(centered), axis=-1, keepdims=True) + epsilon)
+        return centered * inv, inv  # xhat, 1 / sqrt(var + epsilon)
 
     @ops.custom_gradient
     def forward(x, gamma, beta):
-        centered = x - ops.mean(x, axis=-1, keepdims=True)
-        inv = ops.rsqrt(ops.mean(ops.square(centered), axis=-1, keepdims=True) + epsilon)
-        xhat = centered * inv
+        if kernel is None:
+            xhat, inv = normalized()
+            outputs = xhat * gamma + beta
+        else:
+            outputs = kernel(x, gamma, beta, epsilon)
 
         def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
+            xhat_, inv_ = (xhat, inv) if kernel is None else normalized()
             g = upstream * gamma
-            dx = inv * (g - ops.mean(g, axis=-1, keepdims=True)
-                        - xhat * ops.mean(g * xhat, axis=-1, keepdims=True))
-            return dx, ops.sum(upstream * xhat, axis=outer), ops.sum(upstream, axis=outer)
+            dx = inv_ * (g - ops.mean(g, axis=-1, keepdims=True)
+                         - xhat_ * ops.mean(g * xhat_, axis=-1, keepdims=True))
+            return dx, ops.sum(upstream * xhat_, axis=outer), ops.sum(upstream, axis=outer)
 
-        return xhat * gamma + beta, grad
+        return outputs, grad
 
     return forward(x, gamma, beta)
