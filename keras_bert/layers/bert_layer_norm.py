@@ -64,7 +64,7 @@ def _normalize(x, gamma, beta, epsilon, kernel=None):
     are formed only if a gradient is asked for."""
     outer = tuple(range(len(x.shape) - 1))
 
-    def normalized():
+    def normalized(x):
         centered = x - ops.mean(x, axis=-1, keepdims=True)
         inv = ops.rsqrt(ops.mean(ops.square(centered), axis=-1, keepdims=True) + epsilon)
         return centered * inv, inv  # xhat, 1 / sqrt(var + epsilon)
@@ -72,14 +72,14 @@ def _normalize(x, gamma, beta, epsilon, kernel=None):
     @ops.custom_gradient
     def forward(x, gamma, beta):
         if kernel is None:
-            xhat, inv = normalized()
+            xhat, inv = normalized(x)
             outputs = xhat * gamma + beta
         else:
             outputs = kernel(x, gamma, beta, epsilon)
 
         def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
-            xhat_, inv_ = (xhat, inv) if kernel is None else normalized()
+            xhat_, inv_ = (xhat, inv) if kernel is None else normalized(x)
             g = upstream * gamma
             dx = inv_ * (g - ops.mean(g, axis=-1, keepdims=True)
                          - xhat_ * ops.mean(g * xhat_, axis=-1, keepdims=True))
