@@ -36,8 +36,7 @@ def real_keys_first(q, k, v, keep, scale):
     keep = keep[:, 0, 0, :]  # (batch, seq)
     order = jnp.argsort(jnp.logical_not(keep), axis=-1, stable=True)[:, :, None, None]
     k, v = (jnp.take_along_axis(t, order, axis=1) for t in (k, v))
-    lengths = jnp.sum(keep, axis=-1, dtype=jnp.int32)
-    return fa._jax_by_lengths(q, k, v, lengths, scale)
+    return fa._jax_by_lengths(q, k, v, fa.prefix_lengths(keep)[0], scale)
 
 
 VARIANTS = {
