@@ -52,12 +52,23 @@ def portable():
         _STATE.portable = depth
 
 
+def is_portable():
+    """Whether `portable()` is active in this thread.
+
+    Example:
+    >>> with portable():
+    ...     is_portable()
+    True
+    """
+    return bool(getattr(_STATE, "portable", 0))
+
+
 def usable(x):
     """Whether `layer_norm` may normalize `x` (a TensorFlow tensor) here and now."""
     import tensorflow as tf
     from tensorflow.python.ops import control_flow_util
 
-    if getattr(_STATE, "portable", 0) or x.dtype != tf.float32 or x.shape.rank not in (2, 3):
+    if is_portable() or x.dtype != tf.float32 or x.shape.rank not in (2, 3):
         return False
     if not tf.executing_eagerly() and control_flow_util.GraphOrParentsInXlaContext(
             tf.compat.v1.get_default_graph()):

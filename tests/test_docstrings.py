@@ -22,7 +22,7 @@ MODULES = [
     "pipelines.conll", "pipelines.tag_schemes", "pipelines.token_labels",
     "keras_bert.metrics.entity_scores", "pipelines.swag", "pipelines.entity_decoding",
     "saved_models.export", "keras_bert.distribute", "keras_bert.layers.fused_attention",
-    "keras_bert.layer_norm_onednn",
+    "keras_bert.layer_norm_onednn", "keras_bert.softmax_onednn",
 ]
 
 

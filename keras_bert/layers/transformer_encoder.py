@@ -28,8 +28,10 @@ class TransformerEncoder(keras.layers.Layer):
     Query, key, value and output projections are plain `[hidden, hidden]` dense kernels,
     the layout of the original TF1 checkpoints. Scores are scaled by 1/sqrt(head_dim),
     padded keys are masked before the softmax, and softmax and LayerNorm run in float32
-    under mixed precision. With `quantization="int8"` the six dense layers are
-    `Int8Dense` (inference only; `quantize_int8()` converts a float block in place).
+    under mixed precision (in CPU inference on TensorFlow, oneDNN's softmax takes the
+    bfloat16 scores and computes in float32 inside: `keras_bert.softmax_onednn`). With
+    `quantization="int8"` the six dense layers are `Int8Dense` (inference only;
+    `quantize_int8()` converts a float block in place).
 
     Example:
     >>> block = TransformerEncoder(num_heads=2, intermediate_dim=10)
@@ -165,13 +167,24 @@ class TransformerEncoder(keras.layers.Layer):
         else:
             # Explicit transposes and batched matmuls: on TensorFlow's CPU kernels 25-30%
             # faster than the same einsums, forward and backward.
-            query = ops.transpose(query * ops.cast(scale, query.dtype), (0, 2, 1, 3))  # bnqd
+            if training:  # Scaled here, the gradient's product is over the smaller tensor.
+                query = query * ops.cast(scale, query.dtype)
+            query = ops.transpose(query, (0, 2, 1, 3))  # (batch, heads, queries, dim)
             key = ops.transpose(key, (0, 2, 3, 1))  # (batch, heads, dim, seq)
             scores = ops.matmul(query, key)  # (batch, heads, queries, seq)
-            scores = ops.cast(scores, "float32")
+            # bfloat16 scores in CPU inference: oneDNN's softmax computes in float32
+            # inside and rounds once, the numbers of the casts, in one pass.
+            direct = not training and _bfloat16_softmax(scores)
+            if not direct:
+                scores = ops.cast(scores, "float32")
+            if not training:
+                # Scaled after the matmul, with the mask added below: TensorFlow's
+                # oneDNN rewrite makes the three one kernel (a fused batched matmul).
+                scores = scores * ops.cast(scale, scores.dtype)
             if keep is not None:
                 # Added, not selected: the gradient of an addition costs no pass.
-                scores = scores + ops.where(keep, 0.0, -1e9)  # mask: (batch, 1, 1, seq)
+                mask = ops.where(keep, 0.0, -1e9)  # (batch, 1, 1, seq)
+                scores = scores + ops.cast(mask, scores.dtype)
             if training and self.attention_dropout > 0:
                 # One gradient for both (one pass less over the largest tensors).
                 drop = self.attention_dropout_layer.dropper(scores, self.compute_dtype)
@@ -255,3 +268,13 @@ class TransformerEncoder(keras.layers.Layer):
             quantization=self.quantization,
         )
         return config
+
+
+def _bfloat16_softmax(scores):
+    """Whether the softmax of these bfloat16 `scores` may run without the float32 casts
+    (`keras_bert.softmax_onednn`: TensorFlow's CPUs with oneDNN, graphs, not exports)."""
+    if keras.backend.backend() != "tensorflow" or scores.dtype != "bfloat16":
+        return False
+    from keras_bert import softmax_onednn  # TensorFlow only.
+
+    return softmax_onednn.usable(scores)
