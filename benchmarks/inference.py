@@ -5,7 +5,9 @@ BERT-base and MiniLM-L6 (H384) shapes, random weights (speed does not depend on
 them), batch 8, sequence 128, every token real. Calls are interleaved round by round
 (so a slow moment of the machine hits every path alike) and the median is kept. The
 limit is the model's matmul FLOPs at the peak matmul rate measured in the same run
-(a 2048x2048x2048 float32 / bfloat16 `tf.matmul`).
+(a 2048x2048x2048 float32 / bfloat16 `tf.matmul`). "its matmuls alone" runs the
+model's matmuls at its own shapes and nothing else: the share of the limit that no
+change outside the matmul kernels can pass (small matmuls run below the peak).
 
 - ours: `tf.function` over `model(inputs, training=False)` (optionally XLA);
   `float32`, `mixed_bfloat16` (float32 weights cast each call), `bfloat16` (bf16
@@ -25,6 +27,8 @@ keras-hub conflicts with the `tfm` extra; use the environment of
 import argparse
 import importlib.util
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -85,6 +89,40 @@ def ours(shape, variant, xla):
     return keras_call(model, xla)
 
 
+def matmuls_alone(shape, dtype):
+    """The model's matmuls and nothing else, on the same oneDNN kernels: every block's
+    six dense layers on (batch * seq, hidden) and its two batched attention products,
+    each on inputs of its own (no bias, activation, softmax, LayerNorm or copies). What
+    no change outside the matmul kernels can beat: the reachable share of the limit."""
+    import tensorflow as tf
+
+    s, rows = SHAPES[shape], BATCH * SEQ
+    h, inner, heads = s["hidden_dim"], s["intermediate_dim"], s["num_heads"]
+    rng = np.random.default_rng(1)
+
+    def tensor(*dims):
+        return tf.constant(rng.normal(size=dims).astype("float32") * 0.1, dtype)
+
+    x, wide = tensor(rows, h), tensor(rows, inner)
+    query, probs = tensor(BATCH, heads, SEQ, h // heads), tensor(BATCH, heads, SEQ, SEQ)
+    # Weights of their own for every layer (TensorFlow would merge repeated products).
+    layers = [dict(square=[tensor(h, h) for _ in range(4)], up=tensor(h, inner),
+                   down=tensor(inner, h), key=tensor(BATCH, heads, h // heads, SEQ),
+                   value=tensor(BATCH, heads, SEQ, h // heads))
+              for _ in range(s["num_layers"])]
+
+    @tf.function
+    def run():
+        outs = []
+        for w in layers:
+            outs += [tf.matmul(x, k) for k in w["square"]]  # query, key, value, output
+            outs += [tf.matmul(x, w["up"]), tf.matmul(wide, w["down"])]
+            outs += [tf.matmul(query, w["key"]), tf.matmul(probs, w["value"])]
+        return tf.add_n([tf.cast(tf.reshape(o, [-1])[0], tf.float32) for o in outs])
+
+    return lambda: run().numpy()
+
+
 def keras_hub_peer(shape, dtype, xla):
     import keras_hub
 
@@ -122,6 +160,8 @@ def paths(shape, xla):
     """(label, precision, runner factory) for every path that is installed."""
     out = [(f"ours {v}", v, lambda v=v: ours(shape, v, xla))
            for v in ("float32", "mixed_bfloat16", "bfloat16", "int8", "keras int8")]
+    out += [(f"its matmuls alone {d}", d, lambda d=d: matmuls_alone(shape, d))
+            for d in ("float32", "bfloat16")]
     if importlib.util.find_spec("keras_hub"):
         out += [(f"keras-hub {d}", d, lambda d=d: keras_hub_peer(shape, d, xla))
                 for d in ("float32", "bfloat16")]
@@ -152,13 +192,22 @@ def main():
     parser.add_argument("--models", default="base,minilm")
     parser.add_argument("--xla", action="store_true", help="jit_compile the Keras paths")
     args = parser.parse_args()
+    models = args.models.split(",")
+    if len(models) > 1:
+        # One process per model: run after BERT-base's in one process, MiniLM's Keras
+        # paths ran 10-25% slower than in a process of their own; PyTorch's did not.
+        for shape in models:
+            command = [sys.executable, __file__, "--rounds", str(args.rounds), "--models",
+                       shape] + (["--xla"] if args.xla else [])
+            subprocess.run(command, check=True)
+        return
     peaks = {"float32": peak_matmul("float32"), "bfloat16": peak_matmul("bfloat16")}
     print(f"peak matmul: {peaks['float32'] / 1e9:.0f} GFLOP/s float32, "
           f"{peaks['bfloat16'] / 1e9:.0f} GFLOP/s bfloat16; batch {BATCH}, seq {SEQ}; "
           f"XLA {'on' if args.xla else 'off'}")
     print(f"{'model':<7} {'path':<28} {'seq/s':>7} {'% limit':>8} {'vs ours f32':>11} "
           f"{'vs HF same':>10}")
-    for shape in args.models.split(","):
+    for shape in models:
         table = paths(shape, args.xla)
         runners = {label: make() for label, _, make in table}
         seconds = measure(runners, args.rounds)
