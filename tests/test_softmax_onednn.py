@@ -103,3 +103,13 @@ def test_not_in_exports_xla_eager_or_float32():
     assert _softmax_input_dtypes(
         lambda x, mask: float_block(x, padding_mask=mask, training=False), x, mask
     ) == [tf.float32]
+
+
+def test_where_the_probe_failed_the_casts_stay(monkeypatch):
+    """A build whose bfloat16 softmax is not oneDNN's (the probe fails, as with
+    `TF_ENABLE_ONEDNN_OPTS=0`) keeps the float32 softmax."""
+    block, x, mask = _block_and_inputs("bfloat16")
+    monkeypatch.setattr(softmax_onednn, "_AVAILABLE", False)
+    assert _softmax_input_dtypes(
+        lambda x, mask: block(x, padding_mask=mask, training=False), x, mask
+    ) == [tf.float32]
