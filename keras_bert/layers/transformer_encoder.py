@@ -273,7 +273,7 @@ class TransformerEncoder(keras.layers.Layer):
 def _bfloat16_softmax(scores):
     """Whether the softmax of these bfloat16 `scores` may run without the float32 casts
     (`keras_bert.softmax_onednn`: TensorFlow's CPUs with oneDNN, graphs, not exports)."""
-    if keras.backend.backend() != "tensorflow" or scores.dtype != "bfloat16":
+    if keras.backend.backend() != "tensorflow":
         return False
     from keras_bert import softmax_onednn  # TensorFlow only.
 
