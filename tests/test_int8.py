@@ -1,6 +1,7 @@
 """int8 inference: `Int8Dense`, oneDNN's kernels against NumPy, `quantize_int8` on a
 backbone (save/reload) and on the real MiniLM."""
 
+import math
 import os
 
 import keras
@@ -63,6 +64,53 @@ def test_int8_dense_keeps_leading_axes_and_activation():
     assert got.shape == (2, 3, 5)
     np.testing.assert_allclose(got, dense(x).numpy(), atol=0.05)
     assert got.min() > -0.2  # GELU applied (its minimum is -0.17).
+
+
+NUMPY_ACTIVATIONS = {
+    "gelu": lambda y: 0.5 * y * (1.0 + np.vectorize(math.erf)(y / math.sqrt(2.0))),
+    "gelu_approximate": lambda y: 0.5 * y * (1.0 + np.tanh(
+        math.sqrt(2.0 / math.pi) * (y + 0.044715 * y ** 3))),
+    "relu": lambda y: np.maximum(y, 0.0), "tanh": np.tanh,
+    "swish": lambda y: y / (1.0 + np.exp(-y))}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["onednn", "keras_ops"])
+@pytest.mark.parametrize("activation", sorted(NUMPY_ACTIVATIONS))
+def test_int8_dense_activations_against_numpy(activation, fast, monkeypatch):
+    """GELU (both), ReLU and tanh run inside oneDNN's kernel, swish after it; each is
+    the activation of the NumPy scheme, eagerly and in a traced function."""
+    import tensorflow as tf
+
+    monkeypatch.setattr(int8_matmul, "_AVAILABLE", fast)
+    dense = float_dense(9, 11, seed=6)
+    x = np.random.default_rng(3).normal(size=(13, 9)).astype("float32") * 2 + 0.5
+    layer = Int8Dense.from_dense(dense, activation=activation)
+    want = NUMPY_ACTIVATIONS[activation](
+        numpy_int8_dense(x, dense.kernel.numpy(), dense.bias.numpy()))
+    np.testing.assert_allclose(layer(x), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tf.function(layer)(tf.constant(x)), want, rtol=1e-5, atol=1e-5)
+
+
+def test_int8_block_graph_is_one_kernel_per_dense_layer():
+    """A traced int8 block: every dense layer is one `_QuantizedMatMul` (scales, bias
+    and, for the intermediate layer, GELU inside; no float GELU ops around it), fed
+    plain scaled codes (no per-call offset correction over the weights)."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(7)
+    block = keras_bert.layers.TransformerEncoder(num_heads=2, intermediate_dim=10)
+    block.build((3, 7, 6))
+    block.quantize_int8()
+    x = tf.random.normal((3, 7, 6))
+    graph = tf.function(lambda x: block(x)).get_concrete_function(x).graph
+    ops = graph.get_operations()
+    kernels = [op for op in ops if op.type == "_QuantizedMatMul"]
+    # Query, key and value, attention output, intermediate, output.
+    assert len(kernels) == 6
+    assert {op.get_attr("input_quant_mode") for op in kernels} == {b"SCALED"}
+    fused = sorted(tuple(op.get_attr("fused_ops")) for op in kernels)
+    assert fused == [(b"BiasAdd", b"Dequantize")] * 5 + [(b"BiasAdd", b"GeluExact", b"Dequantize")]
+    assert not [op for op in ops if op.type in ("Erf", "Erfc")]
 
 
 def tiny_inputs(batch=3, seq=7):

@@ -24,7 +24,8 @@ class Int8Dense(keras.layers.Layer):
     `abs max / 127`); each call measures the input's range and codes it in uint8
     (asymmetric), then runs an 8-bit matmul with int32 accumulation: PyTorch's dynamic
     int8 quantization, with per-column weight scales. On TensorFlow's x86 CPUs the
-    matmul, the dequantization and the bias are one oneDNN kernel; elsewhere
+    matmul, the dequantization, the bias and the activation (GELU, ReLU, tanh) are one
+    oneDNN kernel; elsewhere
     `keras.ops` computes the same formula. The layer is not trainable. Make one from a
     float `keras.layers.Dense` with `from_dense`.
 
@@ -107,8 +108,12 @@ class Int8Dense(keras.layers.Layer):
     def matmul_codes(self, quantized):
         kernels = _fast_kernels()
         if kernels is not None:
+            # The kernel applies the activation itself where it has it (GELU, ...).
+            fused = self.activation in kernels.FUSED_ACTIVATIONS
             y = kernels.matmul(quantized, self.kernel, self.kernel_scale, self.bias,
-                               self.column_sums)
+                               self.column_sums, self.activation if fused else None)
+            if fused:
+                return y
         else:
             codes, lo, hi = quantized
             step = (hi - lo) / 255.0
