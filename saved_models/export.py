@@ -51,6 +51,7 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
     >>> os.path.basename(path), sorted(os.listdir(path))
     ('1', ['assets', 'assets.extra', 'fingerprint.pb', 'saved_model.pb', 'variables'])
     """
+    _refuse_int8(model)
     if version is None:
         version = (versions(export_dir) or [0])[-1] + 1
     if not isinstance(version, int) or version < 1:
@@ -72,3 +73,14 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _refuse_int8(model):
+    """An int8 encoder runs on oneDNN-only kernels that TF Serving's builds may lack:
+    refused before anything is written."""
+    for layer in model._flatten_layers(include_self=True):
+        if getattr(layer, "quantization", None) == "int8":
+            raise ValueError(
+                f"{model.name}: its encoder {layer.name} is quantized to int8, which runs "
+                "on oneDNN-only kernels that TF Serving may lack; export the float32 model "
+                "(before keras_bert.quantize_int8).")

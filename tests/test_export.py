@@ -196,6 +196,16 @@ def test_versions_are_numbered_never_overwritten_never_half_written(tmp_path, vo
     assert versions(base) == [1, 5, 6] and sorted(os.listdir(base)) == ["1", "5", "6"]
 
 
+def test_int8_model_is_refused_before_anything_is_written(tmp_path, vocabulary):
+    model = keras_bert.quantize_int8(keras_bert.build("tiny", task="classification",
+                                                      num_classes=2, **TINY))
+    pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
+    base = tmp_path / "export"
+    with pytest.raises(ValueError, match="quantized to int8.*export the float32 model"):
+        export(model, pre, str(base))
+    assert not base.exists()
+
+
 def test_bad_requests_get_errors_or_sane_answers(tmp_path, vocabulary):
     import tensorflow as tf
 
