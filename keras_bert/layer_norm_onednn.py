@@ -11,8 +11,9 @@ sequence 128 runs 2% (BERT-base) to 4% (MiniLM) faster with float32 weights and 
 
 The kernel serves a call only where that is correct and safe (`usable`):
 - `available()`: once per process, the kernel runs here and gives NumPy's numbers on a
-  small case, and no GPU is visible (it is a CPU kernel). A build without oneDNN, or
-  `TF_ENABLE_ONEDNN_OPTS=0`, fails the check;
+  small case, and no GPU is visible (it is a CPU kernel). A build without the kernel
+  fails the check (with `TF_ENABLE_ONEDNN_OPTS=0` TensorFlow 2.20 still runs it, with
+  NumPy's numbers, so it is used);
 - not inside an XLA-compiled function (XLA has no such kernel);
 - not under `portable()`, which `saved_models.export` holds while it traces: an exported
   SavedModel keeps TensorFlow's standard ops, so any TF Serving build loads it;
@@ -28,6 +29,8 @@ import functools
 import threading
 
 import numpy as np
+
+from keras_bert import onednn_probe
 
 _AVAILABLE = None
 _STATE = threading.local()
@@ -120,24 +123,18 @@ def available():
     """Whether the kernel runs here, on CPUs only, with NumPy's numbers (checked once)."""
     global _AVAILABLE
     if _AVAILABLE is None:
-        try:
-            _AVAILABLE = bool(_probe())
-        except Exception:  # noqa: BLE001 - no such op or kernel in this build.
-            _AVAILABLE = False
+        _AVAILABLE = onednn_probe.passes(_probe)
     return _AVAILABLE
 
 
 def _probe():
     import tensorflow as tf
 
-    with tf.init_scope():  # Eager even when first asked while tracing a function.
-        if tf.config.list_logical_devices("GPU"):
-            return False
-        rng = np.random.default_rng(0)
-        x = (rng.normal(size=(5, 16)) * 3 + 1).astype("float32")
-        gamma, beta = (rng.normal(size=16).astype("float32") for _ in range(2))
-        got = layer_norm(tf.constant(x), tf.constant(gamma), tf.constant(beta), 1e-12)
-        x = x.astype("float64")
-        centered = x - x.mean(-1, keepdims=True)
-        want = centered / np.sqrt((centered ** 2).mean(-1, keepdims=True) + 1e-12)
-        return np.allclose(got.numpy(), want * gamma + beta, rtol=1e-5, atol=1e-5)
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(5, 16)) * 3 + 1).astype("float32")
+    gamma, beta = (rng.normal(size=16).astype("float32") for _ in range(2))
+    got = layer_norm(tf.constant(x), tf.constant(gamma), tf.constant(beta), 1e-12)
+    x = x.astype("float64")
+    centered = x - x.mean(-1, keepdims=True)
+    want = centered / np.sqrt((centered ** 2).mean(-1, keepdims=True) + 1e-12)
+    return np.allclose(got.numpy(), want * gamma + beta, rtol=1e-5, atol=1e-5)

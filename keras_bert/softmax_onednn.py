@@ -19,7 +19,7 @@ oneDNN), training, and any dtype but bfloat16. TensorFlow is imported lazily.
 
 import numpy as np
 
-from keras_bert import layer_norm_onednn
+from keras_bert import layer_norm_onednn, onednn_probe
 
 _AVAILABLE = None
 
@@ -48,26 +48,20 @@ def available():
     """
     global _AVAILABLE
     if _AVAILABLE is None:
-        try:
-            _AVAILABLE = bool(_probe())
-        except Exception:  # noqa: BLE001 - no bfloat16 kernel in this build.
-            _AVAILABLE = False
+        _AVAILABLE = onednn_probe.passes(_probe)
     return _AVAILABLE
 
 
 def _probe():
     import tensorflow as tf
 
-    with tf.init_scope():  # Eager even when first asked while tracing a function.
-        if tf.config.list_logical_devices("GPU"):
-            return False
-        rng = np.random.default_rng(0)
-        scores = tf.cast(rng.normal(size=(3, 2, 5, 67)) * 4, tf.bfloat16)
-        keep = rng.random((3, 1, 1, 67)) < 0.7
-        mask = tf.where(keep, 0.0, -1e9)
-        direct = tf.function(lambda s: tf.nn.softmax(s + tf.cast(mask, tf.bfloat16)))
-        cast = tf.function(
-            lambda s: tf.cast(tf.nn.softmax(tf.cast(s, tf.float32) + mask), tf.bfloat16))
-        got, want = direct(scores), cast(scores)
-        return bool(tf.reduce_all(tf.equal(tf.bitcast(got, tf.int16),
-                                           tf.bitcast(want, tf.int16))))
+    rng = np.random.default_rng(0)
+    scores = tf.cast(rng.normal(size=(3, 2, 5, 67)) * 4, tf.bfloat16)
+    keep = rng.random((3, 1, 1, 67)) < 0.7
+    mask = tf.where(keep, 0.0, -1e9)
+    direct = tf.function(lambda s: tf.nn.softmax(s + tf.cast(mask, tf.bfloat16)))
+    cast = tf.function(
+        lambda s: tf.cast(tf.nn.softmax(tf.cast(s, tf.float32) + mask), tf.bfloat16))
+    got, want = direct(scores), cast(scores)
+    return bool(tf.reduce_all(tf.equal(tf.bitcast(got, tf.int16),
+                                       tf.bitcast(want, tf.int16))))

@@ -48,6 +48,7 @@ TENSORFLOW_USERS = {"keras_bert/checkpoints/google_tf1.py",
                     "keras_bert/gelu_xla.py",  # The training GELU in XLA (TF only)
                     "keras_bert/int8_matmul.py",  # oneDNN's int8 kernels (CPU inference)
                     "keras_bert/layer_norm_onednn.py",  # oneDNN's LayerNorm (CPU inference)
+                    "keras_bert/onednn_probe.py",  # their once-per-process check
                     "keras_bert/softmax_onednn.py",  # oneDNN's bf16 softmax (CPU inference)
                     "keras_bert/masked_lm_loss.py",  # its all-reduce under tf.distribute
                     "keras_bert/training.py"}  # dense embedding gradients (TF only)
