@@ -14,6 +14,9 @@ change outside the matmul kernels can pass (small matmuls run below the peak).
   weights: no casts), `int8` (`keras_bert.quantize_int8`: int8 weights, uint8 inputs
   with a range measured per call, oneDNN's int8 kernels) and `keras int8` (Keras's
   `model.quantize("int8")`: dynamic per-token scales on generic int8 matmuls);
+  `frozen bfloat16` and `frozen int8`: the same models through
+  `keras_bert.FrozenInference` (a snapshot of the weights; oneDNN's kernels keep them
+  rearranged between calls);
 - keras-hub `BertBackbone` in float32 / bfloat16, the same way;
 - transformers `BertModel` under `inference_mode`: float32, bf16 weights, and
   `torch.ao.quantization.quantize_dynamic` int8.
@@ -77,7 +80,7 @@ def keras_call(model, xla):
     return lambda: f(x).numpy()
 
 
-def ours(shape, variant, xla):
+def ours(shape, variant, xla, frozen=False):
     import keras_bert
 
     dtype = "float32" if "int8" in variant else variant
@@ -86,7 +89,19 @@ def ours(shape, variant, xla):
         keras_bert.quantize_int8(model)
     if variant == "keras int8":
         model.quantize("int8")
+    if frozen:
+        return frozen_call(model)
     return keras_call(model, xla)
+
+
+def frozen_call(model):
+    import tensorflow as tf
+
+    import keras_bert
+
+    x = {k: tf.constant(v) for k, v in inputs_np().items()}
+    frozen = keras_bert.FrozenInference(model)
+    return lambda: frozen(x)["sequence_output"].numpy()
 
 
 def matmuls_alone(shape, dtype):
@@ -160,6 +175,9 @@ def paths(shape, xla):
     """(label, precision, runner factory) for every path that is installed."""
     out = [(f"ours {v}", v, lambda v=v: ours(shape, v, xla))
            for v in ("float32", "mixed_bfloat16", "bfloat16", "int8", "keras int8")]
+    if not xla:
+        out += [(f"ours frozen {v}", v, lambda v=v: ours(shape, v, xla, frozen=True))
+                for v in ("bfloat16", "int8")]
     out += [(f"its matmuls alone {d}", d, lambda d=d: matmuls_alone(shape, d))
             for d in ("float32", "bfloat16")]
     if importlib.util.find_spec("keras_hub"):

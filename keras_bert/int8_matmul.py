@@ -25,6 +25,9 @@ is not needed. `available()` checks once per process that the kernel exists and
 computes exactly this (small cases against NumPy, with and without GELU); where it
 does not (another backend, `TF_ENABLE_ONEDNN_OPTS=0`, a build without oneDNN)
 `Int8Dense` computes the same formula with `keras.ops`.
+Traced by `FrozenInference` (weights that never change), the kernel keeps its
+prepared int8 weights between calls (`is_weight_const`: MiniLM +5%); anywhere else it
+does not, since a model's weights are variables that may be reassigned.
 
 TensorFlow is imported lazily: `import keras_bert` does not load it.
 """
@@ -34,7 +37,7 @@ import math
 
 import numpy as np
 
-from keras_bert import onednn_probe
+from keras_bert import frozen_inference, onednn_probe
 
 _AVAILABLE = None
 
@@ -72,10 +75,12 @@ def matmul(quantized, kernel, kernel_scale, bias, column_sums, activation=None):
               -127.0 * kernel_scale, 127.0 * kernel_scale]  # The columns' scales.
     if tf.executing_eagerly():
         return _eager_kernel(fused_ops)(*inputs)
-    return _add_op(inputs, fused_ops)
+    # Traced by `FrozenInference`, the weights never change: the kernel may keep them
+    # prepared (never in the shared eager kernels, which serve every layer).
+    return _add_op(inputs, fused_ops, weights_const=frozen_inference.weights_frozen())
 
 
-def _add_op(inputs, fused_ops):
+def _add_op(inputs, fused_ops, weights_const=False):
     import tensorflow as tf
     from tensorflow.core.framework import attr_value_pb2
 
@@ -90,8 +95,9 @@ def _add_op(inputs, fused_ops):
              "T2": attr(type=tf.qint8.as_datatype_enum),
              **{name: attr(type=tf.float32.as_datatype_enum) for name in ("Tbias", "U", "Tout")},
              "transpose_a": attr(b=False), "transpose_b": attr(b=False),
-             # Not cached between calls: the weights are variables, which may be reassigned.
-             "is_weight_const": attr(b=False), "is_bias_const": attr(b=False),
+             # Kept between calls only for `FrozenInference`: a model's weights are
+             # variables, which may be reassigned.
+             "is_weight_const": attr(b=weights_const), "is_bias_const": attr(b=False),
              "fused_ops": attr(list=attr.ListValue(s=[op.encode() for op in fused_ops])),
              "input_quant_mode": attr(s=b"SCALED"), "output_quant_mode": attr(s=b"SCALED")}
     op = tf.compat.v1.get_default_graph().create_op(

@@ -5,7 +5,8 @@ the test wrote; this writes `jax_outputs.npz` and `jax_report.json` there.
 It builds and loads the model without TensorFlow (Hugging Face safetensors), then reads
 a Google TF1 checkpoint (TensorFlow's checkpoint reader is imported only for that), and
 runs every task model: call, predict, a few `fit` steps, a .keras round trip. The
-Hugging Face model is also quantized to int8 (`quantize_int8`, in keras.ops here).
+Hugging Face model also runs under `FrozenInference`, and is quantized to int8
+(`quantize_int8`, in keras.ops here).
 """
 
 import json
@@ -32,6 +33,8 @@ def main(work):
     result = model(tiny)
     out["hf_sequence"], out["hf_pooled"] = (np.asarray(result[k]) for k in
                                             ("sequence_output", "pooled_output"))
+    frozen = keras_bert.FrozenInference(model)(tiny)  # jax.jit over a copy of the weights
+    out["frozen_sequence"] = np.asarray(frozen["sequence_output"])
     if minilm:
         real = keras_bert.build(os.path.join(work, "minilm"))
         result = real.predict(minilm, verbose=0)

@@ -1,6 +1,7 @@
 """The model code on Keras's JAX backend: `import keras_bert` and a Hugging Face load
 without TensorFlow; Google TF1 and Hugging Face checkpoints equal the NumPy reference;
-the real MiniLM equals PyTorch; every task model fits, predicts and round-trips.
+the real MiniLM equals PyTorch; `FrozenInference` (jax.jit) gives the same numbers;
+every task model fits, predicts and round-trips.
 Runs `tests/jax_backend_run.py` in a process with KERAS_BACKEND=jax."""
 
 import importlib.util
@@ -82,7 +83,7 @@ def test_model_code_runs_on_jax(tmp_path):
     sequence, pooled, _ = numpy_bert.forward(weights, tiny["token_ids"], tiny["segment_ids"],
                                              mask, HEADS, LAYERS)
     real = mask[..., None].astype(bool)
-    for source in ("hf", "tf1"):
+    for source in ("hf", "tf1", "frozen"):
         np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence * real,
                                    atol=2e-5)
         np.testing.assert_allclose(got[f"{source}_pooled"], pooled, atol=2e-5)

@@ -45,6 +45,8 @@ TENSORFLOW_USERS = {"keras_bert/checkpoints/google_tf1.py",
                     "keras_bert/distributed_trainer.py",  # the loop on strategy.run
                     "keras_bert/dropout_mask.py",  # 16-bit dropout decisions (TF only)
                     "keras_bert/fused_adam.py",  # AdamW on TF's fused kernels (TF only)
+                    "keras_bert/frozen_inference.py",  # tf.function on TensorFlow
+                    "keras_bert/frozen_matmul.py",  # oneDNN's kept-weights dense kernel
                     "keras_bert/gelu_xla.py",  # The training GELU in XLA (TF only)
                     "keras_bert/int8_matmul.py",  # oneDNN's int8 kernels (CPU inference)
                     "keras_bert/layer_norm_onednn.py",  # oneDNN's LayerNorm (CPU inference)

@@ -34,7 +34,7 @@ def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=F
         examples = task_data.read(run["data"], data, run["label_names"])
         if examples is None or examples.labels is None:
             raise ValueError(f"{data}: no labels to evaluate against (use predict)")
-    outputs = run_model.predict(model, preprocessor, examples, batch_size)
+    outputs = run_model.predict(model, preprocessor, examples, batch_size, frozen=True)
     predicted = run_model.decide(outputs, run["label_names"])
     if predictions:
         from pipelines import glue

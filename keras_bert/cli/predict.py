@@ -60,7 +60,7 @@ def _predict_file(model, preprocessor, run_info, data, out, batch_size):
     with reading_inputs():
         examples = (task_data.read_unlabelled(spec, data) if spec["source"] == "table"
                     else task_data.read(spec, data, labels))
-    outputs = run_model.predict(model, preprocessor, examples, batch_size)
+    outputs = run_model.predict(model, preprocessor, examples, batch_size, frozen=True)
     glue.write_submission(out, examples.ids, _named(outputs, labels))
     print(f"wrote {len(examples)} predictions to {out}", file=sys.stderr)
 
@@ -102,7 +102,7 @@ def run(args):
     with reading_inputs():
         labels = run_info["label_names"]
         examples = _examples(_texts(args, task_data.segment_count(run_info["data"])))
-    outputs = run_model.predict(model, preprocessor, examples, args.batch_size)
+    outputs = run_model.predict(model, preprocessor, examples, args.batch_size, frozen=True)
     named = _named(outputs, labels)
     probabilities = None if labels is None else run_model.probabilities(outputs)
     for i, value in enumerate(named):

@@ -73,14 +73,21 @@ def load_run(run_dir, int8=False):
     return model, preprocessor, run
 
 
-def predict(model, preprocessor, examples, batch_size=32):
-    """Raw outputs (logits, or scores) for `TextExamples`, in their order."""
+def predict(model, preprocessor, examples, batch_size=32, frozen=False):
+    """Raw outputs (logits, or scores) for `TextExamples`, in their order. With `frozen`
+    (`evaluate`, `predict`: the weights no longer change) through
+    `keras_bert.FrozenInference`, whose bfloat16 and int8 kernels keep their weights."""
     from pipelines.classification import classification_dataset
 
     unlabelled = type(examples)(examples.texts, None, examples.ids, examples.label_names,
                                 examples.source)
     data = classification_dataset(unlabelled, preprocessor, batch_size)
-    return np.asarray(model.predict(data.map(lambda features: features), verbose=0))
+    data = data.map(lambda features: features)
+    if frozen:
+        import keras_bert
+
+        return np.asarray(keras_bert.FrozenInference(model).predict(data))
+    return np.asarray(model.predict(data, verbose=0))
 
 
 def model_inputs(arrays):

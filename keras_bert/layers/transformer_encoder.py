@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_bert import frozen_inference
 from keras_bert.layers.activations import gelu_exact_training, get_activation, is_gelu_exact
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.fused_attention import fused_attention
@@ -15,6 +16,10 @@ from keras_bert.layers.softmax_dropout import softmax_dropout
 DENSE_LAYERS = ("query_dense", "key_dense", "value_dense", "attention_output_dense",
                 "intermediate_dense", "output_dense")
 QUANTIZATIONS = (None, "int8")
+
+# Activations `frozen_matmul` runs inside its kernel (its FUSED_ACTIVATIONS' names).
+_FROZEN_ACTIVATIONS = ("gelu", "gelu_approximate", "gelu_new", "gelu_pytorch_tanh",
+                       "gelu_fast", "relu", "tanh")
 
 # Backends whose `ops.dot_product_attention` serves inference (no attention dropout).
 FUSED_ATTENTION = ("jax", "torch")
@@ -31,7 +36,9 @@ class TransformerEncoder(keras.layers.Layer):
     under mixed precision (in CPU inference on TensorFlow, oneDNN's softmax takes the
     bfloat16 scores and computes in float32 inside: `keras_bert.softmax_onednn`). With
     `quantization="int8"` the six dense layers are `Int8Dense` (inference only;
-    `quantize_int8()` converts a float block in place).
+    `quantize_int8()` converts a float block in place). Traced by `FrozenInference`
+    (weights that never change), bfloat16 blocks on TensorFlow's CPUs run each dense
+    layer on oneDNN's kept-weights kernel (`keras_bert.frozen_matmul`).
 
     Example:
     >>> block = TransformerEncoder(num_heads=2, intermediate_dim=10)
@@ -145,18 +152,47 @@ class TransformerEncoder(keras.layers.Layer):
     def _split_heads(self, x, batch, seq):
         return ops.reshape(x, (batch, seq, self.num_heads, self.head_dim))
 
-    def _projections(self, x):
+    def _projections(self, x, training):
         """Query, key and value of `x` (batch * seq, hidden), each the same shape."""
         if self.quantization == "int8":  # One quantization of x serves all three.
             codes = self.query_dense.quantize_inputs(x)
             return tuple(layer.matmul_codes(codes) for layer in (
                 self.query_dense, self.key_dense, self.value_dense))
-        return self.query_dense(x), self.key_dense(x), self.value_dense(x)
+        return tuple(self._linear(layer, x, training) for layer in (
+            self.query_dense, self.key_dense, self.value_dense))
+
+    def _frozen_kernels(self, x, training):
+        """Whether this float block's dense layers may run on `frozen_matmul`'s kernel
+        for `x`: only while `FrozenInference` traces, in inference, on TensorFlow."""
+        if (training or self.quantization is not None or not frozen_inference.weights_frozen()
+                or keras.backend.backend() != "tensorflow"):
+            return False
+        from keras_bert import frozen_matmul  # TensorFlow only.
+
+        return frozen_matmul.usable(x)
+
+    def _frozen_dense(self, layer, x, activation=None, residual=None):
+        from keras_bert import frozen_matmul
+
+        return frozen_matmul.dense(x, ops.cast(layer.kernel, x.dtype),
+                                   ops.cast(layer.bias, x.dtype), activation, residual)
+
+    def _linear(self, layer, x, training):
+        """`layer(x)`, a dense layer without activation, on rows."""
+        if self._frozen_kernels(x, training):
+            return self._frozen_dense(layer, x)
+        return layer(x)
+
+    def _residual(self, layer, x, residual, training):
+        """`residual + Dropout(layer(x))` on rows: what a LayerNorm of the block takes."""
+        if self._frozen_kernels(x, training):
+            return self._frozen_dense(layer, x, residual=residual)
+        return residual + self.dropout_layer(layer(x), training=training)
 
     def _attention(self, query, key, value, keep, training):
         """`query` is (batch, queries, heads, dim), `key` and `value` (batch, seq, heads,
-        dim), `keep` the bool key mask (batch, 1, 1, seq) or None; returns the attention
-        output (batch * queries, hidden)."""
+        dim), `keep` the bool key mask (batch, 1, 1, seq) or None; returns the context,
+        the attention before its output layer (batch * queries, hidden)."""
         batch, queries = ops.shape(query)[0], ops.shape(query)[1]
         scale = 1.0 / math.sqrt(self.head_dim)
         if keras.backend.backend() in FUSED_ATTENTION and not (
@@ -193,8 +229,7 @@ class TransformerEncoder(keras.layers.Layer):
                 probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
             value = ops.transpose(value, (0, 2, 1, 3))  # (batch, heads, seq, dim)
             context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))  # (b, q, n, d)
-        context = ops.reshape(context, (batch * queries, self.hidden_dim))
-        return self.attention_output_dense(context)
+        return ops.reshape(context, (batch * queries, self.hidden_dim))
 
     def call(self, inputs, padding_mask=None, training=None, first_token=False):
         """`inputs` (batch, seq, hidden) -> the block's output, the same shape. With
@@ -209,34 +244,37 @@ class TransformerEncoder(keras.layers.Layer):
         # oneDNN rewrite fuse the bias and GELU into it (in bfloat16 that halves the
         # intermediate layer's time on CPU); on JAX the reshape is free.
         x = ops.reshape(inputs, (batch * seq, self.hidden_dim))
-        query, key, value = self._projections(x)
+        query, key, value = self._projections(x, training)
         key = self._split_heads(key, batch, seq)  # (batch, seq, heads, dim)
         value = self._split_heads(value, batch, seq)
         keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
-        attention = self._attention(
+        context = self._attention(
             self._split_heads(query, batch, seq), key, value, keep, training)
-        outputs = ops.reshape(self._add_feedforward(x, attention, training),
+        outputs = ops.reshape(self._add_feedforward(x, context, training),
                               (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
         if not first_token:
             return outputs
         x = inputs[:, 0, :]  # (batch, hidden)
-        query = self._split_heads(self.query_dense(x), batch, 1)  # (batch, 1, heads, dim)
-        attention = self._attention(query, key, value, keep, training)
-        return outputs, self._add_feedforward(x, attention, training)  # (batch, hidden)
+        query = self._linear(self.query_dense, x, training)
+        query = self._split_heads(query, batch, 1)  # (batch, 1, heads, dim)
+        context = self._attention(query, key, value, keep, training)
+        return outputs, self._add_feedforward(x, context, training)  # (batch, hidden)
 
-    def _add_feedforward(self, x, attention, training):
-        """The rest of the block after attention, on rows: `x` and `attention` are
-        (rows, hidden); returns the same."""
-        attention = self.dropout_layer(attention, training=training)
-        x = ops.cast(self.attention_layer_norm(x + attention), self.compute_dtype)
-        feedforward = self._feedforward(x, training)
-        feedforward = self.dropout_layer(feedforward, training=training)
-        return ops.cast(self.output_layer_norm(x + feedforward), self.compute_dtype)
+    def _add_feedforward(self, x, context, training):
+        """The rest of the block after attention, on rows: `x` and the attention's
+        `context` are (rows, hidden); returns the same."""
+        x = self._residual(self.attention_output_dense, context, x, training)
+        x = ops.cast(self.attention_layer_norm(x), self.compute_dtype)
+        feedforward = self._residual(self.output_dense, self._intermediate(x, training), x,
+                                     training)
+        return ops.cast(self.output_layer_norm(feedforward), self.compute_dtype)
 
-    def _feedforward(self, x, training):
-        """`x` is (batch * seq, hidden); returns the same."""
+    def _intermediate(self, x, training):
+        """The activated intermediate layer of `x` (rows, hidden): (rows, intermediate)."""
+        if self._frozen_kernels(x, training) and self.activation in _FROZEN_ACTIVATIONS:
+            return self._frozen_dense(self.intermediate_dense, x, activation=self.activation)
         hidden = self.intermediate_dense(x)  # (batch * seq, intermediate)
         if self.quantization is None:
             if training and is_gelu_exact(self.activation):
@@ -246,7 +284,7 @@ class TransformerEncoder(keras.layers.Layer):
             else:
                 # Right after the matmul and bias: TensorFlow fuses all three.
                 hidden = self._activation_fn(hidden)
-        return self.output_dense(hidden)
+        return hidden
 
     def compute_output_spec(self, inputs, padding_mask=None, training=None, first_token=False):
         outputs = keras.KerasTensor(inputs.shape, self.compute_dtype)
