@@ -12,7 +12,7 @@ from keras_bert import frozen_matmul, int8_matmul
 from tests.task_checks import TINY, tiny_inputs
 
 # float32 is the model's own call; bf16's kernels may round a last bit differently.
-TOLERANCE = {"float32": 1e-6, "bfloat16": 0.05, "int8": 1e-5}
+TOLERANCE = {"float32": 1e-6, "bfloat16": 0.05, "mixed_bfloat16": 0.05, "int8": 1e-5}
 
 
 def tiny_model(kind, task=None, **options):
@@ -41,7 +41,7 @@ def test_the_kept_weights_kernels_run_here():
     assert frozen_matmul.available() and int8_matmul.available()
 
 
-@pytest.mark.parametrize("kind", ["float32", "bfloat16", "int8"])
+@pytest.mark.parametrize("kind", ["float32", "bfloat16", "mixed_bfloat16", "int8"])
 def test_gives_the_models_outputs_at_any_shape(kind):
     model = tiny_model(kind)
     frozen = keras_bert.FrozenInference(model)
