@@ -22,11 +22,8 @@ import math
 import numpy as np
 
 from keras_bert import frozen_inference, layer_norm_onednn, onednn_probe
-
-# Activation names of BERT configs -> the kernel's (oneDNN's erf and tanh GELUs).
-FUSED_ACTIVATIONS = {"gelu": "GeluExact", "gelu_approximate": "GeluApproximate",
-                     "gelu_new": "GeluApproximate", "gelu_pytorch_tanh": "GeluApproximate",
-                     "gelu_fast": "GeluApproximate", "relu": "Relu", "tanh": "Tanh"}
+# Activation names of BERT configs -> TensorFlow's fused-op names (the int8 kernel's too).
+from keras_bert.int8_matmul import FUSED_ACTIVATIONS
 
 _AVAILABLE = None
 

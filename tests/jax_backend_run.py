@@ -35,6 +35,7 @@ def main(work):
                                             ("sequence_output", "pooled_output"))
     frozen = keras_bert.FrozenInference(model)(tiny)  # jax.jit over a copy of the weights
     out["frozen_sequence"] = np.asarray(frozen["sequence_output"])
+    out["frozen_pooled"] = np.asarray(frozen["pooled_output"])
     if minilm:
         real = keras_bert.build(os.path.join(work, "minilm"))
         result = real.predict(minilm, verbose=0)

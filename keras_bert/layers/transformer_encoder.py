@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_bert import frozen_inference
+from keras_bert import frozen_inference, frozen_matmul
 from keras_bert.layers.activations import gelu_exact_training, get_activation, is_gelu_exact
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.fused_attention import fused_attention
@@ -16,10 +16,6 @@ from keras_bert.layers.softmax_dropout import softmax_dropout
 DENSE_LAYERS = ("query_dense", "key_dense", "value_dense", "attention_output_dense",
                 "intermediate_dense", "output_dense")
 QUANTIZATIONS = (None, "int8")
-
-# Activations `frozen_matmul` runs inside its kernel (its FUSED_ACTIVATIONS' names).
-_FROZEN_ACTIVATIONS = ("gelu", "gelu_approximate", "gelu_new", "gelu_pytorch_tanh",
-                       "gelu_fast", "relu", "tanh")
 
 # Backends whose `ops.dot_product_attention` serves inference (no attention dropout).
 FUSED_ATTENTION = ("jax", "torch")
@@ -167,13 +163,9 @@ class TransformerEncoder(keras.layers.Layer):
         if (training or self.quantization is not None or not frozen_inference.weights_frozen()
                 or keras.backend.backend() != "tensorflow"):
             return False
-        from keras_bert import frozen_matmul  # TensorFlow only.
-
-        return frozen_matmul.usable(x)
+        return frozen_matmul.usable(x)  # Imports TensorFlow: on TensorFlow only.
 
     def _frozen_dense(self, layer, x, activation=None, residual=None):
-        from keras_bert import frozen_matmul
-
         return frozen_matmul.dense(x, ops.cast(layer.kernel, x.dtype),
                                    ops.cast(layer.bias, x.dtype), activation, residual)
 
@@ -273,7 +265,8 @@ class TransformerEncoder(keras.layers.Layer):
 
     def _intermediate(self, x, training):
         """The activated intermediate layer of `x` (rows, hidden): (rows, intermediate)."""
-        if self._frozen_kernels(x, training) and self.activation in _FROZEN_ACTIVATIONS:
+        if (self._frozen_kernels(x, training)
+                and self.activation in frozen_matmul.FUSED_ACTIVATIONS):
             return self._frozen_dense(self.intermediate_dense, x, activation=self.activation)
         hidden = self.intermediate_dense(x)  # (batch * seq, intermediate)
         if self.quantization is None:
