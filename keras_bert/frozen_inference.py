@@ -105,20 +105,34 @@ class FrozenInference:
         """The model's outputs for one batch of `inputs` (what the model takes)."""
         return self._function(inputs)
 
-    def predict(self, data):
+    def predict(self, data, batch_size=32, verbose=0):
         """Outputs for every batch of `data`, as NumPy arrays joined along the batch
         axis, in the structure the model returns (as `model.predict`).
 
         Args:
-            data: a `tf.data.Dataset` or any iterable of input batches; of a tuple
-                batch `(inputs, targets...)` the inputs are used.
+            data: a `tf.data.Dataset` or any iterable of input batches (of a tuple
+                batch `(inputs, targets...)` the inputs are used); or the inputs as
+                arrays (a dict of them, or one), cut into batches of `batch_size`.
+            batch_size: int, for arrays.
+            verbose: 0 silent, else a progress bar.
         """
+        if isinstance(data, (dict, np.ndarray)):
+            data = _array_batches(data, batch_size)
+        progress = keras.utils.Progbar(None) if verbose else None
         batches = []
         for batch in data:
             if isinstance(batch, tuple):
                 batch = batch[0]
             outputs = self(batch)
             batches.append(keras.tree.map_structure(ops.convert_to_numpy, outputs))
+            if progress:
+                progress.add(1)
         if not batches:
             raise ValueError("predict: the data has no batches.")
         return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *batches)
+
+
+def _array_batches(arrays, batch_size):
+    rows = len(keras.tree.flatten(arrays)[0])
+    for start in range(0, rows, batch_size):
+        yield keras.tree.map_structure(lambda a: a[start:start + batch_size], arrays)

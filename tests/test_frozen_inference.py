@@ -1,6 +1,7 @@
 """`FrozenInference`: the model's numbers on a snapshot of its weights, at any shape;
 kernels that keep their weights (bfloat16 dense, int8) only inside it; later changes to
-the model not seen by it, seen by a new one; `predict` as the model's."""
+the model not seen by it, seen by a new one; `predict` (datasets, arrays) as the
+model's."""
 
 import keras
 import numpy as np
@@ -121,6 +122,16 @@ def test_predict_on_a_dataset_is_the_models_predict():
     assert_close(got, want, TOLERANCE["bfloat16"])
     with pytest.raises(ValueError, match="no batches"):
         keras_bert.FrozenInference(model).predict(data.take(0))
+
+
+def test_predict_on_arrays_cuts_batches_and_keeps_the_output_structure():
+    model = tiny_model("int8", task="question_answering")
+    x = tiny_inputs(batch=5)
+    got = keras_bert.FrozenInference(model).predict(x, batch_size=2)  # 2 + 2 + 1 rows
+    want = model.predict(x, batch_size=2, verbose=0)
+    assert set(got) == set(want) == {"start_logits", "end_logits"}
+    assert got["start_logits"].shape == (5, x["token_ids"].shape[1])
+    assert_close(got, want, TOLERANCE["int8"])
 
 
 def test_an_unbuilt_model_is_refused():

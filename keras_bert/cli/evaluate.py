@@ -30,7 +30,8 @@ def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=F
         model, preprocessor, run = run_model.load_run(run_dir, int8=int8)
         kind = kinds.for_run(run, run_dir)
         if kind is not None:
-            return kind.evaluate(model, data, predictions, batch_size)
+            # Its `predict` is the model's, on kept weights (`FrozenInference`).
+            return kind.evaluate(run_model.frozen_inference(model), data, predictions, batch_size)
         examples = task_data.read(run["data"], data, run["label_names"])
         if examples is None or examples.labels is None:
             raise ValueError(f"{data}: no labels to evaluate against (use predict)")

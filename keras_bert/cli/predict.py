@@ -95,7 +95,8 @@ def run(args):
         model, preprocessor, run_info = run_model.load_run(args.run_dir, int8=args.int8)
     kind = kinds.for_run(run_info, args.run_dir)
     if kind is not None:
-        return _run_kind(args, kind, model)
+        # Its `predict` is the model's, on kept weights (`FrozenInference`).
+        return _run_kind(args, kind, run_model.frozen_inference(model))
     if args.data:
         _predict_file(model, preprocessor, run_info, args.data, args.out, args.batch_size)
         return 0

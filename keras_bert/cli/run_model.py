@@ -83,11 +83,15 @@ def predict(model, preprocessor, examples, batch_size=32, frozen=False):
                                 examples.source)
     data = classification_dataset(unlabelled, preprocessor, batch_size)
     data = data.map(lambda features: features)
-    if frozen:
-        import keras_bert
+    return np.asarray((frozen_inference(model) if frozen else model).predict(data, verbose=0))
 
-        return np.asarray(keras_bert.FrozenInference(model).predict(data))
-    return np.asarray(model.predict(data, verbose=0))
+
+def frozen_inference(model):
+    """`keras_bert.FrozenInference(model)`: the model's inference (with a Keras-like
+    `predict`) on a snapshot of its weights, for commands that no longer change them."""
+    import keras_bert
+
+    return keras_bert.FrozenInference(model)
 
 
 def model_inputs(arrays):
