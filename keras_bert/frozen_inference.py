@@ -91,9 +91,8 @@ class FrozenInference:
             import tensorflow as tf
 
             # The copies are captured: the same tensors at every call.
-            run = tf.function(lambda inputs: self._run(
+            return tf.function(lambda inputs: self._run(
                 self._trainable, self._non_trainable, inputs), reduce_retracing=True)
-            return run
         if backend == "jax":
             import jax
 
