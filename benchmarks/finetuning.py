@@ -91,7 +91,7 @@ def matmul_floor(shape, dtype="float32"):
     shapes and transposes TensorFlow's gradients use), one after another: what a step
     would take if everything else (softmax, dropout, GELU, LayerNorm, the optimizer)
     were free. Ours and keras-hub run these same oneDNN kernels. The last block is
-    ours: keys and values of every token, the rest for [CLS] alone."""
+    ours: the [CLS] row alone (`TransformerEncoder._first_token_context`)."""
     import tensorflow as tf
 
     s = SHAPES[shape]
@@ -105,17 +105,18 @@ def matmul_floor(shape, dtype="float32"):
     w, w_in, w_out = rand(h, h), rand(h, inner), rand(inner, h)
     kt, v = rand(BATCH, heads, dim, SEQ), rand(BATCH, heads, SEQ, dim)  # As a step has them.
 
-    def products(queries):
-        """The block's matmuls when `queries` of the SEQ positions are computed."""
-        rows = BATCH * queries
-        x, x_inner, x_tokens = rand(rows, h), rand(rows, inner), rand(tokens, h)
-        q, p = rand(BATCH, heads, queries, dim), rand(BATCH, heads, queries, SEQ)
-        dense = [(x, w, x)] * 2 + [(x_tokens, w, x_tokens)] * 2  # q, o; k, v
-        dense += [(x, w_in, x_inner), (x_inner, w_out, x)]  # intermediate, output
-        for a, b, dy in dense:  # y = a @ b; da = dy @ b^T; db = a^T @ dy
-            yield lambda a=a, b=b: a @ b
-            yield lambda dy=dy, b=b: tf.matmul(dy, b, transpose_b=True)
-            yield lambda a=a, dy=dy: tf.matmul(a, dy, transpose_a=True)
+    def product(a, b, dy):
+        """y = a @ b, then its two gradients: da = dy @ b^T and db = a^T @ dy."""
+        yield lambda: a @ b
+        yield lambda: tf.matmul(dy, b, transpose_b=True)
+        yield lambda: tf.matmul(a, dy, transpose_a=True)
+
+    def block():
+        """A full block's matmuls: dense layers on every token, the attention core."""
+        x, x_inner = rand(tokens, h), rand(tokens, inner)
+        q, p = rand(BATCH, heads, SEQ, dim), rand(BATCH, heads, SEQ, SEQ)
+        for a, b, dy in [(x, w, x)] * 4 + [(x, w_in, x_inner), (x_inner, w_out, x)]:
+            yield from product(a, b, dy)  # q, k, v, o; intermediate, output
         yield lambda: q @ kt  # scores; then their two gradients
         yield lambda: tf.matmul(p, kt, adjoint_b=True)
         yield lambda: tf.matmul(p, q, adjoint_a=True)
@@ -123,7 +124,23 @@ def matmul_floor(shape, dtype="float32"):
         yield lambda: tf.matmul(q, v, adjoint_b=True)
         yield lambda: tf.matmul(p, q, adjoint_a=True)
 
-    blocks = [list(products(SEQ))] * (s["num_layers"] - 1) + [list(products(1))]
+    def last_block():
+        """Ours: the [CLS] row's dense layers, its query folded into the key kernel and
+        the value kernel applied after the probabilities (no key or value formed)."""
+        x, x_inner, x_tokens = rand(BATCH, h), rand(BATCH, inner), rand(BATCH, SEQ, h)
+        by_head, folded = rand(heads, BATCH, dim), rand(heads, BATCH, h)
+        w_heads, p = rand(heads, dim, h), rand(BATCH, heads, SEQ)
+        for a, b, dy in [(x, w, x)] * 2 + [(x, w_in, x_inner), (x_inner, w_out, x)]:
+            yield from product(a, b, dy)  # q, o; intermediate, output
+        yield from product(by_head, w_heads, folded)  # the query folded into keys
+        mixed = tf.transpose(folded, (1, 0, 2))  # (batch, heads, hidden)
+        yield lambda: tf.matmul(mixed, x_tokens, transpose_b=True)  # scores; gradients:
+        yield lambda: p @ x_tokens
+        yield lambda: tf.matmul(p, mixed, transpose_a=True)
+        yield from product(p, x_tokens, mixed)  # the probabilities' mix of the tokens
+        yield from product(folded, tf.transpose(w_heads, (0, 2, 1)), by_head)  # context
+
+    blocks = [list(block())] * (s["num_layers"] - 1) + [list(last_block())]
 
     @tf.function
     def step():

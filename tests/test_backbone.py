@@ -199,6 +199,69 @@ def test_a_block_gives_its_first_row_alone_from_one_query(quantization):
     np.testing.assert_allclose(numpy(first)[1:], full[1:, 0], atol=atol)
 
 
+def test_a_blocks_first_row_under_attention_dropout_is_the_full_blocks(monkeypatch):
+    """The first row alone folds the key kernel into its query and applies the value
+    kernel after the probabilities. Given the full block's attention-dropout mask on
+    position 0, it gives the full block's row and gradients. Dropped probabilities do
+    not sum to 1, so the value bias is weighted by their sum; the biases here are not
+    zero."""
+    import tensorflow as tf
+
+    from keras_bert.layers import TransformerEncoder
+
+    block = TransformerEncoder(num_heads=HEADS, intermediate_dim=INTER, dropout=0.0,
+                               attention_dropout=0.5)
+    rng = np.random.default_rng(5)
+    x = tf.Variable(rng.normal(size=(3, SEQ, HIDDEN)).astype("float32"))
+    mask = tiny_inputs()["padding_mask"]
+    block(x, padding_mask=mask)
+    for variable in block.weights:
+        variable.assign(rng.normal(size=variable.shape).astype("float32") * 0.5)
+    keep = (rng.random((3, HEADS, SEQ, SEQ)) > 0.5).astype("float32") * 2.0
+
+    def dropper(scores, dtype):  # Position 0's row of the mask when one query is asked.
+        kept = keep[:, :, :scores.shape[2]]
+        return lambda probs: keras.ops.cast(probs, dtype) * kept
+
+    monkeypatch.setattr(block.attention_dropout_layer, "dropper", dropper)
+    weights = rng.normal(size=(3, HIDDEN)).astype("float32")
+
+    def run(first_row):
+        with tf.GradientTape() as tape:
+            outputs, first = block(x, padding_mask=mask, first_token=True, training=True)
+            row = first if first_row else outputs[:, 0]
+            loss = tf.reduce_sum(row * weights)
+        return row.numpy(), tape.gradient(loss, block.trainable_variables + [x])
+
+    row, gradients = run(first_row=True)
+    expected, expected_gradients = run(first_row=False)
+    np.testing.assert_allclose(row, expected, atol=1e-5)
+    for variable, a, b in zip(block.trainable_variables + [x], gradients, expected_gradients):
+        np.testing.assert_allclose(tf.convert_to_tensor(a), tf.convert_to_tensor(b),
+                                   rtol=1e-4, atol=1e-5, err_msg=variable.name)
+    # The mask matters: without it the row is another.
+    monkeypatch.setattr(block.attention_dropout_layer, "dropper",
+                        lambda scores, dtype: lambda probs: keras.ops.cast(probs, dtype))
+    assert np.abs(run(first_row=True)[0] - row).max() > 1e-2
+
+
+def test_pooled_output_after_keras_own_int8_quantization():
+    """Keras's `model.quantize("int8")` keeps the kernels as codes: the first row then
+    takes the quantized keys and values of every token, as the full block does."""
+    model = tiny_backbone()
+    checkpoints.assign(numpy_bert.random_weights(np.random.default_rng(1), VOCAB, HIDDEN,
+                                                 LAYERS, INTER, max_positions=MAX_POS,
+                                                 heads=False), model)
+    inputs = tiny_inputs()
+    before = keras.ops.convert_to_numpy(model(inputs)["pooled_output"])
+    model.quantize("int8")
+    outputs = model(inputs)
+    expected = model.pooler_dense(outputs["sequence_output"][:, 0])
+    pooled = keras.ops.convert_to_numpy(outputs["pooled_output"])
+    np.testing.assert_allclose(pooled, keras.ops.convert_to_numpy(expected), atol=2e-3)
+    np.testing.assert_allclose(pooled, before, atol=5e-2)  # Still the model's numbers.
+
+
 def test_pooled_output_trains_like_the_full_last_block():
     """The [CLS]-only last block gives the gradients of the whole block (dropout off)."""
     import tensorflow as tf

@@ -200,28 +200,71 @@ class TransformerEncoder(keras.layers.Layer):
             query = ops.transpose(query, (0, 2, 1, 3))  # (batch, heads, queries, dim)
             key = ops.transpose(key, (0, 2, 3, 1))  # (batch, heads, dim, seq)
             scores = ops.matmul(query, key)  # (batch, heads, queries, seq)
-            # bfloat16 scores in CPU inference: oneDNN's softmax computes in float32
-            # inside and rounds once, the numbers of the casts, in one pass.
-            direct = not training and _bfloat16_softmax(scores)
-            if not direct:
-                scores = ops.cast(scores, "float32")
-            if not training:
-                # Scaled after the matmul, with the mask added below: TensorFlow's
-                # oneDNN rewrite makes the three one kernel (a fused batched matmul).
-                scores = scores * ops.cast(scale, scores.dtype)
-            if keep is not None:
-                # Added, not selected: the gradient of an addition costs no pass.
-                mask = ops.where(keep, 0.0, -1e9)  # (batch, 1, 1, seq)
-                scores = scores + ops.cast(mask, scores.dtype)
-            if training and self.attention_dropout > 0:
-                # One gradient for both (one pass less over the largest tensors).
-                drop = self.attention_dropout_layer.dropper(scores, self.compute_dtype)
-                probs = softmax_dropout(scores, drop)
-            else:
-                probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+            # Scaled after the matmul in inference, with the mask added: TensorFlow's
+            # oneDNN rewrite makes the three one kernel (a fused batched matmul).
+            probs = self._probabilities(scores, keep, training, None if training else scale)
             value = ops.transpose(value, (0, 2, 1, 3))  # (batch, heads, seq, dim)
             context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))  # (b, q, n, d)
         return ops.reshape(context, (batch * queries, self.hidden_dim))
+
+    def _probabilities(self, scores, keep, training, scale=None):
+        """Attention probabilities (compute dtype) of `scores` (batch, heads, queries,
+        seq): times `scale` if given, padded keys (`keep` False) masked, softmax over
+        keys, then attention dropout in training."""
+        # bfloat16 scores in CPU inference: oneDNN's softmax computes in float32 inside
+        # and rounds once, the numbers of the casts, in one pass.
+        direct = not training and _bfloat16_softmax(scores)
+        if not direct:
+            scores = ops.cast(scores, "float32")
+        if scale is not None:
+            scores = scores * ops.cast(scale, scores.dtype)
+        if keep is not None:
+            # Added, not selected: the gradient of an addition costs no pass.
+            mask = ops.where(keep, 0.0, -1e9)  # (batch, 1, 1, seq)
+            scores = scores + ops.cast(mask, scores.dtype)
+        if training and self.attention_dropout > 0:
+            # One gradient for both (one pass less over the largest tensors).
+            drop = self.attention_dropout_layer.dropper(scores, self.compute_dtype)
+            return softmax_dropout(scores, drop)
+        return ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+
+    def _first_token_context(self, inputs, keep, training):
+        """The attention context of position 0 alone (batch, hidden) from the block's
+        `inputs` (batch, seq, hidden), with no key or value of any token formed.
+
+        Per head `n`, with `q` position 0's scaled query and `W_k, b_k, W_v, b_v` the
+        head's slices: its score of token `j` is `(x_j W_k + b_k) . q = x_j . (W_k q) +
+        b_k . q`, and its context `sum_j p_j (x_j W_v + b_v) = (sum_j p_j x_j) W_v +
+        (sum_j p_j) b_v` (the sum of `p` is 1 but under attention dropout). So the key
+        kernel is folded into the query and the value kernel applied after the
+        probabilities: a few products of (batch, heads, hidden) instead of two
+        (batch * seq, hidden) x (hidden, hidden) projections, forward and backward.
+        A classifier's last block then costs its [CLS] row's dense layers alone.
+        """
+        batch = ops.shape(inputs)[0]
+        heads, dim, hidden = self.num_heads, self.head_dim, self.hidden_dim
+        query = self._linear(self.query_dense, inputs[:, 0, :], training)  # (batch, hidden)
+        query = query * ops.cast(1.0 / math.sqrt(dim), query.dtype)
+        query = ops.reshape(query, (batch, heads, dim))
+
+        def head_kernels(layer):  # (heads, hidden, dim), (heads, dim)
+            kernel = ops.reshape(ops.cast(layer.kernel, query.dtype), (hidden, heads, dim))
+            bias = ops.reshape(ops.cast(layer.bias, query.dtype), (heads, dim))
+            return ops.transpose(kernel, (1, 0, 2)), bias
+
+        key_kernel, key_bias = head_kernels(self.key_dense)
+        value_kernel, value_bias = head_kernels(self.value_dense)
+        folded = ops.matmul(ops.transpose(query, (1, 0, 2)),  # (heads, batch, dim)
+                            ops.transpose(key_kernel, (0, 2, 1)))  # (heads, batch, hidden)
+        folded = ops.transpose(folded, (1, 0, 2))  # (batch, heads, hidden)
+        scores = ops.einsum("bnh,bsh->bns", folded, inputs)  # (batch, heads, seq)
+        scores = scores + ops.sum(query * key_bias, axis=-1, keepdims=True)
+        probs = self._probabilities(scores[:, :, None, :], keep, training)[:, :, 0, :]
+        mixed = ops.matmul(probs, inputs)  # (batch, heads, hidden)
+        context = ops.matmul(ops.transpose(mixed, (1, 0, 2)), value_kernel)  # (heads, b, d)
+        context = ops.transpose(context, (1, 0, 2))  # (batch, heads, dim)
+        context = context + ops.sum(probs, axis=-1, keepdims=True) * value_bias
+        return ops.reshape(context, (batch, hidden))
 
     def call(self, inputs, padding_mask=None, training=None, first_token=False):
         """`inputs` (batch, seq, hidden) -> the block's output, the same shape. With
@@ -249,9 +292,13 @@ class TransformerEncoder(keras.layers.Layer):
         if not first_token:
             return outputs
         x = inputs[:, 0, :]  # (batch, hidden)
-        query = self._linear(self.query_dense, x, training)
-        query = self._split_heads(query, batch, 1)  # (batch, 1, heads, dim)
-        context = self._attention(query, key, value, keep, training)
+        if self.quantization is None and not any(
+                layer.quantization_mode for layer in (self.key_dense, self.value_dense)):
+            context = self._first_token_context(inputs, keep, training)
+        else:  # int8 (ours or Keras's): the quantized keys and values of every token.
+            query = self._linear(self.query_dense, x, training)
+            query = self._split_heads(query, batch, 1)  # (batch, 1, heads, dim)
+            context = self._attention(query, key, value, keep, training)
         return outputs, self._add_feedforward(x, context, training)  # (batch, hidden)
 
     def _add_feedforward(self, x, context, training):
