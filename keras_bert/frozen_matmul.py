@@ -52,6 +52,9 @@ def dense(x, kernel, bias, activation=None, residual=None):
         activation: None or a key of `FUSED_ACTIVATIONS`.
         residual: None or a (rows, out) tensor added last (not with `activation`).
     """
+    if activation is not None and residual is not None:
+        raise ValueError("frozen_matmul.dense fuses an activation or a residual add, "
+                         f"not both (got activation={activation!r} and a residual).")
     fused_ops = ["BiasAdd"]
     args = [bias]
     if activation is not None:

@@ -42,6 +42,13 @@ def test_the_kept_weights_kernels_run_here():
     assert frozen_matmul.available() and int8_matmul.available()
 
 
+def test_a_kept_weights_dense_layer_takes_an_activation_or_a_residual_not_both():
+    x = tf.ones((3, 4), tf.bfloat16)
+    kernel, bias = tf.ones((4, 5), tf.bfloat16), tf.zeros((5,), tf.bfloat16)
+    with pytest.raises(ValueError, match="not both"):
+        frozen_matmul.dense(x, kernel, bias, activation="gelu", residual=tf.ones((3, 5)))
+
+
 @pytest.mark.parametrize("kind", ["float32", "bfloat16", "mixed_bfloat16", "int8"])
 def test_gives_the_models_outputs_at_any_shape(kind):
     model = tiny_model(kind)

@@ -270,10 +270,11 @@ class TransformerEncoder(keras.layers.Layer):
         """`inputs` (batch, seq, hidden) -> the block's output, the same shape. With
         `first_token=True`, a pair: that and the output at position 0 alone (batch,
         hidden), computed from that position's query only (keys and values shared):
-        what a head on [CLS] reads, at the cost of one row. Where only it is used, the
+        what a head on [CLS] reads, at the cost of one row: in a float block no key or
+        value is formed for it (`_first_token_context`). Where only it is used, the
         full output is dead code that `tf.function` and `jax.jit` drop, so the last
-        block of a classifier costs its key and value projections, not the whole block
-        (as Model Garden's `output_range=1`)."""
+        block of a classifier costs its [CLS] row alone (Model Garden's
+        `output_range=1` keeps the keys and values of every token)."""
         batch, seq = ops.shape(inputs)[0], ops.shape(inputs)[1]
         # The dense layers see (batch * seq, hidden): a 2-D matmul lets TensorFlow's
         # oneDNN rewrite fuse the bias and GELU into it (in bfloat16 that halves the
