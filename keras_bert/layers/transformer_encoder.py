@@ -228,9 +228,10 @@ class TransformerEncoder(keras.layers.Layer):
             return softmax_dropout(scores, drop)
         return ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
 
-    def _first_token_context(self, inputs, keep, training):
+    def _first_token_context(self, inputs, query, keep, training):
         """The attention context of position 0 alone (batch, hidden) from the block's
-        `inputs` (batch, seq, hidden), with no key or value of any token formed.
+        `inputs` (batch, seq, hidden) and that position's `query` (batch, hidden), with
+        no key or value of any token formed.
 
         Per head `n`, with `q` position 0's scaled query and `W_k, b_k, W_v, b_v` the
         head's slices: its score of token `j` is `(x_j W_k + b_k) . q = x_j . (W_k q) +
@@ -243,7 +244,6 @@ class TransformerEncoder(keras.layers.Layer):
         """
         batch = ops.shape(inputs)[0]
         heads, dim, hidden = self.num_heads, self.head_dim, self.hidden_dim
-        query = self._linear(self.query_dense, inputs[:, 0, :], training)  # (batch, hidden)
         query = query * ops.cast(1.0 / math.sqrt(dim), query.dtype)
         query = ops.reshape(query, (batch, heads, dim))
 
@@ -293,11 +293,11 @@ class TransformerEncoder(keras.layers.Layer):
         if not first_token:
             return outputs
         x = inputs[:, 0, :]  # (batch, hidden)
+        query = self._linear(self.query_dense, x, training)  # (batch, hidden)
         if self.quantization is None and not any(
                 layer.quantization_mode for layer in (self.key_dense, self.value_dense)):
-            context = self._first_token_context(inputs, keep, training)
+            context = self._first_token_context(inputs, query, keep, training)
         else:  # int8 (ours or Keras's): the quantized keys and values of every token.
-            query = self._linear(self.query_dense, x, training)
             query = self._split_heads(query, batch, 1)  # (batch, 1, heads, dim)
             context = self._attention(query, key, value, keep, training)
         return outputs, self._add_feedforward(x, context, training)  # (batch, hidden)
