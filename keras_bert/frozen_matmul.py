@@ -12,7 +12,9 @@ weights: a MiniLM encoder +6-7%, BERT-base +3%, the same outputs (MiniLM bit for
 float32 gains nothing (its GEMM is already oneDNN's fastest), so only bfloat16 uses it.
 
 Used where (`usable`): while `FrozenInference` traces, on TensorFlow with the kernel
-(a check against NumPy, once per process, no GPU visible), in a graph (not eager, not
+(a check against NumPy, once per process, no GPU visible, on a CPU with AVX-512 BF16
+or AMX: elsewhere oneDNN aborts the process rather than raise, so where Linux's CPU
+flags cannot be read the check runs in a child process), in a graph (not eager, not
 XLA), not in an export (`layer_norm_onednn.portable()`), on bfloat16 rows (rank 2).
 TensorFlow is imported lazily: `import keras_bert` does not load it.
 """
@@ -25,6 +27,10 @@ from keras_bert import frozen_inference, layer_norm_onednn, onednn_probe
 # Activation names of BERT configs -> TensorFlow's fused-op names (the int8 kernel's too).
 from keras_bert.int8_matmul import FUSED_ACTIVATIONS
 
+# The CPUs whose oneDNN runs the kept-weights bfloat16 kernel: AVX-512 BF16 or AMX
+# (Linux's names). On others (AVX2 only, say) oneDNN cannot build the kernel and throws
+# a C++ exception that aborts the process, so it is never tried there.
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 _AVAILABLE = None
 
 
@@ -93,7 +99,11 @@ def available():
     """
     global _AVAILABLE
     if _AVAILABLE is None:
-        _AVAILABLE = onednn_probe.passes(_probe)
+        flags = onednn_probe.cpu_flags()
+        if flags is None:  # Unknown CPU: a kernel that aborts must end a child only.
+            _AVAILABLE = onednn_probe.passes_in_child("keras_bert.frozen_matmul:_probe")
+        else:  # oneDNN aborts the process on bfloat16 weights without these.
+            _AVAILABLE = bool(flags & BF16_CPU_FLAGS) and onednn_probe.passes(_probe)
     return _AVAILABLE
 
 
