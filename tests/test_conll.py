@@ -1,6 +1,8 @@
 """CoNLL-2003: the column reader, tag schemes and entity spans against seqeval, entity
 scores against seqeval, and word-piece windows that label every word exactly once."""
 
+import os
+
 import numpy as np
 import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
@@ -10,6 +12,7 @@ from keras_bert.metrics.entity_scores import entity_scores
 from pipelines import BertTokenizer, tag_schemes
 from pipelines.conll import read_conll, write_conll
 from pipelines.token_labels import TokenLabeler
+from tests.conftest import SHARED_SAMPLES
 
 IOB1_FILE = """-DOCSTART- -X- -X- O
 
@@ -61,7 +64,7 @@ def test_reader_errors_name_file_and_line(tmp_path):
         read_conll(columns)
     with pytest.raises(ValueError, match=r"empty.txt: no sentences"):
         read_conll(_write(tmp_path, "-DOCSTART- O\n\n", "empty.txt"))
-    sample = read_conll("../shared/fixtures/real_samples/conll/sample.jsonl")
+    sample = read_conll(os.path.join(SHARED_SAMPLES, "conll/sample.jsonl"))
     assert sample.scheme == "iob2" and sample.words[1] == ["CHICAGO", "AT", "ATLANTA"]
 
 

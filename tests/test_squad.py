@@ -2,6 +2,7 @@
 offset cases, span decoding against a Python reference, and the official scores."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from pipelines.span_decoding import best_spans, choose_answers
 from pipelines.squad import SquadExamples, read_squad, write_squad
 from pipelines.squad_data import decode_answers, squad_windows
 from pipelines.squad_windows import SquadWindower
+from tests.conftest import SHARED_SAMPLES
 
 VOCAB = "tests/data/vocab.txt"
 WORDS = ("the quick brown fox jumps over lazy dog cat news market stock price fell rose "
@@ -39,7 +41,7 @@ def _qa(qid, question, context, answer=None, impossible=False):
 # --- reader ---------------------------------------------------------------------------
 
 def test_reader_reads_v2_fields_and_real_sample():
-    examples = read_squad("../shared/fixtures/real_samples/SQUAD/dev-v2.0.json")
+    examples = read_squad(os.path.join(SHARED_SAMPLES, "SQUAD/dev-v2.0.json"))
     assert examples.version == "v2.0" and examples.has_impossible
     first = examples.answers[0][0]
     assert examples.contexts[0][first[1]:first[1] + len(first[0])] == first[0]

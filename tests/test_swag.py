@@ -1,12 +1,14 @@
 """SWAG: the reader (CSV with SWAG's real columns, JSONL), errors, and choice batches."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from pipelines import BertPreprocessor
 from pipelines.swag import choice_dataset, read_swag
+from tests.conftest import SHARED_SAMPLES
 
 # SWAG's real header (train/val.csv): an unnamed index column first.
 HEADER = ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2," \
@@ -27,8 +29,8 @@ def test_reads_swag_csv_and_jsonl(tmp_path):
     assert data.endings[0] == ["The cat fell.", "The cat rose.", "The cat sat, then ran.",
                                "The cat jumped."]
     assert data.labels == [2, 1] and data.ids == ["2", "3"]
-    sample = read_swag("../shared/fixtures/real_samples/swag/sample.jsonl")
-    first = json.loads(open("../shared/fixtures/real_samples/swag/sample.jsonl").readline())
+    sample = read_swag(os.path.join(SHARED_SAMPLES, "swag/sample.jsonl"))
+    first = json.loads(open(os.path.join(SHARED_SAMPLES, "swag/sample.jsonl")).readline())
     assert sample.labels[0] == first["label"]
     assert sample.endings[0][1] == f"{first['sent2']} {first['ending1']}"
     # The test file has no labels.
