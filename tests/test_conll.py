@@ -12,7 +12,7 @@ from keras_bert.metrics.entity_scores import entity_scores
 from pipelines import BertTokenizer, tag_schemes
 from pipelines.conll import read_conll, write_conll
 from pipelines.token_labels import TokenLabeler
-from tests.conftest import SHARED_SAMPLES
+from tests.conftest import DATA, SHARED_SAMPLES
 
 IOB1_FILE = """-DOCSTART- -X- -X- O
 
@@ -129,7 +129,7 @@ def test_entity_scores_match_seqeval(scheme):
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return BertTokenizer("tests/data/vocab.txt", lowercase=True)
+    return BertTokenizer(os.path.join(DATA, "vocab.txt"), lowercase=True)
 
 
 def test_windows_label_every_word_once_and_decode_back(tokenizer):

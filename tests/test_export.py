@@ -15,6 +15,7 @@ from pipelines.squad import SquadExamples
 from pipelines.squad_data import decode_answers, squad_windows
 from pipelines.squad_windows import SquadWindower
 from saved_models import export, versions
+from tests.conftest import DATA
 from tests.serving_checks import (
     SERVING_TF_TEXT_OPS,
     call_in_fresh_process,
@@ -34,7 +35,7 @@ def vocabulary(tmp_path):
     """A copy of the vocabulary that each test deletes after exporting."""
     path = tmp_path / "moved" / "vocab.txt"
     path.parent.mkdir()
-    shutil.copy("tests/data/vocab.txt", path)
+    shutil.copy(os.path.join(DATA, "vocab.txt"), path)
     return str(path)
 
 

@@ -13,9 +13,9 @@ from pipelines.span_decoding import best_spans, choose_answers
 from pipelines.squad import SquadExamples, read_squad, write_squad
 from pipelines.squad_data import decode_answers, squad_windows
 from pipelines.squad_windows import SquadWindower
-from tests.conftest import SHARED_SAMPLES
+from tests.conftest import DATA, SHARED_SAMPLES
 
-VOCAB = "tests/data/vocab.txt"
+VOCAB = os.path.join(DATA, "vocab.txt")
 WORDS = ("the quick brown fox jumps over lazy dog cat news market stock price fell rose "
          "good bad day tokenizer unwanted running Café straße istanbul 日本").split()
 

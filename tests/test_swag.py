@@ -8,7 +8,7 @@ import pytest
 
 from pipelines import BertPreprocessor
 from pipelines.swag import choice_dataset, read_swag
-from tests.conftest import SHARED_SAMPLES
+from tests.conftest import DATA, SHARED_SAMPLES
 
 # SWAG's real header (train/val.csv): an unnamed index column first.
 HEADER = ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2," \
@@ -56,7 +56,7 @@ def test_choice_batches_pack_each_pair(tmp_path):
     path = tmp_path / "train.csv"
     path.write_text(HEADER + "".join(ROWS))
     data = read_swag(str(path))
-    pre = BertPreprocessor.from_vocab("tests/data/vocab.txt", lowercase=True,
+    pre = BertPreprocessor.from_vocab(os.path.join(DATA, "vocab.txt"), lowercase=True,
                                       sequence_length=12)
     features, labels = next(iter(choice_dataset(data, pre, batch_size=2)))
     assert tuple(features["token_ids"].shape) == (2, 4, 12)
