@@ -27,15 +27,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from keras_bert.layers.int8_dense import kernel_codes  # noqa: E402
+
 ROWS = 8 * 128
 SHAPES = {"base": ((768, 768), (768, 3072), (3072, 768)),
           "minilm": ((384, 384), (384, 1536), (1536, 384))}
-
-
-def weight_codes(weights, largest):
-    """Symmetric int8 codes in [-largest, largest], one scale per output column."""
-    scale = (np.abs(weights).max(axis=0) / largest).astype("float32")
-    return np.clip(np.round(weights / scale), -largest, largest).astype("int8"), scale
 
 
 def kernel_error(x, weights, bias, largest):
@@ -45,7 +41,7 @@ def kernel_error(x, weights, bias, largest):
 
     from keras_bert import int8_matmul
 
-    codes, scale = weight_codes(weights, largest)
+    codes, scale = kernel_codes(weights, largest)
     quantized = int8_matmul.quantize(x)
     got = int8_matmul.matmul(quantized, tf.constant(codes), tf.constant(scale), bias,
                              tf.constant(codes.astype("float32").sum(axis=0))).numpy()
@@ -64,7 +60,7 @@ def paths(features, units, rng):
 
     weights = (rng.normal(size=(features, units)) * 0.05).astype("float32")
     bias = tf.constant(rng.normal(size=units).astype("float32"))
-    codes, scale = weight_codes(weights, 127)
+    codes, scale = kernel_codes(weights, 127)
     args = (tf.constant(codes), tf.constant(scale), bias,
             tf.constant(codes.astype("float32").sum(axis=0)))
     kernel = tf.constant(weights)

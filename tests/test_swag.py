@@ -29,8 +29,9 @@ def test_reads_swag_csv_and_jsonl(tmp_path):
     assert data.endings[0] == ["The cat fell.", "The cat rose.", "The cat sat, then ran.",
                                "The cat jumped."]
     assert data.labels == [2, 1] and data.ids == ["2", "3"]
-    sample = read_swag(os.path.join(SHARED_SAMPLES, "swag/sample.jsonl"))
-    first = json.loads(open(os.path.join(SHARED_SAMPLES, "swag/sample.jsonl")).readline())
+    sample_path = os.path.join(SHARED_SAMPLES, "swag/sample.jsonl")
+    sample = read_swag(sample_path)
+    first = json.loads(open(sample_path).readline())
     assert sample.labels[0] == first["label"]
     assert sample.endings[0][1] == f"{first['sent2']} {first['ending1']}"
     # The test file has no labels.

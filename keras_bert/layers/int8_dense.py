@@ -84,9 +84,7 @@ class Int8Dense(keras.layers.Layer):
 
     def set_quantized_weights(self, kernel, bias):
         """Quantizes a float `kernel` (in, out) and stores it with `bias`."""
-        largest = np.abs(kernel).max(axis=0)  # (out,)
-        scale = np.where(largest > 0, largest / 127.0, 1.0).astype("float32")
-        codes = np.clip(np.round(kernel / scale), -127, 127).astype("int8")
+        codes, scale = kernel_codes(kernel)
         self.kernel.assign(codes)
         self.kernel_scale.assign(scale)
         self.bias.assign(bias)
@@ -135,6 +133,20 @@ class Int8Dense(keras.layers.Layer):
         config = super().get_config()
         config.update(units=self.units, activation=self.activation)
         return config
+
+
+def kernel_codes(kernel, largest=127):
+    """A float `kernel` (in, out) -> (int8 codes in [-largest, largest], float32 scale
+    per output column): symmetric, `abs max / largest` (an all-zero column gets 1).
+
+    Example:
+    >>> codes, scale = kernel_codes(np.array([[0.5, -2.0], [1.0, 0.0]], "float32"))
+    >>> codes.tolist(), scale.tolist()
+    ([[64, -127], [127, 0]], [0.007874015718698502, 0.015748031437397003])
+    """
+    peak = np.abs(kernel).max(axis=0)  # (out,)
+    scale = np.where(peak > 0, peak / float(largest), 1.0).astype("float32")
+    return np.clip(np.round(kernel / scale), -largest, largest).astype("int8"), scale
 
 
 def _activation_name(function):
