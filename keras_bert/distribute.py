@@ -27,7 +27,36 @@ def tf_config():
         raise ValueError(f"TF_CONFIG is not valid JSON ({e}): {raw[:200]!r}") from None
     if not isinstance(config, dict) or not isinstance(config.get("cluster", {}), dict):
         raise ValueError(f"TF_CONFIG must be an object with a 'cluster' object: {raw[:200]!r}")
+    _check_cluster(config.get("cluster", {}))
+    _check_task(config.get("task", {}), config.get("cluster", {}))
     return config
+
+
+def _check_cluster(cluster):
+    for kind, addresses in cluster.items():
+        if not isinstance(addresses, list) or not all(
+                isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses):
+            raise ValueError(f"TF_CONFIG cluster.{kind} must be a list of \"host:port\" "
+                             f"strings, not {json.dumps(addresses)[:200]}")
+
+
+def _check_task(task, cluster):
+    if not task:
+        return
+    if not isinstance(task, dict):
+        raise ValueError(f"TF_CONFIG task must be an object with type and index, not "
+                         f"{json.dumps(task)[:200]}")
+    kind, index = task.get("type"), task.get("index", 0)
+    if kind not in cluster:
+        raise ValueError(f"TF_CONFIG task.type {kind!r} is not a role of its cluster "
+                         f"({', '.join(cluster) or 'none'})")
+    if isinstance(index, bool) or not (isinstance(index, int) or (
+            isinstance(index, str) and index.isdigit())):
+        raise ValueError(f"TF_CONFIG task.index must be a whole number, not "
+                         f"{json.dumps(index)}")
+    if not 0 <= int(index) < len(cluster[kind]):
+        raise ValueError(f"TF_CONFIG task.index {index} is outside its cluster's "
+                         f"{len(cluster[kind])} {kind} task(s)")
 
 
 def worker_count(config=None):
@@ -73,8 +102,10 @@ def _choose(choice, tpu):
     return "mirrored" if len(_local_devices()) > 1 else "none"
 
 
-def _make(choice, tpu):
+def _make(choice, tpu, waiting):
     import tensorflow as tf
+
+    from keras_bert import cluster_wait
 
     if choice == "none":
         return tf.distribute.get_strategy()
@@ -84,7 +115,8 @@ def _make(choice, tpu):
         if worker_count() < 1:
             raise ValueError("multi_worker needs TF_CONFIG naming the cluster's workers "
                              "(see the README's 'Several machines' section).")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return cluster_wait.form(tf.distribute.MultiWorkerMirroredStrategy,
+                                 cluster_wait.peers(tf_config()), **waiting)
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
         tf.config.experimental_connect_to_cluster(resolver)
@@ -95,7 +127,7 @@ def _make(choice, tpu):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def auto(choice="auto", tpu=None, verbose=True):
+def auto(choice="auto", tpu=None, verbose=True, cluster_timeout=None, report=None):
     """A tf.distribute strategy; build models (and optimizers) inside its `scope()`.
 
     `"auto"` picks TPUStrategy when a TPU is named or this is a TPU VM,
@@ -108,6 +140,11 @@ def auto(choice="auto", tpu=None, verbose=True):
         choice: str, one of "auto", "none", "mirrored", "multi_worker", "tpu".
         tpu: str or None, the TPU's name or grpc address (TPUClusterResolver's `tpu`).
         verbose: bool, print the strategy and its replica count.
+        cluster_timeout: seconds a multi-worker strategy may wait for its cluster to
+            form (`keras_bert.cluster_wait.ClusterTimeout` after), or None for no limit;
+            the wait ends on Ctrl-C or SIGTERM either way.
+        report: callable(str) for the lines that say what the cluster waits for;
+            None prints them when `verbose`.
 
     Returns:
         tf.distribute.Strategy.
@@ -117,7 +154,8 @@ def auto(choice="auto", tpu=None, verbose=True):
     chosen = _choose(choice, tpu)
     key = (chosen, tpu)
     if key not in _MADE:  # One per process: strategies made anew clash in their collectives.
-        _MADE[key] = _make(chosen, tpu)
+        report = report or (print if verbose else None)
+        _MADE[key] = _make(chosen, tpu, dict(timeout=cluster_timeout, report=report))
     strategy = _MADE[key]
     if verbose:
         print(f"strategy: {type(strategy).__name__} ({chosen}), "

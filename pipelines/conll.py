@@ -2,7 +2,8 @@
 
 The format: a word per line with whitespace-separated columns (CoNLL-2003: word, POS,
 chunk, NER tag); the tag is the last column, the word the first, other columns are
-ignored. A blank line ends a sentence; `-DOCSTART-` lines separate documents. Every
+ignored. A blank line ends a sentence (a file of over 200 words with none is an error:
+its sentence breaks are missing); `-DOCSTART-` lines separate documents. Every
 line of a file must have the same number of columns, and every tag must be O or
 B-/I-/E-/S-<TYPE>; otherwise the error names the file and line. The file's scheme
 (IOB1 in the original CoNLL-2003 files, IOB2 or IOBES) is detected and can be
@@ -15,6 +16,10 @@ import os
 
 from pipelines import tag_schemes
 from pipelines.documents import check_utf8
+
+# A whole file of more words than this without a blank line is a file whose sentence
+# breaks are missing (CoNLL-2003's longest sentence has 124 words), not one sentence.
+_ONE_SENTENCE_LIMIT = 200
 
 
 @dataclasses.dataclass
@@ -100,6 +105,9 @@ def read_conll(path, scheme=None):
             words.append(fields[0])
             tags.append(fields[-1])
     flush()
+    if len(out.words) == 1 and len(out.words[0]) > _ONE_SENTENCE_LIMIT:
+        raise ValueError(f"{path}: {len(out.words[0])} words and no blank line, so one "
+                         "sentence; in the CoNLL format a blank line ends each sentence.")
     return _finish(out, scheme)
 
 

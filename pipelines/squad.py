@@ -67,6 +67,8 @@ class SquadExamples:
 
 
 def _field(record, name, kind, where):
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: should be a JSON object, not {type(record).__name__}.")
     if name not in record:
         raise ValueError(f"{where}: missing field {name!r}.")
     value = record[name]
@@ -77,9 +79,16 @@ def _field(record, name, kind, where):
 
 
 def _answers(qa, context, where, labelled):
-    impossible = bool(qa.get("is_impossible", False))
+    impossible = qa.get("is_impossible", False)
+    if not isinstance(impossible, bool):
+        raise ValueError(f"{where}: is_impossible should be true or false, not "
+                         f"{json.dumps(impossible)}.")
+    listed = qa.get("answers", [])
+    if labelled and not isinstance(listed, list):
+        raise ValueError(f"{where}: field 'answers' should be list, not "
+                         f"{type(listed).__name__}.")
     answers = []
-    for n, answer in enumerate(qa.get("answers", []) if labelled else []):
+    for n, answer in enumerate(listed if labelled else []):
         here = f"{where}, answer {n}"
         text = _field(answer, "text", str, here)
         start = _field(answer, "answer_start", int, here)

@@ -4,7 +4,8 @@
 
 The split is by file and stratified: each class's files are shuffled with the seed and
 its last `validation_split` share goes to validation, so the same seed always gives the
-same split and both parts keep the classes' proportions. Files must be UTF-8 (an error
+same split and both parts keep the classes' proportions. A split that holds out nothing,
+or leaves a class nothing to train on, is an error. Files must be UTF-8 (an error
 names the file and byte offset) unless `encoding_errors="replace"`, which turns bad bytes
 into U+FFFD and counts the files it changed (`TextExamples.problems` names them). An
 empty file is an error too, never a silent empty example.
@@ -73,10 +74,18 @@ def folder_examples(directory, subset="all", validation_split=0.2, seed=0,
             raise ValueError(f"{folder}: no {extension} files.")
         random.Random(f"{seed}/{name}").shuffle(files)
         held_out = round(len(files) * validation_split)
+        if subset == "train" and held_out == len(files):
+            raise ValueError(f"{folder}: all {len(files)} file(s) go to validation at "
+                             f"validation_split {validation_split}; the class needs files "
+                             "to train on (a smaller split, or more files).")
         chosen = {"train": files[: len(files) - held_out],
                   "validation": files[len(files) - held_out:], "all": files}[subset]
         for file in sorted(chosen):
             texts.append(_read(os.path.join(folder, file), encoding_errors, problems))
             labels.append(label)
             ids.append(f"{name}/{file}")
+    if not ids:
+        raise ValueError(f"{directory}: validation_split {validation_split} holds out no "
+                         "file (too few files per class to round to one); use a larger split, "
+                         "more files, or a split of 0 to train without validation.")
     return TextExamples([texts], labels, ids, tuple(names), directory, problems=problems)

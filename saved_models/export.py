@@ -27,6 +27,8 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
     Without `version`, the next free integer. An existing version is never
     overwritten. The version is written to a temporary folder beside it and renamed
     into place, so a crash never leaves a half-written version a server would load.
+    Its folders get the mode the umask gives any new folder (0755 under the usual
+    022), so a server running as another user can read it.
 
     Args:
         model: a keras_bert task model or BertBackbone.
@@ -63,6 +65,8 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
     os.makedirs(export_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would hide it from a server
+        # running as another user (TF Serving in a pod with runAsNonRoot).
         # Standard TensorFlow ops only (no oneDNN-only kernels): any TF Serving loads it.
         with layer_norm_onednn.portable():
             module = ServingModule(model, preprocessor, segments, windower, **decoding)
@@ -73,6 +77,12 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _refuse_int8(model):

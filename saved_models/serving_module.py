@@ -8,6 +8,28 @@ from saved_models import text_tasks
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 
+def checked_inputs(inputs, specs, same_shape=0):
+    """`inputs` with their shapes checked when the signature runs (a server may feed
+    any shape): each must have its spec's rank and fixed sizes, every input the same
+    batch size, and the first `same_shape` inputs one shape. The failing check's name
+    says what was expected ("text_must_be_a_1D_batch"), and its message what came."""
+    checked = []
+    for value, spec in zip(inputs, specs):
+        sizes = "_by_".join("batch" if d is None else str(d) for d in spec.shape)
+        checked.append(tf.ensure_shape(value, spec.shape,
+                                       name=f"{spec.name}_must_be_{spec.shape.rank}D_{sizes}"))
+    first, asserts = specs[0].name, []
+    for index, (value, spec) in enumerate(zip(checked[1:], specs[1:]), start=1):
+        same = index < same_shape
+        pair = (tf.shape(checked[0]), tf.shape(value)) if same else (
+            tf.shape(checked[0])[0], tf.shape(value)[0])
+        what = "shape" if same else "batch size"
+        asserts.append(tf.debugging.assert_equal(
+            *pair, message=f"{first} and {spec.name} must have one {what}"))
+    with tf.control_dependencies(asserts):  # Checked before the model sees them.
+        return [tf.identity(value) for value in checked]
+
+
 class ServingModule(tf.Module):
     """Holds the model (inference mode), the preprocessor (its vocabulary becomes a
     SavedModel asset) and the task's decoding; `signatures()` gives:
@@ -58,13 +80,15 @@ class ServingModule(tf.Module):
                 for name in self._input_names()]
 
     def signatures(self):
+        id_specs = self._token_id_specs()
         out = {"serve_token_ids": tf.function(
-            lambda *ids: self._serve_token_ids(dict(zip(self._input_names(), ids))),
-            input_signature=self._token_id_specs())}
+            lambda *ids: self._serve_token_ids(dict(zip(self._input_names(), checked_inputs(
+                ids, id_specs, same_shape=len(MODEL_INPUTS))))),
+            input_signature=id_specs)}
         if self._step is not None:
             specs, run = self._step
-            out["serving_default"] = tf.function(lambda *texts: run(self, *texts),
-                                                 input_signature=specs)
+            out["serving_default"] = tf.function(
+                lambda *texts: run(self, *checked_inputs(texts, specs)), input_signature=specs)
             out["serve_examples"] = tf.function(self._examples_function(specs, run),
                                                 input_signature=[tf.TensorSpec(
                                                     [None], tf.string, name="examples")])

@@ -39,9 +39,21 @@ def _parser():
     return parser
 
 
+def _parse(argv):
+    """The flags; texts may come after flags (`predict RUN --jsonl "a text"`): words
+    that no flag took join a command's `texts`."""
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and isinstance(getattr(args, "texts", None), list) and not any(
+            word.startswith("-") for word in rest):
+        args.texts += rest
+        return args
+    return parser.parse_args(argv)  # No such words: the usual parse (and its errors).
+
+
 def main(argv=None):
     try:
-        args = _parser().parse_args(argv)
+        args = _parse(argv)
     except SystemExit as e:  # --help, or a bad flag (argparse printed why).
         return e.code
     try:

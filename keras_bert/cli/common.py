@@ -87,10 +87,24 @@ def prepare_output_folder(path, flag="--out"):
 
 
 def save_atomically(write, path):
-    """`write(tmp)` then rename over `path`: a kill never leaves a half-written file."""
+    """`write(tmp)` then rename over `path`: a kill never leaves a half-written file.
+    A failed write (a full disk, a folder made read-only) removes its temporary file
+    and is a `UsageError` naming the file and folder; `path` keeps its last version."""
     tmp = f"{path}.tmp{os.path.splitext(path)[1]}"
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        reason = e.strerror or str(e).strip().splitlines()[0]
+        raise UsageError(f"cannot write {path} ({reason}); free space in (or fix) "
+                         f"{os.path.dirname(os.path.abspath(path))} and re-run: a training "
+                         "run resumes from its last checkpoint") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
 
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")

@@ -14,7 +14,7 @@ checkpoint. `KERAS_BERT_MAX_RESTARTS` (default 10) bounds the restarts of one pr
 import os
 import sys
 
-from keras_bert.cli.common import UsageError, log
+from keras_bert.cli.common import UsageError, log, non_negative_float
 
 RESTARTS = "KERAS_BERT_RESTARTS"
 MAX_RESTARTS = "KERAS_BERT_MAX_RESTARTS"
@@ -27,6 +27,9 @@ def add_strategy_flags(add):
         help="auto: TPU when one is named or on a TPU VM, multi_worker when TF_CONFIG names "
              "several workers, mirrored with several GPUs, else none (one device)")
     add("--tpu", default=None, help="the TPU's name or grpc:// address (--strategy tpu)")
+    add("--cluster-timeout", type=non_negative_float, default=0,
+        help="multi-worker: seconds to wait for every worker of TF_CONFIG to connect "
+             "before giving up (0: no limit; the wait says whom it waits for)")
 
 
 class Setup:
@@ -43,12 +46,12 @@ class Setup:
         from keras_bert import distribute
 
         try:
-            self.strategy = distribute.auto(args.strategy, tpu=args.tpu, verbose=False)
+            workers = distribute.worker_count()
+            self.strategy = _strategy(args)
         except ValueError as e:
             raise UsageError(str(e)) from None
         self.replicas = self.strategy.num_replicas_in_sync
-        self.multi_worker = distribute.worker_count() > 1 and args.strategy in (
-            "auto", "multi_worker")
+        self.multi_worker = workers > 1 and args.strategy in ("auto", "multi_worker")
         self.chief = distribute.is_chief() if self.multi_worker else True
         self.distributed = self.replicas > 1 or self.multi_worker
         self.tpu = type(self.strategy).__name__.startswith("TPU")
@@ -69,6 +72,28 @@ class Setup:
         from keras_bert.distributed_trainer import DistributedTrainer
 
         return DistributedTrainer(model, self.strategy)
+
+
+def _strategy(args):
+    """The strategy; a cluster that does not form (a timeout, Ctrl-C, SIGTERM) ends the
+    process at once with one line: TensorFlow's wait cannot be stopped otherwise."""
+    from keras_bert import cluster_wait, distribute
+
+    try:
+        return distribute.auto(args.strategy, tpu=args.tpu, verbose=False,
+                               cluster_timeout=args.cluster_timeout or None, report=log)
+    except cluster_wait.ClusterTimeout as e:
+        _end(f"keras-bert: error: {e} (--cluster-timeout)", 2)
+    except KeyboardInterrupt:
+        _end("keras-bert: interrupted while the cluster was forming", 130)
+    except cluster_wait.Terminated:
+        _end("keras-bert: terminated (SIGTERM) while the cluster was forming", 143)
+
+
+def _end(message, status):
+    print(message, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(status)
 
 
 def run_under_strategy(args, train, even=False):

@@ -33,7 +33,9 @@ def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=F
             # Its `predict` is the model's, on kept weights (`FrozenInference`).
             return kind.evaluate(run_model.frozen_inference(model), data, predictions, batch_size)
         examples = task_data.read(run["data"], data, run["label_names"])
-        if examples is None or examples.labels is None:
+        if examples is None:
+            raise ValueError(f"{run_dir}: the run has no {data} data: give --data FILE")
+        if examples.labels is None:
             raise ValueError(f"{data}: no labels to evaluate against (use predict)")
     outputs = run_model.predict(model, preprocessor, examples, batch_size, frozen=True)
     predicted = run_model.decide(outputs, run["label_names"])

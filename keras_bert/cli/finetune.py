@@ -11,6 +11,7 @@ same step with the same batches. See `run_model` for the run folder's layout.
 """
 
 import argparse
+import math
 import time
 
 import keras
@@ -27,13 +28,24 @@ from keras_bert.cli.common import (
 )
 from keras_bert.cli.distributed import add_strategy_flags
 
-# Flags a resumed run must keep (each named when it differs), besides the kind's own.
+# Flags a resumed run must keep (each named when it differs), besides the kind's own and
+# its data (every field of the data's description, and a digest of the examples read).
 _SETTINGS = ("source", "weights", "seq_len", "batch_size", "epochs", "learning_rate",
-             "optimizer", "seed", "dtype", "grad_accum")
+             "warmup_ratio", "weight_decay", "optimizer", "seed", "dtype", "grad_accum")
+_NAMES = {"text_columns": "--text-column/--text-pair-column", "data": "--train",
+          "label_names": "the labels (from --train)", "data_digest": "the data's contents",
+          "total_steps": "the steps of the run"}
 
 
-def _settings(args, kind):
-    return {k: getattr(args, k) for k in _SETTINGS + tuple(kind.settings)}
+def _settings(args, kind, total_steps):
+    import os
+
+    settings = {k: getattr(args, k) for k in _SETTINGS + tuple(kind.settings)}
+    settings["weights"] = os.path.abspath(args.weights)
+    settings.update({k: v for k, v in kind.spec.items() if k != "source"})
+    settings.update(label_names=list(kind.run_info().get("label_names") or []) or None,
+                    data_digest=kind.data_digest(), total_steps=total_steps)
+    return settings
 
 
 def _new_model(args, kind, total_steps):
@@ -57,7 +69,9 @@ def _validator(folder, model, kind, history):
         log(f"epoch {epoch} validation: " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                          values.items()))
         best = history.get("best")
-        if best is None or values[main] > best["metrics"][main]:
+        if not math.isfinite(values[main]):
+            log(f"{main} is {values[main]}: not a candidate for best.keras")
+        elif best is None or values[main] > best["metrics"][main]:
             save_atomically(model.save, folder.file("best.keras"))
             history["best"] = {"epoch": epoch, "step": step, "metrics": values}
             log(f"best so far ({main} {values[main]:.4f}): {folder.file('best.keras')}")
@@ -73,9 +87,8 @@ def run(args):
 
 
 def _run(args, setup):
-    from keras_bert.cli import kinds, run_model
+    from keras_bert.cli import kinds
     from keras_bert.cli.run_folder import RunFolder
-    from keras_bert.cli.training_loop import train_in_segments
 
     started = time.time()
     keras.utils.set_random_seed(args.seed)  # The new head's init and the data order.
@@ -87,11 +100,25 @@ def _run(args, setup):
     with reading_inputs():
         kind.prepare()
         folder = RunFolder(args.out, chief=setup.chief)
-        state = folder.state()
-        if state is not None:
-            folder.check_settings(state, _settings(args, kind))
+    try:
+        history = _train(args, setup, kind, folder)
+        _write_results(folder, kind, history, started)
+    finally:
+        folder.close()
+    return 0
+
+
+def _train(args, setup, kind, folder):
+    from keras_bert.cli import run_model
+    from keras_bert.cli.training_loop import train_in_segments
+
     steps_per_epoch = _tpu_steps(kind, args) if setup.tpu else kind.steps_per_epoch
     total = args.epochs * steps_per_epoch
+    settings = _settings(args, kind, total)
+    with reading_inputs():
+        state = folder.state()
+        if state is not None:
+            folder.check_settings(state, settings, _NAMES)
     if state is not None:
         with setup.strategy.scope():
             model, step, history = folder.load_model(), state["step"], state["history"]
@@ -107,6 +134,8 @@ def _run(args, setup):
     log(kind.summary())
     every = args.checkpoint_every or steps_per_epoch
     validate = _validator(folder, model, kind, history) if kind.has_validation else None
+    if validate is None:
+        log("no validation data: the last epoch's model is the run's model (model.keras)")
 
     def next_stop(at):
         epoch_end = (at // steps_per_epoch + 1) * steps_per_epoch
@@ -126,17 +155,13 @@ def _run(args, setup):
             validate(at // steps_per_epoch, at)
         return {"history": history}
 
-    try:
-        train_in_segments(model, folder, step, total, next_stop, segment_data,
-                          verbose=args.verbose if setup.chief else 0,
-                          after_segment=after_segment, trainer=setup.trainer(model),
-                          state={"settings": _settings(args, kind), "history": history,
-                                 "segments": (state or {}).get("segments", 0)})
-        model.save(folder.file("model.keras"))
-        _write_results(folder, kind, history, started)
-    finally:
-        folder.close()
-    return 0
+    train_in_segments(model, folder, step, total, next_stop, segment_data,
+                      verbose=args.verbose if setup.chief else 0,
+                      after_segment=after_segment, trainer=setup.trainer(model),
+                      state={"settings": settings, "history": history,
+                             "segments": (state or {}).get("segments", 0)})
+    save_atomically(model.save, folder.file("model.keras"))
+    return history
 
 
 def _tpu_steps(kind, args):

@@ -7,6 +7,7 @@ Each (task, learning rate) is its own `finetune` run folder under `--out`: a kil
 sweep re-run with the same flags skips finished runs and resumes the interrupted one.
 """
 
+import argparse
 import json
 import os
 
@@ -81,6 +82,9 @@ def run(args):
         if missing or not tasks:
             raise UsageError(f"{args.data_dir}: no GLUE data for {', '.join(missing) or 'any task'}"
                              " (expected GLUE's folders, e.g. MRPC/train.tsv)")
+        for task in tasks:  # Every file the sweep and its submission read, before training.
+            for split in glue.get_task(task).splits:
+                glue.split_path(task, split, args.data_dir)
     best = {task: _sweep(args, task) for task in tasks}
     ours = []
     for column in COLUMNS:
@@ -106,6 +110,33 @@ def run(args):
     return 0
 
 
+def _names(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no task")
+    return names
+
+
+_names.__name__ = "task list"  # argparse names the type in its messages.
+
+
+def _rates(text):
+    rates = []
+    for word in text.split(","):
+        try:
+            rate = float(word)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{word.strip()!r} in {text!r} is not a "
+                                             "number") from None
+        if not 0 < rate < float("inf"):
+            raise argparse.ArgumentTypeError(f"{word.strip()} must be > 0")
+        rates.append(rate)
+    return rates
+
+
+_rates.__name__ = "learning rates"
+
+
 def add_parser(commands):
     from pipelines.text_table import ON_ERROR
 
@@ -115,10 +146,10 @@ def add_parser(commands):
     add("--data-dir", required=True, help="GLUE's data folder (CoLA/, SST-2/, MRPC/, ...)")
     add("--weights", required=True, help="pretrained checkpoint folder with vocab.txt")
     add("--out", required=True, help="sweep folder: one run folder per task and rate")
-    add("--tasks", type=lambda s: s.split(","), default=None,
+    add("--tasks", type=_names, default=None,
         help="comma-separated tasks (default: every task found)")
-    add("--learning-rates", type=lambda s: [float(v) for v in s.split(",")],
-        default=[5e-5, 4e-5, 3e-5, 2e-5], help="the grid, picked on dev")
+    add("--learning-rates", type=_rates, default=[5e-5, 4e-5, 3e-5, 2e-5],
+        help="comma-separated learning rates, the grid picked on dev")
     add("--epochs", type=positive_int, default=3, help="passes over each training set")
     add("--batch-size", type=positive_int, default=32, help="examples per step")
     add("--seq-len", type=positive_int, default=128, help="tokens per example")

@@ -24,11 +24,15 @@ from keras_bert.cli.common import (
 
 
 def _texts(args, segments):
+    if args.texts and args.file:
+        raise UsageError("give texts as arguments or --file, not both")
     lines = list(args.texts)
-    if args.file or not lines:
-        stream = open(args.file, encoding="utf-8") if args.file else sys.stdin
-        with stream:
-            lines = [line.rstrip("\r\n") for line in stream if line.strip()]
+    if args.file:
+        with open(args.file, "rb") as f:
+            lines = _decoded_lines(f.read(), args.file)
+    elif not lines:  # Bytes, so that invalid UTF-8 is named (a text stream raises).
+        stdin = getattr(sys.stdin, "buffer", None)
+        lines = _decoded_lines(stdin.read() if stdin else sys.stdin.read().encode(), "stdin")
     if not lines:
         raise UsageError("no text given (arguments, --file or stdin)")
     rows = [line.split("\t") for line in lines]
@@ -37,6 +41,19 @@ def _texts(args, segments):
             raise UsageError(f"text {number}: expected {segments} tab-separated text(s), "
                              f"found {len(row)}")
     return [list(column) for column in zip(*rows)]
+
+
+def _decoded_lines(data, name):
+    """The non-blank lines of UTF-8 bytes; invalid UTF-8 names `name` and the line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise UsageError(f"{name}:{line}: not valid UTF-8 (invalid byte at offset "
+                         f"{e.start}); give text, one per line") from None
+    if "\x00" in text:
+        raise UsageError(f"{name}: holds NUL bytes: binary data, not text one per line")
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
 def _examples(texts):

@@ -137,16 +137,26 @@ def run(args):
 def _run(args, setup):
     import keras
 
-    from keras_bert.checkpoints import write_tf1_checkpoint
     from keras_bert.cli.run_folder import RunFolder
-    from keras_bert.cli.training_loop import train_in_segments
-    from pipelines.pretraining import pretraining_dataset
 
     keras.utils.set_random_seed(args.seed)  # The new model's weights (and dropout).
     log("checking inputs")
     with reading_inputs():
         files, tokenizer = _check_inputs(args)
         folder = RunFolder(args.out, chief=setup.chief)
+    try:
+        return _train(args, setup, folder, files, tokenizer)
+    finally:
+        folder.close()
+
+
+def _train(args, setup, folder, files, tokenizer):
+    from keras_bert.checkpoints import write_tf1_checkpoint
+    from keras_bert.cli.common import save_atomically
+    from keras_bert.cli.training_loop import train_in_segments
+    from pipelines.pretraining import pretraining_dataset
+
+    with reading_inputs():
         state = folder.state()
         with setup.strategy.scope():
             if state is not None:
@@ -170,19 +180,16 @@ def _run(args, setup):
     run_state = {"settings": _settings(args), "total_steps": args.steps,
                  "warmup_steps": warmup, "segments": (state or {}).get(
                      "segments", step // args.checkpoint_every)}
-    try:
-        history = train_in_segments(
-            model, folder, step, args.steps, lambda at: at + args.checkpoint_every,
-            segment_data, verbose=args.verbose if setup.chief else 0, state=run_state,
-            trainer=setup.trainer(model))
-        log("writing final checkpoints")
-        model.save(folder.file("model.keras"))
-        write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,
-                             lowercase=tokenizer.lowercase)
-        if history:
-            _write_metrics(folder, history, files, tokenizer, args)
-    finally:
-        folder.close()
+    history = train_in_segments(
+        model, folder, step, args.steps, lambda at: at + args.checkpoint_every,
+        segment_data, verbose=args.verbose if setup.chief else 0, state=run_state,
+        trainer=setup.trainer(model))
+    log("writing final checkpoints")
+    save_atomically(model.save, folder.file("model.keras"))
+    write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,
+                         lowercase=tokenizer.lowercase)
+    if history:
+        _write_metrics(folder, history, files, tokenizer, args)
     return 0
 
 

@@ -6,6 +6,7 @@ metrics), `vocab/` (vocab.txt + do_lower_case), `best.keras` (best on validation
 """
 
 import json
+import math
 import os
 import shutil
 
@@ -35,35 +36,72 @@ def _checkpoint(run_dir):
 
 
 def write_json(path, value):
+    """`value` as JSON, atomically; NaN and infinities become null (JSON has no such
+    numbers, and a file with a bare NaN token is not JSON)."""
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2)
+            json.dump(_finite(value), f, indent=2, allow_nan=False)
             f.write("\n")
 
     save_atomically(write, path)
 
 
-def load_run(run_dir, int8=False):
-    """(model, preprocessor, run) of a finished (or running) fine-tuning run folder;
-    `int8` quantizes the encoder for CPU inference (`keras_bert.quantize_int8`)."""
-    import keras
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
-    import keras_bert  # (also registers the classes .keras files name)
-    from pipelines import BertPreprocessor
 
+def read_run(run_dir):
+    """The run's settings (run.json); a missing or damaged file is a UsageError naming it."""
     path = os.path.join(run_dir, "run.json")
     if not os.path.isfile(path):
         raise UsageError(f"{run_dir}: not a fine-tuning run folder (no run.json)")
-    with open(path, encoding="utf-8") as f:
-        run = json.load(f)
-    for model_path in [os.path.join(run_dir, "best.keras"), os.path.join(run_dir, "model.keras")
-                       ] + _checkpoint(run_dir):
-        if os.path.isfile(model_path):
-            break
-    else:
+    try:
+        with open(path, encoding="utf-8") as f:
+            run = json.load(f)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: unreadable ({e}); the run folder is damaged") from None
+    missing = [k for k in ("data", "sequence_length") if not isinstance(run, dict) or k not in run]
+    if missing:
+        raise UsageError(f"{path}: not a run description (no {', '.join(missing)}); the run "
+                         "folder is damaged")
+    return run
+
+
+def _load_model(run_dir):
+    """The run's best model, else its last, else its latest checkpoint: the first that
+    loads (a damaged file is named, and the next one tried)."""
+    import keras
+
+    candidates = [os.path.join(run_dir, n) for n in ("best.keras", "model.keras")]
+    candidates = [p for p in candidates + _checkpoint(run_dir) if os.path.isfile(p)]
+    if not candidates:
         raise UsageError(f"{run_dir}: holds no trained model yet")
-    log(f"loading {model_path}")
-    model = keras.saving.load_model(model_path)
+    for model_path in candidates:
+        try:
+            model = keras.saving.load_model(model_path)
+        except Exception as e:  # Keras reports a damaged zip as "file not found".
+            log(f"{model_path} cannot be loaded ({type(e).__name__}: damaged?)")
+            continue
+        log(f"loaded {model_path}")
+        return model
+    raise UsageError(f"{run_dir}: no model file loads ({', '.join(candidates)}): the run "
+                     "folder is damaged; fine-tune again")
+
+
+def load_run(run_dir, int8=False):
+    """(model, preprocessor, run) of a finished (or running) fine-tuning run folder;
+    `int8` quantizes the encoder for CPU inference (`keras_bert.quantize_int8`)."""
+    import keras_bert  # (also registers the classes .keras files name)
+    from pipelines import BertPreprocessor
+
+    run = read_run(run_dir)
+    model = _load_model(run_dir)
     if int8:
         keras_bert.quantize_int8(model)
         log("encoder quantized to int8 (inference only)")

@@ -30,11 +30,18 @@ def source_spec(args):
             raise UsageError(f"finetune {source} needs " + ", ".join(
                 "--" + m.replace("_", "-") for m in missing))
         columns = [args.text_column] + ([args.text_pair_column] if args.text_pair_column else [])
-        return {"source": "table", "format": None if source == "table" else source,
+        if args.label_column in columns:
+            raise UsageError(f"--label-column {args.label_column!r} is also a text column: "
+                             "the label must be a column of its own")
+        format = None if source == "table" else source
+        for flag in ("train", "validation"):
+            _check_format(f"--{flag}", getattr(args, flag), format)
+        return {"source": "table", "format": format,
                 "train": os.path.abspath(args.train),
                 "validation": args.validation and os.path.abspath(args.validation),
                 "text_columns": columns, "label_column": args.label_column,
-                "regression": args.regression, "on_error": args.on_error}
+                "regression": args.regression, "on_error": args.on_error,
+                "encoding_errors": args.encoding_errors}
     if source == "folders":
         if not args.train:
             raise UsageError("finetune folders needs --train DIR (one sub-folder per class)")
@@ -43,6 +50,18 @@ def source_spec(args):
                 "encoding_errors": args.encoding_errors}
     raise UsageError(f"unknown data source {source!r}: use glue/<task>, tsv, csv, jsonl "
                      "or folders")
+
+
+def _check_format(flag, path, format):
+    """A file whose name says another table format than the source word is refused: a
+    .tsv read as CSV would fail with a confusing "no column" error."""
+    from pipelines.text_table import FORMATS
+
+    named = os.path.splitext(path or "")[1].lstrip(".").lower()
+    if format and named in FORMATS and named != format:
+        raise UsageError(f"{flag} {path} is named as {named.upper()} but `finetune {format}` "
+                         f"reads {format.upper()}: use `finetune {named}` (or `finetune "
+                         "table`, which takes each file's format from its name)")
 
 
 def read(spec, which, label_names=None):
@@ -59,6 +78,8 @@ def read(spec, which, label_names=None):
         errors = spec.get("encoding_errors", "strict")
         if which not in ("train", "validation"):
             return folder_examples(which, "all", encoding_errors=errors)
+        if which == "validation" and spec["validation_split"] == 0:
+            return None  # --validation-split 0: the run trains without validation.
         return folder_examples(spec["data"], which, spec["validation_split"], spec["seed"],
                                encoding_errors=errors)
     path = {"train": spec["train"], "validation": spec["validation"]}.get(which, which)
@@ -66,7 +87,8 @@ def read(spec, which, label_names=None):
         return None
     return read_examples(path, spec["text_columns"], spec["label_column"],
                          label_names=label_names, regression=spec["regression"],
-                         format=spec["format"], on_error=spec["on_error"])
+                         format=spec["format"], on_error=spec["on_error"],
+                         encoding_errors=spec.get("encoding_errors", "strict"))
 
 
 def read_unlabelled(spec, path):
@@ -74,7 +96,8 @@ def read_unlabelled(spec, path):
     from pipelines.text_table import read_examples
 
     return read_examples(path, spec["text_columns"], format=spec.get("format"),
-                         on_error=spec.get("on_error", "raise"))
+                         on_error=spec.get("on_error", "raise"),
+                         encoding_errors=spec.get("encoding_errors", "strict"))
 
 
 def segment_count(spec):

@@ -6,7 +6,7 @@ import warnings
 
 import keras
 
-from keras_bert.cli.common import log
+from keras_bert.cli.common import UsageError, log
 
 # Tasks on `sequence_output` (SQuAD, NER) leave the pooler without gradients; Keras then
 # warns, suggesting a missing loss. That is expected here, so the CLI does not show it.
@@ -46,6 +46,7 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
         log(f"steps {step + 1}..{stop} of {total_steps}")
         history = _train(model, trainer, lambda context: segment_data(step, count, context),
                          count, segment, callbacks, verbose)
+        _check_finite(history, stop, folder)
         step = stop
         state["segments"] = segment + 1
         if after_segment is not None:
@@ -54,6 +55,22 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
     if trainer is not None:  # Every worker's replicas must hold the same weights.
         log(f"weights fingerprint {fingerprint(model)}")
     return history
+
+
+def _check_finite(logs, step, folder):
+    """A loss that became NaN or infinite ends the run before its checkpoint: the
+    folder keeps its last finite model instead of a diverged one."""
+    import math
+    import os
+
+    bad = {k: v for k, v in logs.items() if isinstance(v, float) and not math.isfinite(v)}
+    if bad:
+        kept = (f"{folder.model_path} is the last good checkpoint"
+                if os.path.exists(folder.model_path) else "no checkpoint was written")
+        values = ", ".join(f"{k} {v}" for k, v in bad.items())
+        raise UsageError(f"training diverged by step {step} ({values}); nothing of it was "
+                         f"saved ({kept}). Check the labels and scores, or lower "
+                         "--learning-rate")
 
 
 def fingerprint(model):
@@ -87,8 +104,9 @@ def _count_segments(next_stop, total_steps):
 
 
 class _SegmentProgress(keras.callbacks.ProgbarLogger):
-    """Keras's progress bar, numbering segments out of the run's total ("Epoch 3/12"),
-    not out of the one `fit` call each segment is."""
+    """Keras's progress bar, numbering segments out of the run's total ("Epoch 3/12",
+    and "Epoch 1/1" for a one-segment run), not out of the one `fit` call each
+    segment is."""
 
     def __init__(self, total_segments):
         super().__init__()
@@ -96,4 +114,9 @@ class _SegmentProgress(keras.callbacks.ProgbarLogger):
 
     def set_params(self, params):
         super().set_params(params)
-        self.epochs = max(self.total_segments, 2)  # Keras prints "Epoch i/n" when n > 1.
+        self.epochs = self.total_segments
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        if self.verbose and self.epochs == 1:  # Keras numbers only runs of 2 or more.
+            print(f"Epoch {epoch + 1}/1", flush=True)

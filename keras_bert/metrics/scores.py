@@ -3,7 +3,8 @@
 
 Edge cases follow those libraries: F1 and MCC are 0 when undefined (no positive
 predictions and labels, or a constant prediction); Pearson and Spearman are NaN when
-either side is constant. Spearman ranks ties by their average rank.
+either side is constant or holds a NaN or infinity. Spearman ranks ties by their
+average rank.
 """
 
 import numpy as np
@@ -56,6 +57,8 @@ def matthews_corrcoef(y_true, y_pred):
 
 def pearson(x, y):
     x, y = (np.asarray(v, np.float64).ravel() for v in _labels(x, y))
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return float("nan")
     x, y = x - x.mean(), y - y.mean()
     denominator = np.sqrt((x @ x) * (y @ y))
     return float(np.clip(x @ y / denominator, -1, 1)) if denominator else float("nan")
@@ -76,5 +79,7 @@ def rank(values):
 
 
 def spearman(x, y):
-    x, y = _labels(x, y)
+    x, y = (np.asarray(v, np.float64) for v in _labels(x, y))
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return float("nan")  # Ranks would order NaN last and hide it.
     return pearson(rank(x), rank(y))

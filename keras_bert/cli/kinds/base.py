@@ -63,6 +63,19 @@ class TaskKind:
     def run_info(self):
         return {}
 
+    def data_digest(self):
+        """A short digest of the training and validation examples as read: a resumed
+        run refuses data whose contents changed under the same file names."""
+        import hashlib
+        import json
+
+        digest = hashlib.sha256()
+        for examples in (self.train, self.validation):
+            fields = {k: v for k, v in (vars(examples) if examples else {}).items()
+                      if k not in ("source", "skipped", "problems")}
+            digest.update(json.dumps(fields, sort_keys=True, default=str).encode("utf-8"))
+        return digest.hexdigest()[:16]
+
     def results(self):
         return {}
 

@@ -1,6 +1,7 @@
 """Sentence (pair) classification and regression: GLUE, your files, class folders."""
 
 from keras_bert.cli import task_data
+from keras_bert.cli.common import UsageError, log
 from keras_bert.cli.kinds.base import TaskKind, log_examples
 
 
@@ -22,12 +23,27 @@ class ClassificationKind(TaskKind):
         for name, examples in (("training", self.train), ("validation", self.validation)):
             if examples is not None:
                 log_examples(name, examples)
+        self.labels = self.train.label_names
+        self._check_labels()
         self.tokenizer = self.load_tokenizer(config)
         self.preprocessor = BertPreprocessor(self.tokenizer, args.seq_len,
                                              config.get("num_segments", 2))
-        self.labels = self.train.label_names
         self.metrics = task_data.metric_names(self.spec, self.labels)
         self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))  # bucketed batches
+
+    def _check_labels(self):
+        """One class is an error; about one class per example, a warning (a wrong
+        --label-column, such as an id or a text column)."""
+        labels, count = self.labels, len(self.train)
+        if labels is None:
+            return
+        if len(labels) < 2:
+            raise UsageError(f"{self.train.source}: every training label is {labels[0]!r}; a "
+                             "classifier needs two or more classes (--regression for "
+                             "scores)")
+        if len(labels) > max(20, count // 2):
+            log(f"warning: {len(labels)} classes for {count} training examples; is the "
+                f"label column ({self.spec.get('label_column', 'label')}) right?")
 
     def epoch_data(self, epoch):
         from pipelines.classification import classification_dataset

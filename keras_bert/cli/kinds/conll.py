@@ -58,7 +58,8 @@ class ConllKind(TaskKind):
         self.labeler = self._labeler(self.tokenizer, self.labels, args.seq_len)
         self.windows = self._windows(self.train)
         self.steps_per_epoch = math.ceil(len(self.windows["token_ids"]) / args.batch_size)
-        self._validation_windows = None
+        # Now, not after the first epoch: a tag the training file lacks is an error here.
+        self._validation_windows = self.validation and self._windows(self.validation)
 
     @staticmethod
     def _labeler(tokenizer, labels, sequence_length):
@@ -101,8 +102,6 @@ class ConllKind(TaskKind):
         return {"label_names": self.labels}
 
     def validate(self, model):
-        if self._validation_windows is None:
-            self._validation_windows = self._windows(self.validation)
         scores, _ = self._score(model, self.validation, self._validation_windows,
                                 self.args.batch_size)
         return {k: scores[k] for k in METRICS}

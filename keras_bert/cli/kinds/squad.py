@@ -35,6 +35,13 @@ class SquadKind(TaskKind):
                      "on_error": args.on_error,
                      **{k: getattr(args, k) for k in DECODING}}
         config = self.check_sequence_length(args.max_query_length + 4)
+        room = args.seq_len - args.max_query_length - 3  # [CLS] question [SEP] ... [SEP]
+        if args.doc_stride > room:
+            raise UsageError(f"--doc-stride {args.doc_stride} is more than the context a "
+                             f"window holds after a question of --max-query-length "
+                             f"{args.max_query_length} ({args.seq_len} - "
+                             f"{args.max_query_length} - 3 = {room} pieces): windows would "
+                             f"leave text out between them; use at most {room}")
         self.train = read_squad(args.train, on_error=args.on_error)
         log_examples("training", self.train)
         if args.validation:
