@@ -176,15 +176,28 @@ def _final_weights(path):
     return [np.asarray(w) for w in keras.saving.load_model(str(path)).weights]
 
 
-def test_killed_run_resumes_at_the_same_batch(tmp_path, checkpoint):
-    argv = table_args(tmp_path, checkpoint, "killed", "--epochs", "3", "--checkpoint-every",
-                      "2", "--seed", "4")
+@pytest.fixture(scope="module")
+def dropout_checkpoint(tmp_path_factory):
+    """The tiny encoder with BERT's dropout (0.1 on hidden states and attention)."""
+    folder = str(tmp_path_factory.mktemp("dropout_ckpt"))
+    keras.utils.set_random_seed(0)
+    model = keras_bert.build("tiny", vocabulary_size=len(read_vocabulary(VOCAB)), num_layers=1,
+                             hidden_dim=12, num_heads=2, intermediate_dim=20,
+                             max_sequence_length=64, dropout=0.1)
+    return write_tf1_checkpoint(folder, model, vocabulary=VOCAB, lowercase=True)
+
+
+def test_killed_run_resumes_at_the_same_batch_and_dropout_masks(tmp_path, dropout_checkpoint):
+    """Dropout on (encoder and head): the resumed run draws the masks the uninterrupted
+    one drew, because the random generators' states are checkpointed."""
+    argv = table_args(tmp_path, dropout_checkpoint, "killed", "--epochs", "3",
+                      "--checkpoint-every", "2", "--seed", "4", "--head-dropout", "0.1")
     state = tmp_path / "killed" / "checkpoints" / "state.json"
     killed_at, rerun = kill_then_rerun(argv, state, at_least=4)
     assert 4 <= killed_at < 15
     assert f"resuming from step {killed_at} of 15" in rerun.stderr
-    straight = table_args(tmp_path, checkpoint, "straight", "--epochs", "3",
-                          "--checkpoint-every", "2", "--seed", "4")
+    straight = table_args(tmp_path, dropout_checkpoint, "straight", "--epochs", "3",
+                          "--checkpoint-every", "2", "--seed", "4", "--head-dropout", "0.1")
     assert cli.main(straight) == 0
     resumed, uninterrupted = (_final_weights(tmp_path / name / "model.keras")
                               for name in ("killed", "straight"))
