@@ -1,20 +1,20 @@
 """Forming a multi-worker cluster without hanging silently.
 
 `tf.distribute.MultiWorkerMirroredStrategy()` blocks until every worker of `TF_CONFIG`
-has connected, with no message, and the wait sits in C++: Ctrl-C is never seen, and
-TensorFlow's own SIGTERM handler (its preemption notice) swallows `kill`. Here the
-strategy is made on a helper thread while the calling thread waits, so that the wait
+has connected, with no message, in C++ that holds the interpreter: Ctrl-C is never seen,
+and TensorFlow's own SIGTERM handler (its preemption notice) swallows `kill`. So the
+workers first meet in Python: each listens on its own TF_CONFIG port and waits until
+every peer answers at its address (a TCP connect: the peer's listener, or its TensorFlow
+server once it has moved on), and only then makes the strategy, whose own wait is then
+short. The wait in Python
 
-- says what it waits for: every `report_every` seconds, which peers do not answer at
-  their TF_CONFIG address (a TCP connect), or that all answer and the cluster is
-  still forming;
-- ends on Ctrl-C (`KeyboardInterrupt`) or SIGTERM (`Terminated`), raised in the
-  calling thread;
-- ends after `timeout` seconds when one is given (`ClusterTimeout`, naming the
-  missing peers).
+- says what it waits for: every `report_every` seconds, which peers do not answer;
+- ends on Ctrl-C (`KeyboardInterrupt`) or SIGTERM (`Terminated`);
+- ends after `timeout` seconds when one is given (`ClusterTimeout`, naming the silent
+  peers).
 
-The helper thread cannot be stopped once TensorFlow blocks in it: a caller that gets
-one of these errors should end the process (`os._exit`), as the command line does.
+Once the strategy is made SIGTERM ends the process again (TensorFlow's handler would
+keep a `kill`ed training running).
 """
 
 import signal
@@ -44,8 +44,16 @@ def peers(config):
             for index, address in enumerate(addresses) if (kind, index) != mine]
 
 
+def own_address(config):
+    """This task's "host:port" in TF_CONFIG, or None without a task."""
+    task = config.get("task", {})
+    if not task:
+        return None
+    return config["cluster"][task["type"]][int(task.get("index", 0))]
+
+
 def silent(tasks, wait=1.0):
-    """The `peers` that refuse or ignore a TCP connection."""
+    """The `peers` that refuse or ignore a TCP connection, as "role at host:port"."""
     missing = []
     for role, address in tasks:
         host, _, port = address.rpartition(":")
@@ -57,12 +65,37 @@ def silent(tasks, wait=1.0):
     return missing
 
 
-def form(make, tasks, timeout=None, report=None, report_every=15.0):
-    """`make()` (a strategy that waits for its cluster), waited for as the module says.
+def _listen(address):
+    """A listening socket on this task's port (so its peers see it has come), or None
+    when the port cannot be taken here (TensorFlow will say why when it binds)."""
+    if address is None:
+        return None
+    try:
+        listener = socket.create_server(("", int(address.rpartition(":")[2])))
+    except (OSError, ValueError):
+        return None
+    listener.setblocking(False)
+    return listener
+
+
+def _drain(listener):
+    """Accepts and closes the peers' probes, so its queue never fills."""
+    while listener is not None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:  # BlockingIOError: none waiting.
+            return
+        connection.close()
+
+
+def form(make, tasks, own=None, timeout=None, report=None, report_every=15.0):
+    """`make()` (a strategy that waits for its cluster), once every peer answers.
 
     Args:
         make: callable with no arguments, returning the strategy.
         tasks: list of (role, "host:port"), the peers (`peers(tf_config)`).
+        own: "host:port" of this task (`own_address(tf_config)`), listened on while
+            waiting; None to only wait.
         timeout: seconds, or None to wait as long as it takes.
         report: callable(str) for the progress lines, or None for none.
         report_every: seconds between progress lines (the first after this long).
@@ -70,46 +103,36 @@ def form(make, tasks, timeout=None, report=None, report_every=15.0):
     >>> form(lambda: "made", [], timeout=5)
     'made'
     """
-    done = {}
-
-    def target():
-        try:
-            done["value"] = make()
-        except BaseException as error:  # Raised again in the caller's thread.
-            done["error"] = error
-
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if in_main else None
-    helper = threading.Thread(target=target, name="keras-bert-cluster", daemon=True)
-    started = time.monotonic()
-    helper.start()
-    next_report = report_every
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
+    listener = _listen(own)
     try:
-        while helper.is_alive():
-            if in_main:  # TensorFlow installs its SIGTERM handler while it connects.
-                signal.signal(signal.SIGTERM, _raise_terminated)
-            helper.join(0.25)
-            waited = time.monotonic() - started
-            if not helper.is_alive():
-                break
-            if timeout is not None and waited >= timeout:
-                raise ClusterTimeout(f"the cluster did not form in {timeout:g} s; "
-                                     f"{_waiting_for(tasks)}")
-            if report is not None and waited >= next_report:
-                report(f"waiting {waited:.0f} s for the cluster to form; "
-                       f"{_waiting_for(tasks)}")
-                next_report += report_every
+        try:
+            _wait(tasks, listener, timeout, report, report_every)
+        finally:
+            if listener is not None:
+                listener.close()
+        return make()
     finally:
-        if in_main:  # TensorFlow's handler would swallow SIGTERM for the whole run.
+        if in_main:  # Not TensorFlow's handler, which would swallow a kill.
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous in (
                 None, _raise_terminated) else previous)
-    if "error" in done:
-        raise done["error"]
-    return done["value"]
 
 
-def _waiting_for(tasks):
-    missing = silent(tasks)
-    if missing:
-        return "no answer from " + ", ".join(missing)
-    return "every peer answers; waiting for them all to join"
+def _wait(tasks, listener, timeout, report, report_every):
+    started = time.monotonic()
+    next_report = report_every
+    while True:
+        _drain(listener)
+        missing = silent(tasks)
+        if not missing:
+            return
+        waited = time.monotonic() - started
+        if timeout is not None and waited >= timeout:
+            raise ClusterTimeout(f"the cluster did not form in {timeout:g} s; no answer "
+                                 f"from {', '.join(missing)}")
+        if report is not None and waited >= next_report:
+            report(f"waiting {waited:.0f} s for the cluster to form; no answer from "
+                   f"{', '.join(missing)}")
+            next_report += report_every
+        time.sleep(0.5)

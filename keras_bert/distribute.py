@@ -115,8 +115,10 @@ def _make(choice, tpu, waiting):
         if worker_count() < 1:
             raise ValueError("multi_worker needs TF_CONFIG naming the cluster's workers "
                              "(see the README's 'Several machines' section).")
+        config = tf_config()
         return cluster_wait.form(tf.distribute.MultiWorkerMirroredStrategy,
-                                 cluster_wait.peers(tf_config()), **waiting)
+                                 cluster_wait.peers(config), cluster_wait.own_address(config),
+                                 **waiting)
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
         tf.config.experimental_connect_to_cluster(resolver)

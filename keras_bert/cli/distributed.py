@@ -79,6 +79,11 @@ def _strategy(args):
     process at once with one line: TensorFlow's wait cannot be stopped otherwise."""
     from keras_bert import cluster_wait, distribute
 
+    if distribute.worker_count() > 1 and args.strategy in ("auto", "multi_worker"):
+        task = distribute.tf_config().get("task", {})
+        log(f"joining TF_CONFIG's cluster of {distribute.worker_count()} as "
+            f"{task.get('type')} {task.get('index', 0)}: waiting for every worker to connect"
+            + (f" (at most {args.cluster_timeout:g} s)" if args.cluster_timeout else ""))
     try:
         return distribute.auto(args.strategy, tpu=args.tpu, verbose=False,
                                cluster_timeout=args.cluster_timeout or None, report=log)
