@@ -210,7 +210,8 @@ def add_parser(commands):
     add("--on-error", default="raise", choices=ON_ERROR,
         help="bad rows: an error naming file and line, or skipped and counted")
     add("--encoding-errors", default="strict", choices=("strict", "replace"),
-        help="folders: invalid UTF-8 is an error naming the file, or replaced (and listed)")
+        help="tsv/csv/jsonl/folders: invalid UTF-8 is an error naming the file and line, "
+             "or replaced by U+FFFD (and listed)")
     add("--weights", required=True,
         help="pretrained checkpoint folder with vocab.txt (Google TF1, Hugging Face, "
              "Model Garden)")

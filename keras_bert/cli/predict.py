@@ -1,6 +1,7 @@
 """`keras-bert predict RUN_DIR`: answers for raw text with a fine-tuned run.
 
-Texts come from the arguments, or one per line from `--file` or stdin (a pair task
+Texts come from the arguments (before or after the flags), or one per line from
+`--file` or stdin, UTF-8 (one source at a time; a pair task
 takes two texts per line, separated by a tab; SQuAD `question<TAB>context`, SWAG
 `context<TAB>ending0<TAB>ending1...`, CoNLL a sentence). SQuAD prints the answer and
 its character span, NER each entity's type, character span and text, SWAG the chosen
