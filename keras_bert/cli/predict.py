@@ -1,12 +1,11 @@
 """`keras-bert predict RUN_DIR`: answers for raw text with a fine-tuned run.
 
 Texts come from the arguments (before or after the flags), or one per line from
-`--file` or stdin, UTF-8 (one source at a time; a pair task
-takes two texts per line, separated by a tab; SQuAD `question<TAB>context`, SWAG
-`context<TAB>ending0<TAB>ending1...`, CoNLL a sentence). SQuAD prints the answer and
-its character span, NER each entity's type, character span and text, SWAG the chosen
-ending. Output: a label name (or score) per
-line, or with `--jsonl` one JSON object per text with every class's probability.
+`--file` or stdin, in UTF-8; one source at a time. A pair task takes two texts per line,
+separated by a tab; SQuAD `question<TAB>context`, SWAG `context<TAB>ending0<TAB>ending1...`,
+CoNLL a sentence. SQuAD prints the answer and its character span, NER each entity's
+type, character span and text, SWAG the chosen ending. Output: a label name (or score)
+per line, or with `--jsonl` one JSON object per text with every class's probability.
 `--data SPLIT_OR_FILE --out FILE` predicts a whole file; for a GLUE test split it
 writes the leaderboard's TSV (`index<TAB>prediction`).
 """
