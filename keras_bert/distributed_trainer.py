@@ -21,8 +21,10 @@ class DistributedTrainer:
 
     A step equals one device's step on the whole global batch: the gradients are summed
     over replicas before the optimizer clips them, and a batch-mean loss is weighted by
-    each replica's rows when a last partial batch does not split evenly. (Losses that
-    normalize otherwise, like `MaskedLmLoss`, need batches that divide evenly.)
+    each replica's rows when a last partial batch does not split evenly; a
+    `WeightedCrossEntropy` (a token tagger's loss) divides by the global batch's weights
+    itself. (A dict of losses mixing the two, as the pretrainer's, needs batches that
+    divide evenly.)
 
     Example:
     >>> import keras_bert, numpy as np, tensorflow as tf
@@ -121,11 +123,15 @@ class DistributedTrainer:
         return self.model.get_metrics_result()
 
     def _uneven_share(self, size, dtype):
-        """1 when the replicas hold equal slices; otherwise what makes a batch-mean loss
-        weight each replica by its rows (a last partial batch that does not divide)."""
+        """1 when the replicas hold equal slices or the loss divides by the global
+        batch's weights itself (`WeightedCrossEntropy`); otherwise what makes a
+        batch-mean loss weight each replica by its rows (a last partial batch that does
+        not divide)."""
+        from keras_bert.weighted_cross_entropy import WeightedCrossEntropy
+
         tf = self._tf
         replicas = self.strategy.num_replicas_in_sync
-        if replicas == 1:
+        if replicas == 1 or isinstance(self.model.loss, WeightedCrossEntropy):
             return tf.constant(1, dtype)
         rows = tf.cast(size, tf.float32)
         total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, rows)

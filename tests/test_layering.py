@@ -52,7 +52,7 @@ TENSORFLOW_USERS = {"keras_bert/checkpoints/google_tf1.py",
                     "keras_bert/layer_norm_onednn.py",  # oneDNN's LayerNorm (CPU inference)
                     "keras_bert/onednn_probe.py",  # their once-per-process check
                     "keras_bert/softmax_onednn.py",  # oneDNN's bf16 softmax (CPU inference)
-                    "keras_bert/masked_lm_loss.py",  # its all-reduce under tf.distribute
+                    "keras_bert/weighted_cross_entropy.py",  # its all-reduce under tf.distribute
                     "keras_bert/training.py"}  # dense embedding gradients (TF only)
 
 

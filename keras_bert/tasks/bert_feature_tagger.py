@@ -7,6 +7,7 @@ from keras_bert.layers.frozen_features import FrozenFeatures
 from keras_bert.layers.scalar_mix import ScalarMix
 from keras_bert.tasks.bert_task import BertTask
 from keras_bert.tasks.bert_token_classifier import check_label_names
+from keras_bert.weighted_cross_entropy import WeightedCrossEntropy
 
 FEATURES = ("last", "last_four", "scalar_mix")
 
@@ -89,5 +90,6 @@ class BertFeatureTagger(BertTask):
         self.label_names = label_names
 
     def compile_arguments(self):
-        return dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        # The mean over labelled pieces, not over every position (padding included).
+        return dict(loss=WeightedCrossEntropy(name="token_loss"),
                     weighted_metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")])

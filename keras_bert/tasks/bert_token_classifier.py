@@ -4,6 +4,7 @@ import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
 from keras_bert.tasks.bert_task import BertTask
+from keras_bert.weighted_cross_entropy import WeightedCrossEntropy
 
 
 def check_label_names(label_names, num_classes):
@@ -70,7 +71,8 @@ class BertTokenClassifier(BertTask):
         self.label_names = label_names
 
     def compile_arguments(self):
-        return dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        # The mean over labelled pieces, not over every position (padding included).
+        return dict(loss=WeightedCrossEntropy(name="token_loss"),
                     weighted_metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")])
 
     def checkpoint_heads(self):
