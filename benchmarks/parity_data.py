@@ -67,15 +67,21 @@ def classification(corpus, rng):
     return split(rows, SIZES["classification"], rng)
 
 
-def pairs(corpus, rng, count):
-    by_class = collections.defaultdict(list)
+def articles_by_class(corpus):
+    """{class: [sentences of each article of two or more sentences]}."""
+    out = collections.defaultdict(list)
     for label, _, sentences in corpus:
         if len(sentences) >= 2:
-            by_class[label].append(sentences)
+            out[label].append(sentences)
+    return out
+
+
+def pairs(corpus, rng, count):
+    grouped = articles_by_class(corpus)
     rows = []
     for n in range(count):
-        label = rng.choice(sorted(by_class))
-        first, other = rng.sample(by_class[label], 2)
+        label = rng.choice(sorted(grouped))
+        first, other = rng.sample(grouped[label], 2)
         i = rng.randrange(len(first) - 1)
         nxt = n % 2 == 0
         rows.append({"text": first[i], "text2": first[i + 1] if nxt else rng.choice(other),
@@ -169,14 +175,11 @@ def squad(corpus, rng, count, prefix):
 
 
 def swag(corpus, rng, count):
-    by_class = collections.defaultdict(list)
-    for label, _, sentences in corpus:
-        if len(sentences) >= 2:
-            by_class[label].append(sentences)
+    grouped = articles_by_class(corpus)
     rows = []
     while len(rows) < count:
-        label = rng.choice(sorted(by_class))
-        article, *others = rng.sample(by_class[label], 4)
+        label = rng.choice(sorted(grouped))
+        article, *others = rng.sample(grouped[label], 4)
         i = rng.randrange(len(article) - 1)
         head = article[i + 1].split()
         if len(head) < 6:

@@ -47,9 +47,30 @@ def _dense(gradient):
     return gradient
 
 
-def _no_decay_optimizer(base, fused=False):
+def adam_step(optimizer, gradient, variable, learning_rate):
+    """Adam's Algorithm 1 in `keras.ops` (epsilon added to `sqrt(v / (1 - beta_2^t))`,
+    as PyTorch's AdamW; see `fused_adam`), the moments of `optimizer`."""
+    ops = keras.ops
+    dtype = variable.dtype
+    lr = ops.cast(learning_rate, dtype)
+    gradient = ops.cast(gradient, dtype)
+    step = ops.cast(optimizer.iterations + 1, dtype)
+    first = 1 - ops.power(ops.cast(optimizer.beta_1, dtype), step)
+    second = 1 - ops.power(ops.cast(optimizer.beta_2, dtype), step)
+    index = optimizer._get_variable_index(variable)
+    m, v = optimizer._momentums[index], optimizer._velocities[index]
+    optimizer.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - optimizer.beta_1))
+    optimizer.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v),
+                                         1 - optimizer.beta_2))
+    step_size = ops.divide(lr, first)
+    denominator = ops.add(ops.sqrt(ops.divide(v, second)), optimizer.epsilon)
+    optimizer.assign_sub(variable, ops.divide(ops.multiply(m, step_size), denominator))
+
+
+def _no_decay_optimizer(base, adamw=False):
     """`base` with BERT's weight-decay exclusions as config (they survive .keras reloads);
-    `fused`: on TensorFlow, AdamW's step on fused kernels (`keras_bert.fused_adam`)."""
+    `adamw`: Adam's step as Algorithm 1 (`adam_step`), on TensorFlow on its fused kernels
+    (`keras_bert.fused_adam`)."""
 
     class Optimizer(base):
         def __init__(self, no_decay=tuple(NO_DECAY), **kwargs):
@@ -67,7 +88,7 @@ def _no_decay_optimizer(base, fused=False):
 
         def _fused(self, variable):
             """Whether TensorFlow's fused kernels take this variable's AdamW step."""
-            return (fused and keras.backend.backend() == "tensorflow" and not self.amsgrad
+            return (adamw and keras.backend.backend() == "tensorflow" and not self.amsgrad
                     and variable.dtype == "float32")
 
         def _clip_gradients(self, grads):
@@ -82,11 +103,13 @@ def _no_decay_optimizer(base, fused=False):
             super()._apply_weight_decay([v for v in variables if not self._fused(v)])
 
         def update_step(self, gradient, variable, learning_rate):
-            if not self._fused(variable):
-                return super().update_step(gradient, variable, learning_rate)
-            from keras_bert.fused_adam import adamw_update
+            if self._fused(variable):
+                from keras_bert.fused_adam import adamw_update
 
-            adamw_update(self, gradient, variable, learning_rate)
+                return adamw_update(self, gradient, variable, learning_rate)
+            if adamw and not self.amsgrad:  # AdamW on any backend: the same formulas.
+                return adam_step(self, gradient, variable, learning_rate)
+            return super().update_step(gradient, variable, learning_rate)
 
         def get_config(self):
             return dict(super().get_config(), no_decay=self.no_decay)
@@ -95,7 +118,7 @@ def _no_decay_optimizer(base, fused=False):
     return keras.saving.register_keras_serializable(package="keras_bert")(Optimizer)
 
 
-BertAdamW = _no_decay_optimizer(keras.optimizers.AdamW, fused=True)
+BertAdamW = _no_decay_optimizer(keras.optimizers.AdamW, adamw=True)
 BertLamb = _no_decay_optimizer(keras.optimizers.Lamb)
 OPTIMIZERS = {"adamw": BertAdamW, "lamb": BertLamb}
 

@@ -20,15 +20,19 @@ VOCAB = os.path.join(os.path.dirname(__file__), "data", "vocab.txt")
 GOOD, BAD = ["the dog is good", "a quick fox", "the cat jump over"], ["lazy dog", "brown cat"]
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A tiny encoder in Google's layout, without dropout (so runs are deterministic)."""
-    folder = str(tmp_path_factory.mktemp("ckpt"))
+def tiny_checkpoint(folder, dropout):
+    """A tiny encoder in Google's layout with this dropout (hidden and attention)."""
     keras.utils.set_random_seed(0)
     model = keras_bert.build("tiny", vocabulary_size=len(read_vocabulary(VOCAB)), num_layers=1,
                              hidden_dim=12, num_heads=2, intermediate_dim=20,
-                             max_sequence_length=64, dropout=0.0)
-    return write_tf1_checkpoint(folder, model, vocabulary=VOCAB, lowercase=True)
+                             max_sequence_length=64, dropout=dropout)
+    return write_tf1_checkpoint(str(folder), model, vocabulary=VOCAB, lowercase=True)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """The tiny encoder without dropout (so runs are deterministic)."""
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt"), dropout=0.0)
 
 
 def write_table(path, rows, seed=0):
@@ -179,12 +183,7 @@ def _final_weights(path):
 @pytest.fixture(scope="module")
 def dropout_checkpoint(tmp_path_factory):
     """The tiny encoder with BERT's dropout (0.1 on hidden states and attention)."""
-    folder = str(tmp_path_factory.mktemp("dropout_ckpt"))
-    keras.utils.set_random_seed(0)
-    model = keras_bert.build("tiny", vocabulary_size=len(read_vocabulary(VOCAB)), num_layers=1,
-                             hidden_dim=12, num_heads=2, intermediate_dim=20,
-                             max_sequence_length=64, dropout=0.1)
-    return write_tf1_checkpoint(folder, model, vocabulary=VOCAB, lowercase=True)
+    return tiny_checkpoint(tmp_path_factory.mktemp("dropout_ckpt"), dropout=0.1)
 
 
 def test_killed_run_resumes_at_the_same_batch_and_dropout_masks(tmp_path, dropout_checkpoint):

@@ -8,9 +8,9 @@ import pytest
 
 from keras_bert import cli
 from tests.glue_files import write_glue
+from tests.test_cli_errors import fails
 from tests.test_cli_finetune import checkpoint, table_args  # noqa: F401
 from tests.test_cli_part2 import _common, _conll_file, _squad_file
-from tests.test_run_folders import fails
 
 
 @pytest.fixture(scope="module")

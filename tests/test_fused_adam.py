@@ -1,6 +1,7 @@
 """BERT's AdamW on TensorFlow's fused kernels (keras_bert/fused_adam.py) against a NumPy
-AdamW with Keras's formulas: global-norm clipping, decoupled weight decay except on
-biases and LayerNorm, bias-corrected Adam, the warmup/decay schedule."""
+AdamW with Adam's Algorithm 1 (PyTorch's AdamW) and against PyTorch's AdamW itself:
+global-norm clipping, decoupled weight decay except on biases and LayerNorm,
+bias-corrected Adam with epsilon added to sqrt(v / (1 - beta_2^t)), the schedule."""
 
 import keras
 import numpy as np
@@ -21,14 +22,35 @@ def numpy_adamw(weights, steps, names, peak, total, wd=0.01, eps=1e-6, clip=1.0,
         lr = peak * (total - t) / total  # No warmup: linear decay from the peak.
         norm = np.sqrt(sum(float(np.sum(g.astype("float64") ** 2)) for g in grads))
         grads = [g * min(1.0, clip / norm) for g in grads]
-        alpha = lr * np.sqrt(1 - b2 ** (t + 1)) / (1 - b1 ** (t + 1))
         for i, g in enumerate(grads):
             if names[i] not in ("bias", "gamma", "beta"):
                 weights[i] = weights[i] - weights[i] * wd * lr
             m[i] = m[i] + (g - m[i]) * (1 - b1)
             v[i] = v[i] + (g * g - v[i]) * (1 - b2)
-            weights[i] = weights[i] - alpha * m[i] / (np.sqrt(v[i]) + eps)
+            m_hat, v_hat = m[i] / (1 - b1 ** (t + 1)), v[i] / (1 - b2 ** (t + 1))
+            weights[i] = weights[i] - lr * m_hat / (np.sqrt(v_hat) + eps)
     return weights
+
+
+def test_numpy_reference_is_pytorchs_adamw():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    start = [rng.normal(size=(4, 3)), rng.normal(size=(3,))]
+    # Tiny gradients, where epsilon's place matters most.
+    steps = [[rng.normal(size=w.shape) * 1e-5 for w in start] for _ in range(4)]
+    params = [torch.tensor(w, requires_grad=True) for w in start]
+    optimizer = torch.optim.AdamW([{"params": params[:1], "weight_decay": 0.01},
+                                   {"params": params[1:], "weight_decay": 0.0}],
+                                  lr=0.1, eps=1e-6)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: (4 - t) / 4)
+    for grads in steps:
+        for p, g in zip(params, grads):
+            p.grad = torch.tensor(g)
+        optimizer.step()
+        schedule.step()
+    expected = numpy_adamw(start, steps, ["kernel", "bias"], peak=0.1, total=4, clip=1e9)
+    for p, want in zip(params, expected):
+        np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-12, atol=1e-12)
 
 
 def test_fused_adamw_matches_numpy():
@@ -60,8 +82,9 @@ def test_fused_adamw_matches_numpy():
 
 
 def test_fused_and_keras_steps_agree_on_a_model():
-    """A BERT classifier trained a few steps with the fused step and with Keras's own
-    AdamW (same clipping, decay and schedule) ends with the same weights."""
+    """A BERT classifier trained a few steps with the fused step and with the portable
+    step of other backends (`training.adam_step`, Keras's clipping) ends with the same
+    weights."""
     import keras_bert
 
     x = {"token_ids": np.arange(35).reshape(5, 7) % 29 + 1,

@@ -14,15 +14,8 @@ import pytest
 from keras_bert import cli
 from keras_bert.cli.common import UsageError, save_atomically
 from keras_bert.cli.run_folder import RunFolder
+from tests.test_cli_errors import fails
 from tests.test_cli_finetune import checkpoint, table_args, write_table  # noqa: F401
-
-
-def fails(capsys, argv, message):
-    assert cli.main(argv) == 2
-    err = capsys.readouterr().err
-    assert message in err, err
-    assert "Traceback" not in err
-    return err
 
 
 @pytest.fixture(scope="module")
