@@ -4,7 +4,7 @@ import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
 from keras_bert.layers.choice_reshape import ChoiceReshape
-from keras_bert.tasks.bert_task import BertTask
+from keras_bert.tasks.bert_task import BertTask, head_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -43,8 +43,7 @@ class BertMultipleChoice(BertTask):
             head_dropout, dtype=backbone.dtype_policy, name="head_dropout")
         self.output_dense = keras.layers.Dense(
             1,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range),
+            kernel_initializer=head_initializer(backbone),
             dtype=backbone.dtype_policy,
             name="choice_score",
         )

@@ -3,7 +3,7 @@
 import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
-from keras_bert.tasks.bert_task import BertTask
+from keras_bert.tasks.bert_task import BertTask, head_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -36,8 +36,7 @@ class BertSpanExtractor(BertTask):
         self.backbone = backbone
         self.span_dense = keras.layers.Dense(
             2,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range),
+            kernel_initializer=head_initializer(backbone),
             dtype=backbone.dtype_policy,
             name="span_logits",
         )

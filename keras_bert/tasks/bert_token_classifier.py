@@ -3,7 +3,7 @@
 import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
-from keras_bert.tasks.bert_task import BertTask
+from keras_bert.tasks.bert_task import BertTask, head_initializer
 from keras_bert.weighted_cross_entropy import WeightedCrossEntropy
 
 
@@ -52,8 +52,7 @@ class BertTokenClassifier(BertTask):
             head_dropout, dtype=backbone.dtype_policy, name="head_dropout")
         self.output_dense = keras.layers.Dense(
             num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range),
+            kernel_initializer=head_initializer(backbone),
             dtype=backbone.dtype_policy,
             name="token_logits",
         )

@@ -71,9 +71,12 @@ class TaskKind:
 
         digest = hashlib.sha256()
         for examples in (self.train, self.validation):
-            fields = {k: v for k, v in (vars(examples) if examples else {}).items()
-                      if k not in ("source", "skipped", "problems")}
-            digest.update(json.dumps(fields, sort_keys=True, default=str).encode("utf-8"))
+            fields = vars(examples) if examples is not None else {}
+            for name in sorted(set(fields) - {"source", "skipped", "problems"}):
+                digest.update(name.encode("utf-8"))
+                values = fields[name] if isinstance(fields[name], list) else [fields[name]]
+                for value in values:  # Item by item: no copy of a large data set.
+                    digest.update(json.dumps(value, default=str).encode("utf-8"))
         return digest.hexdigest()[:16]
 
     def results(self):
