@@ -259,8 +259,8 @@ def test_clipping_sees_the_embeddings_true_gradient():
     gradient = np.zeros((5, 2))
     gradient[1], gradient[2] = [9.0, 12.0], [3.0, 4.0]
     gradient /= np.linalg.norm(gradient)  # Clipped to norm 1 (the rows' norm would be 10).
-    root = np.sqrt(1 - 0.999)  # Adam's first step, bias-corrected (beta_2 0.999).
-    expected = -gradient * root / (root * np.abs(gradient) + epsilon)
+    # Adam's first step (Algorithm 1, as PyTorch's AdamW): m_hat = g, sqrt(v_hat) = |g|.
+    expected = -gradient / (np.abs(gradient) + epsilon)
     np.testing.assert_allclose(rows[True], expected, rtol=1e-5, atol=1e-12)
 
 
