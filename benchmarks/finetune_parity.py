@@ -38,10 +38,22 @@ import parity_torch  # noqa: E402
 
 # family -> (finetune source, its flags, epochs, batch size, learning rate, sequence length)
 FAMILIES = {
-    "classification": ("jsonl", ["--text-column", "text", "--label-column", "label"],
-                       3, 16, 5e-5, 128),
-    "pairs": ("jsonl", ["--text-column", "text", "--text-pair-column", "text2",
-                        "--label-column", "label"], 3, 16, 5e-5, 128),
+    "classification": (
+        "jsonl",
+        ["--text-column", "text", "--label-column", "label"],
+        3,
+        16,
+        5e-5,
+        128,
+    ),
+    "pairs": (
+        "jsonl",
+        ["--text-column", "text", "--text-pair-column", "text2", "--label-column", "label"],
+        3,
+        16,
+        5e-5,
+        128,
+    ),
     "conll": ("conll", [], 8, 8, 5e-5, 64),
     "squad": ("squad", ["--doc-stride", "64", "--max-query-length", "48"], 3, 16, 1e-4, 192),
     "swag": ("swag", [], 3, 16, 5e-5, 96),
@@ -55,10 +67,31 @@ def log(message):
 def finetune_argv(family, paths, weights, out, seed):
     source, flags, epochs, batch, rate, length = FAMILIES[family]
     train, dev = paths[family]
-    return ["finetune", source, "--train", train, "--validation", dev, "--weights", weights,
-            "--out", out, "--epochs", str(epochs), "--batch-size", str(batch),
-            "--learning-rate", str(rate), "--seq-len", str(length), "--seed", str(seed),
-            "--verbose", "0", *flags]
+    return [
+        "finetune",
+        source,
+        "--train",
+        train,
+        "--validation",
+        dev,
+        "--weights",
+        weights,
+        "--out",
+        out,
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(batch),
+        "--learning-rate",
+        str(rate),
+        "--seq-len",
+        str(length),
+        "--seed",
+        str(seed),
+        "--verbose",
+        "0",
+        *flags,
+    ]
 
 
 def ours(argv):
@@ -98,21 +131,29 @@ def spread(values):
 
 def table(family, metric, runs):
     """Lines: per epoch, then the best epoch, each side's mean ± std [min, max]."""
-    lines = [f"{family} ({metric}; {len(runs['ours'])} seeds)",
-             f"{'epoch':>8}  {'ours':>26}  {'transformers':>26}"]
+    lines = [
+        f"{family} ({metric}; {len(runs['ours'])} seeds)",
+        f"{'epoch':>8}  {'ours':>26}  {'transformers':>26}",
+    ]
     epochs = len(runs["ours"][0])
     cell = "{:.3f} ± {:.3f} [{:.3f}, {:.3f}]"
     for e in range(epochs):
-        row = [cell.format(*spread([r[e][metric] for r in runs[side]]))
-               for side in ("ours", "reference")]
+        row = [
+            cell.format(*spread([r[e][metric] for r in runs[side]]))
+            for side in ("ours", "reference")
+        ]
         lines.append(f"{e + 1:>8}  {row[0]:>26}  {row[1]:>26}")
-    best = {side: spread([max(h[metric] for h in r) for r in runs[side]])
-            for side in ("ours", "reference")}
+    best = {
+        side: spread([max(h[metric] for h in r) for r in runs[side]])
+        for side in ("ours", "reference")
+    }
     mean, _, low, high = best["ours"][0], *best["reference"][1:]
     verdict = "within" if low <= mean <= high else ("above" if mean > high else "BELOW")
-    lines.append(f"{'best':>8}  {cell.format(*best['ours']):>26}  "
-                 f"{cell.format(*best['reference']):>26}  ours {verdict} the reference's "
-                 "range")
+    lines.append(
+        f"{'best':>8}  {cell.format(*best['ours']):>26}  "
+        f"{cell.format(*best['reference']):>26}  ours {verdict} the reference's "
+        "range"
+    )
     return lines, verdict
 
 
@@ -127,16 +168,16 @@ def plot(results, path):
     except ImportError:
         log("matplotlib is not installed: no picture")
         return None
-    figure, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.2),
-                                squeeze=False)
+    figure, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.2), squeeze=False)
     for ax, (family, result) in zip(axes[0], results.items()):
         metric = result["metric"]
         for side, name in (("ours", "keras-bert"), ("reference", "transformers")):
             curves = [[h[metric] for h in run] for run in result[side]]
             xs = range(1, len(curves[0]) + 1)
             ax.plot(xs, [statistics.fmean(c) for c in zip(*curves)], marker="o", label=name)
-            ax.fill_between(xs, [min(c) for c in zip(*curves)],
-                            [max(c) for c in zip(*curves)], alpha=0.2)
+            ax.fill_between(
+                xs, [min(c) for c in zip(*curves)], [max(c) for c in zip(*curves)], alpha=0.2
+            )
         ax.set_title(f"{family}: {metric}")
         ax.set_xlabel("epoch")
         ax.legend()
@@ -146,11 +187,13 @@ def plot(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", required=True, help="folder for data, runs and results")
-    parser.add_argument("--families", default=",".join(FAMILIES),
-                        help="comma-separated, of: " + ", ".join(FAMILIES))
+    parser.add_argument(
+        "--families", default=",".join(FAMILIES), help="comma-separated, of: " + ", ".join(FAMILIES)
+    )
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
     args = parser.parse_args(argv)
     from keras_bert.cli.demo import locate
@@ -162,8 +205,9 @@ def main(argv=None):
     for family in args.families.split(","):
         runs = {"ours": [], "reference": []}
         for seed in seeds:
-            argv = finetune_argv(family, paths, weights,
-                                 os.path.join(args.out, "runs", f"{family}-{seed}"), seed)
+            argv = finetune_argv(
+                family, paths, weights, os.path.join(args.out, "runs", f"{family}-{seed}"), seed
+            )
             log(f"{family} seed {seed}: keras-bert finetune")
             history, metric = ours(argv)
             runs["ours"].append(history)
@@ -178,8 +222,10 @@ def main(argv=None):
         json.dump(results, f, indent=1)
     picture = plot(results, os.path.join(args.out, "parity.svg"))
     print("\n".join(lines))
-    log(f"{time.time() - started:.0f} s; results in {args.out}/parity.json"
-        + (f", curves in {picture}" if picture else ""))
+    log(
+        f"{time.time() - started:.0f} s; results in {args.out}/parity.json"
+        + (f", curves in {picture}" if picture else "")
+    )
     return 0
 
 

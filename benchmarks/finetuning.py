@@ -37,8 +37,10 @@ import numpy as np  # noqa: E402
 from inference import measure  # noqa: E402  (median seconds per call, interleaved)
 
 BATCH, SEQ = 32, 128
-SHAPES = {"minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
-          "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072)}
+SHAPES = {
+    "minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
+    "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072),
+}
 
 
 def sentence_pairs(count, seed=0):
@@ -68,12 +70,30 @@ def ours(shape, pairs, steps, buckets, dtype="float32"):
 
     pre = BertPreprocessor.from_dir(vocab_dir(), sequence_length=SEQ)
     labels = [i % 2 for i in range(len(pairs))]
-    examples = TextExamples([[a for a, _ in pairs], [b for _, b in pairs]], labels,
-                            [str(i) for i in range(len(pairs))], ("0", "1"), "bbc")
-    data = classification_dataset(examples, pre, BATCH, shuffle=True, seed=0, repeat=True,
-                                  bucket_lengths=True if buckets else None)
-    model = keras_bert.build("base", task="classification", num_classes=2, total_steps=10**6,
-                             dtype=dtype, **SHAPES[shape])
+    examples = TextExamples(
+        [[a for a, _ in pairs], [b for _, b in pairs]],
+        labels,
+        [str(i) for i in range(len(pairs))],
+        ("0", "1"),
+        "bbc",
+    )
+    data = classification_dataset(
+        examples,
+        pre,
+        BATCH,
+        shuffle=True,
+        seed=0,
+        repeat=True,
+        bucket_lengths=True if buckets else None,
+    )
+    model = keras_bert.build(
+        "base",
+        task="classification",
+        num_classes=2,
+        total_steps=10**6,
+        dtype=dtype,
+        **SHAPES[shape],
+    )
     model.make_train_function()
     # The batches are tokenized before the clock starts (as the peers' are made before
     # theirs): this times training steps, not a tokenizer running beside them on the
@@ -163,15 +183,21 @@ def keras_hub_peer(shape, dtype="float32"):
     import keras_hub
     import tensorflow as tf
 
-    backbone = keras_hub.models.BertBackbone(vocabulary_size=30522, max_sequence_length=512,
-                                             dtype=dtype, **SHAPES[shape])
-    model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None,
-                                                dtype=dtype)
-    model.compile(optimizer=keras.optimizers.AdamW(5e-5), loss=keras.losses.
-                  SparseCategoricalCrossentropy(from_logits=True))
-    x = {"token_ids": tf.ones((BATCH, SEQ), tf.int32), "segment_ids": tf.zeros((BATCH, SEQ),
-                                                                             tf.int32),
-         "padding_mask": tf.ones((BATCH, SEQ), tf.int32)}
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=30522, max_sequence_length=512, dtype=dtype, **SHAPES[shape]
+    )
+    model = keras_hub.models.BertTextClassifier(
+        backbone, num_classes=2, preprocessor=None, dtype=dtype
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(5e-5),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    x = {
+        "token_ids": tf.ones((BATCH, SEQ), tf.int32),
+        "segment_ids": tf.zeros((BATCH, SEQ), tf.int32),
+        "padding_mask": tf.ones((BATCH, SEQ), tf.int32),
+    }
     model.make_train_function()
     batch = (x, tf.zeros(BATCH, tf.int32))
     return lambda: model.train_function(iter([batch]))
@@ -182,9 +208,13 @@ def transformers_peer(shape, dtype="float32"):
     import transformers
 
     s = SHAPES[shape]
-    config = transformers.BertConfig(hidden_size=s["hidden_dim"], num_hidden_layers=
-                                     s["num_layers"], num_attention_heads=s["num_heads"],
-                                     intermediate_size=s["intermediate_dim"], num_labels=2)
+    config = transformers.BertConfig(
+        hidden_size=s["hidden_dim"],
+        num_hidden_layers=s["num_layers"],
+        num_attention_heads=s["num_heads"],
+        intermediate_size=s["intermediate_dim"],
+        num_labels=2,
+    )
     model = transformers.BertForSequenceClassification(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
     ids = torch.ones((BATCH, SEQ), dtype=torch.long)
@@ -201,14 +231,20 @@ def transformers_peer(shape, dtype="float32"):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--models", default="minilm,base")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "mixed_bfloat16"],
-                        help="Keras policy of ours and keras-hub (PyTorch: bf16 autocast)")
-    parser.add_argument("--no-buckets", action="store_true",
-                        help="skip the length-bucketed run (peers only)")
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "mixed_bfloat16"],
+        help="Keras policy of ours and keras-hub (PyTorch: bf16 autocast)",
+    )
+    parser.add_argument(
+        "--no-buckets", action="store_true", help="skip the length-bucketed run (peers only)"
+    )
     args = parser.parse_args()
     pairs = sentence_pairs(4096)
     print(f"{args.dtype}, batch {BATCH}, sequence {SEQ}")
@@ -218,32 +254,42 @@ def main():
         paths["padded"], _ = ours(shape, pairs, args.steps, buckets=False, dtype=args.dtype)
         labels["padded"] = "ours, padded to 128"
         if not args.no_buckets:
-            paths["buckets"], mean_length = ours(shape, pairs, args.steps, buckets=True,
-                                                 dtype=args.dtype)
+            paths["buckets"], mean_length = ours(
+                shape, pairs, args.steps, buckets=True, dtype=args.dtype
+            )
             labels["buckets"] = f"ours, length buckets (mean padded length {mean_length:.0f})"
         paths["floor"] = matmul_floor(shape, args.dtype)
         labels["floor"] = "its matmuls alone (nothing else: a floor)"
-        peers = {"keras_hub": ("keras-hub BertTextClassifier, padded to 128", keras_hub_peer),
-                 "transformers": ("HF BertForSequenceClassification (PyTorch), 128",
-                                  transformers_peer)}
+        peers = {
+            "keras_hub": ("keras-hub BertTextClassifier, padded to 128", keras_hub_peer),
+            "transformers": ("HF BertForSequenceClassification (PyTorch), 128", transformers_peer),
+        }
         for name, (label, make) in peers.items():
             labels[name] = label if importlib.util.find_spec(name) else f"{name}: not installed"
             if importlib.util.find_spec(name):
                 paths[name] = make(shape, args.dtype)
         rates = {name: 1.0 / seconds for name, seconds in measure(paths, args.steps).items()}
-        order = (["buckets"] if "buckets" in labels else []) + ["padded", "floor",
-                                                                  "keras_hub", "transformers"]
+        order = (["buckets"] if "buckets" in labels else []) + [
+            "padded",
+            "floor",
+            "keras_hub",
+            "transformers",
+        ]
         for key in order:
             rate = rates.get(key)
             if rate is None:
                 print(f"{shape:<8} {labels[key]:<44} {'-':>8} {'-':>11} {'-':>10}")
                 continue
-            print(f"{shape:<8} {labels[key]:<44} {rate:8.2f} {rate * BATCH:11.1f} "
-                  f"{rate / rates['padded']:9.2f}x")
+            print(
+                f"{shape:<8} {labels[key]:<44} {rate:8.2f} {rate * BATCH:11.1f} "
+                f"{rate / rates['padded']:9.2f}x"
+            )
         if "keras_hub" in rates:
-            print(f"{shape:<8} ours / keras-hub {rates['padded'] / rates['keras_hub']:.2f}x; "
-                  f"with all but the matmuls free it would be at most "
-                  f"{rates['floor'] / rates['keras_hub']:.2f}x")
+            print(
+                f"{shape:<8} ours / keras-hub {rates['padded'] / rates['keras_hub']:.2f}x; "
+                f"with all but the matmuls free it would be at most "
+                f"{rates['floor'] / rates['keras_hub']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

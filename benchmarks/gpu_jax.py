@@ -30,8 +30,14 @@ import time
 
 import numpy as np
 
-BASE = dict(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
-            intermediate_dim=3072, max_sequence_length=512)
+BASE = dict(
+    vocabulary_size=30522,
+    num_layers=12,
+    num_heads=12,
+    hidden_dim=768,
+    intermediate_dim=3072,
+    max_sequence_length=512,
+)
 ATTENTION = {}  # the attention implementation PyTorch used, printed with the results
 CASES = [("inference", 64, 128), ("inference", 16, 512), ("fine-tune step", 32, 128)]
 PEAKS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}  # dense bf16 TFLOP/s
@@ -54,9 +60,11 @@ def random_batch(batch, seq, seed=0):
     if PADDED:  # lengths from a quarter of the sequence to all of it
         lengths = rng.integers(seq // 4, seq + 1, batch)
         mask = (np.arange(seq)[None] < lengths[:, None]).astype("int32")
-    return {"token_ids": rng.integers(1, BASE["vocabulary_size"], (batch, seq)).astype("int32"),
-            "segment_ids": np.zeros((batch, seq), "int32"),
-            "padding_mask": mask}
+    return {
+        "token_ids": rng.integers(1, BASE["vocabulary_size"], (batch, seq)).astype("int32"),
+        "segment_ids": np.zeros((batch, seq), "int32"),
+        "padding_mask": mask,
+    }
 
 
 def timed(run, steps, warmup=3):
@@ -73,6 +81,7 @@ def timed(run, steps, warmup=3):
 
 # --- Keras (ours, keras-hub) on JAX -----------------------------------------------------
 
+
 def keras_models(name, dtype, classifier):
     if name.startswith("ours"):
         import keras_bert
@@ -86,8 +95,9 @@ def keras_models(name, dtype, classifier):
     backbone = keras_hub.models.BertBackbone(**BASE, dtype=dtype)
     if not classifier:
         return backbone
-    return keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None,
-                                               dtype=dtype)
+    return keras_hub.models.BertTextClassifier(
+        backbone, num_classes=2, preprocessor=None, dtype=dtype
+    )
 
 
 def keras_inference(name, batch, seq, steps):
@@ -114,9 +124,11 @@ def keras_train_step(name, batch, seq, steps):
     optimizer = keras.optimizers.AdamW(2e-5)
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    state = ([v.value for v in model.trainable_variables],
-             [v.value for v in model.non_trainable_variables],
-             [v.value for v in optimizer.variables])
+    state = (
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        [v.value for v in optimizer.variables],
+    )
     x = jax.device_put(random_batch(batch, seq))
     y = jax.device_put(np.arange(batch) % 2)
 
@@ -143,6 +155,7 @@ def keras_train_step(name, batch, seq, steps):
 
 # --- PyTorch (transformers) -----------------------------------------------------------
 
+
 def device():
     import torch
 
@@ -160,10 +173,14 @@ def torch_config():
     import transformers
 
     return transformers.BertConfig(
-        vocab_size=BASE["vocabulary_size"], hidden_size=BASE["hidden_dim"],
-        num_hidden_layers=BASE["num_layers"], num_attention_heads=BASE["num_heads"],
+        vocab_size=BASE["vocabulary_size"],
+        hidden_size=BASE["hidden_dim"],
+        num_hidden_layers=BASE["num_layers"],
+        num_attention_heads=BASE["num_heads"],
         intermediate_size=BASE["intermediate_dim"],
-        max_position_embeddings=BASE["max_sequence_length"], num_labels=2)
+        max_position_embeddings=BASE["max_sequence_length"],
+        num_labels=2,
+    )
 
 
 def torch_model(cls):
@@ -183,8 +200,11 @@ def torch_inference(batch, seq, steps):
 
     model = torch_model(transformers.BertModel).to(device()).to(torch.bfloat16).eval()
     x = {k: torch.tensor(v).long().to(device()) for k, v in random_batch(batch, seq).items()}
-    inputs = {"input_ids": x["token_ids"], "token_type_ids": x["segment_ids"],
-              "attention_mask": x["padding_mask"]}
+    inputs = {
+        "input_ids": x["token_ids"],
+        "token_type_ids": x["segment_ids"],
+        "attention_mask": x["padding_mask"],
+    }
 
     def run():
         with torch.inference_mode():
@@ -201,9 +221,12 @@ def torch_train_step(batch, seq, steps):
     model = torch_model(transformers.BertForSequenceClassification).to(device()).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     x = {k: torch.tensor(v).long().to(device()) for k, v in random_batch(batch, seq).items()}
-    inputs = {"input_ids": x["token_ids"], "token_type_ids": x["segment_ids"],
-              "attention_mask": x["padding_mask"],
-              "labels": (torch.arange(batch) % 2).to(device())}
+    inputs = {
+        "input_ids": x["token_ids"],
+        "token_type_ids": x["segment_ids"],
+        "attention_mask": x["padding_mask"],
+        "labels": (torch.arange(batch) % 2).to(device()),
+    }
 
     def run():
         with torch.autocast(device(), dtype=torch.bfloat16):
@@ -218,8 +241,14 @@ def torch_train_step(batch, seq, steps):
 
 def use_tiny_shapes():
     """`--tiny`: a 2-layer model and small batches, to check the script on a CPU."""
-    BASE.update(vocabulary_size=1000, num_layers=2, num_heads=2, hidden_dim=32,
-                intermediate_dim=64, max_sequence_length=64)
+    BASE.update(
+        vocabulary_size=1000,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=32,
+        intermediate_dim=64,
+        max_sequence_length=64,
+    )
     CASES[:] = [("inference", 4, 32), ("inference", 2, 64), ("fine-tune step", 4, 32)]
 
 
@@ -239,8 +268,10 @@ def worker(peer, steps):
             import traceback
 
             where = traceback.extract_tb(e.__traceback__)[-1]
-            results[key] = (f"{type(e).__name__}: {str(e)[:200]} "
-                            f"({os.path.basename(where.filename)}:{where.lineno})")
+            results[key] = (
+                f"{type(e).__name__}: {str(e)[:200]} "
+                f"({os.path.basename(where.filename)}:{where.lineno})"
+            )
     if peer in ATTENTION:
         results["attention"] = ATTENTION[peer]
     print("RESULT " + json.dumps(results), flush=True)
@@ -248,8 +279,12 @@ def worker(peer, steps):
 
 def gpu_name():
     try:
-        return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown GPU"
 
@@ -258,12 +293,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--peers", default="ours,ours_tanh,keras_hub,torch")
-    parser.add_argument("--peak-tflops", type=float, default=None,
-                        help="the GPU's dense bf16 peak (default: from its name)")
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="the GPU's dense bf16 peak (default: from its name)",
+    )
     parser.add_argument("--tiny", action="store_true", help=use_tiny_shapes.__doc__)
-    parser.add_argument("--padded", action="store_true",
-                        help="right-pad every batch to random lengths (s/4 to s), for "
-                             "every peer; TFLOP/s still count the full length")
+    parser.add_argument(
+        "--padded",
+        action="store_true",
+        help="right-pad every batch to random lengths (s/4 to s), for "
+        "every peer; TFLOP/s still count the full length",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tiny:
@@ -275,28 +317,44 @@ def main():
     name = gpu_name()
     peak = args.peak_tflops or next((v for k, v in PEAKS.items() if k in name), None)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # keras_bert
-    env = dict(os.environ, KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
-               PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get(
-                   "PYTHONPATH")] if p]))
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        XLA_PYTHON_CLIENT_PREALLOCATE="false",
+        PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+    )
     results = {}
     for peer in args.peers.split(","):
-        done = subprocess.run([sys.executable, __file__, "--worker", peer, "--steps",
-                               str(args.steps)] + ["--tiny"] * args.tiny
-                              + ["--padded"] * args.padded,
-                              capture_output=True, text=True, env=env)
+        done = subprocess.run(
+            [sys.executable, __file__, "--worker", peer, "--steps", str(args.steps)]
+            + ["--tiny"] * args.tiny
+            + ["--padded"] * args.padded,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-        results[peer] = (json.loads(lines[-1][7:]) if lines else
-                         {"error": done.stderr.strip().splitlines()[-1:] or ["no output"]})
-    shape = ("tiny" if args.tiny else "BERT-base") + " shapes" + (
-        ", right-padded" if args.padded else "")
-    print(f"{name}, bf16, {shape}, {args.steps} steps; peak {peak} TFLOP/s; "
-          f"PyTorch attention: {results.get('torch', {}).get('attention', '-')}")
-    print(f"{'case':24s} {'peer':10s} {'seq/s':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
-          f"{'vs best peer':>12s}")
+        results[peer] = (
+            json.loads(lines[-1][7:])
+            if lines
+            else {"error": done.stderr.strip().splitlines()[-1:] or ["no output"]}
+        )
+    shape = (
+        ("tiny" if args.tiny else "BERT-base")
+        + " shapes"
+        + (", right-padded" if args.padded else "")
+    )
+    print(
+        f"{name}, bf16, {shape}, {args.steps} steps; peak {peak} TFLOP/s; "
+        f"PyTorch attention: {results.get('torch', {}).get('attention', '-')}"
+    )
+    print(
+        f"{'case':24s} {'peer':10s} {'seq/s':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
+        f"{'vs best peer':>12s}"
+    )
     for kind, batch, seq in CASES:
         key = f"{kind} b{batch} s{seq}"
-        rates = {p: batch / r[key] for p, r in results.items()
-                 if isinstance(r.get(key), float)}
+        rates = {p: batch / r[key] for p, r in results.items() if isinstance(r.get(key), float)}
         peers = [rate for p, rate in rates.items() if not p.startswith("ours")]
         best = max(peers) if peers else None
         for peer, r in results.items():

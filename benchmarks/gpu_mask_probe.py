@@ -16,6 +16,7 @@ quarter of the sequence and all of it (as a tokenized corpus is). Not run in CI:
 
     KERAS_BACKEND=jax python benchmarks/gpu_mask_probe.py [--tiny]
 """
+
 import os
 import sys
 
@@ -43,10 +44,10 @@ VARIANTS = {
     "ours (checked key lengths)": OURS,
     "mask tensor": fa._masked_attention,
     "key lengths, unchecked": lambda q, k, v, keep, scale: fa._jax_by_lengths(
-        q, k, v, fa.prefix_lengths(keep[:, 0, 0, :])[0], scale),
+        q, k, v, fa.prefix_lengths(keep[:, 0, 0, :])[0], scale
+    ),
     "key lengths, real keys first": real_keys_first,
-    "no mask (bound)": lambda q, k, v, keep, scale: ops.dot_product_attention(
-        q, k, v, scale=scale),
+    "no mask (bound)": lambda q, k, v, keep, scale: ops.dot_product_attention(q, k, v, scale=scale),
 }
 ALL_REAL = g.random_batch
 
@@ -79,8 +80,7 @@ def check(batch=4, seq=64, heads=12, dim=64):
         for name, variant in VARIANTS.items():
             if name.startswith("no mask"):
                 continue
-            got = np.asarray(jax.jit(variant, static_argnums=4)(q, k, v, keep, 0.125),
-                             "float32")
+            got = np.asarray(jax.jit(variant, static_argnums=4)(q, k, v, keep, 0.125), "float32")
             print(f"check {label:12s} {name:30s} max |diff| {np.abs(got - want).max():.2e}")
 
 

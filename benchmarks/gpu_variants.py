@@ -7,6 +7,7 @@ backbone. Not run in CI (it needs a GPU); run from the repository root:
 
     KERAS_BACKEND=jax python benchmarks/gpu_variants.py [--tiny]
 """
+
 import os
 import sys
 
@@ -26,7 +27,7 @@ def gelu_xla_erf(x):
 def run(label, batch, seq, steps=30):
     dt = g.keras_inference("hub" if label == "keras-hub" else "ours", batch, seq, steps)
     flops = g.flops_per_sequence(seq, g.BASE, False) * batch / dt / 1e12
-    print(f"{label:28s} b{batch} s{seq}: {batch/dt:9.0f} seq/s {flops:6.1f} TFLOP/s", flush=True)
+    print(f"{label:28s} b{batch} s{seq}: {batch / dt:9.0f} seq/s {flops:6.1f} TFLOP/s", flush=True)
 
 
 if "--tiny" in sys.argv:

@@ -39,8 +39,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 BATCH, SEQ = 8, 128
-SHAPES = {"minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
-          "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072)}
+SHAPES = {
+    "minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
+    "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072),
+}
 
 
 def model_flops(shape):
@@ -61,22 +63,23 @@ def peak_matmul(dtype, n=2048, repeats=5):
         start = time.perf_counter()
         f(a).numpy()
         times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / min(times)
+    return 2 * n**3 / min(times)
 
 
 def inputs_np():
     rng = np.random.default_rng(0)
-    return {"token_ids": rng.integers(1000, 30000, (BATCH, SEQ)).astype("int32"),
-            "segment_ids": np.zeros((BATCH, SEQ), "int32"),
-            "padding_mask": np.ones((BATCH, SEQ), "int32")}
+    return {
+        "token_ids": rng.integers(1000, 30000, (BATCH, SEQ)).astype("int32"),
+        "segment_ids": np.zeros((BATCH, SEQ), "int32"),
+        "padding_mask": np.ones((BATCH, SEQ), "int32"),
+    }
 
 
 def keras_call(model, xla):
     import tensorflow as tf
 
     x = {k: tf.constant(v) for k, v in inputs_np().items()}
-    f = tf.function(lambda x: model(x, training=False)["sequence_output"],
-                    jit_compile=xla)
+    f = tf.function(lambda x: model(x, training=False)["sequence_output"], jit_compile=xla)
     return lambda: f(x).numpy()
 
 
@@ -121,10 +124,16 @@ def matmuls_alone(shape, dtype):
     x, wide = tensor(rows, h), tensor(rows, inner)
     query, probs = tensor(BATCH, heads, SEQ, h // heads), tensor(BATCH, heads, SEQ, SEQ)
     # Weights of their own for every layer (TensorFlow would merge repeated products).
-    layers = [dict(square=[tensor(h, h) for _ in range(4)], up=tensor(h, inner),
-                   down=tensor(inner, h), key=tensor(BATCH, heads, h // heads, SEQ),
-                   value=tensor(BATCH, heads, SEQ, h // heads))
-              for _ in range(s["num_layers"])]
+    layers = [
+        dict(
+            square=[tensor(h, h) for _ in range(4)],
+            up=tensor(h, inner),
+            down=tensor(inner, h),
+            key=tensor(BATCH, heads, h // heads, SEQ),
+            value=tensor(BATCH, heads, SEQ, h // heads),
+        )
+        for _ in range(s["num_layers"])
+    ]
 
     @tf.function
     def run():
@@ -141,8 +150,9 @@ def matmuls_alone(shape, dtype):
 def keras_hub_peer(shape, dtype, xla):
     import keras_hub
 
-    model = keras_hub.models.BertBackbone(vocabulary_size=30522, max_sequence_length=512,
-                                          dtype=dtype, **SHAPES[shape])
+    model = keras_hub.models.BertBackbone(
+        vocabulary_size=30522, max_sequence_length=512, dtype=dtype, **SHAPES[shape]
+    )
     return keras_call(model, xla)
 
 
@@ -151,18 +161,23 @@ def torch_peer(shape, variant):
     import transformers
 
     s = SHAPES[shape]
-    config = transformers.BertConfig(hidden_size=s["hidden_dim"], num_hidden_layers=
-                                     s["num_layers"], num_attention_heads=s["num_heads"],
-                                     intermediate_size=s["intermediate_dim"])
+    config = transformers.BertConfig(
+        hidden_size=s["hidden_dim"],
+        num_hidden_layers=s["num_layers"],
+        num_attention_heads=s["num_heads"],
+        intermediate_size=s["intermediate_dim"],
+    )
     model = transformers.BertModel(config).eval()
     if variant == "bf16":
         model = model.to(torch.bfloat16)
     if variant == "int8":
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
-                                                        dtype=torch.qint8)
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     x = {k: torch.tensor(v).long() for k, v in inputs_np().items()}
-    inputs = {"input_ids": x["token_ids"], "token_type_ids": x["segment_ids"],
-              "attention_mask": x["padding_mask"]}
+    inputs = {
+        "input_ids": x["token_ids"],
+        "token_type_ids": x["segment_ids"],
+        "attention_mask": x["padding_mask"],
+    }
 
     def run():
         with torch.inference_mode():
@@ -173,19 +188,29 @@ def torch_peer(shape, variant):
 
 def paths(shape, xla):
     """(label, precision, runner factory) for every path that is installed."""
-    out = [(f"ours {v}", v, lambda v=v: ours(shape, v, xla))
-           for v in ("float32", "mixed_bfloat16", "bfloat16", "int8", "keras int8")]
+    out = [
+        (f"ours {v}", v, lambda v=v: ours(shape, v, xla))
+        for v in ("float32", "mixed_bfloat16", "bfloat16", "int8", "keras int8")
+    ]
     if not xla:
-        out += [(f"ours frozen {v}", v, lambda v=v: ours(shape, v, xla, frozen=True))
-                for v in ("bfloat16", "int8")]
-    out += [(f"its matmuls alone {d}", d, lambda d=d: matmuls_alone(shape, d))
-            for d in ("float32", "bfloat16")]
+        out += [
+            (f"ours frozen {v}", v, lambda v=v: ours(shape, v, xla, frozen=True))
+            for v in ("bfloat16", "int8")
+        ]
+    out += [
+        (f"its matmuls alone {d}", d, lambda d=d: matmuls_alone(shape, d))
+        for d in ("float32", "bfloat16")
+    ]
     if importlib.util.find_spec("keras_hub"):
-        out += [(f"keras-hub {d}", d, lambda d=d: keras_hub_peer(shape, d, xla))
-                for d in ("float32", "bfloat16")]
+        out += [
+            (f"keras-hub {d}", d, lambda d=d: keras_hub_peer(shape, d, xla))
+            for d in ("float32", "bfloat16")
+        ]
     if importlib.util.find_spec("transformers") and importlib.util.find_spec("torch"):
-        out += [(f"transformers {v}", v, lambda v=v: torch_peer(shape, v))
-                for v in ("float32", "bf16", "int8")]
+        out += [
+            (f"transformers {v}", v, lambda v=v: torch_peer(shape, v))
+            for v in ("float32", "bf16", "int8")
+        ]
     return out
 
 
@@ -204,8 +229,9 @@ def measure(runners, rounds, warmup=3):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--models", default="base,minilm")
     parser.add_argument("--xla", action="store_true", help="jit_compile the Keras paths")
@@ -215,32 +241,49 @@ def main():
         # One process per model: run after BERT-base's in one process, MiniLM's Keras
         # paths ran 10-25% slower than in a process of their own; PyTorch's did not.
         for shape in models:
-            command = [sys.executable, __file__, "--rounds", str(args.rounds), "--models",
-                       shape] + (["--xla"] if args.xla else [])
+            command = [
+                sys.executable,
+                __file__,
+                "--rounds",
+                str(args.rounds),
+                "--models",
+                shape,
+            ] + (["--xla"] if args.xla else [])
             subprocess.run(command, check=True)
         return
     peaks = {"float32": peak_matmul("float32"), "bfloat16": peak_matmul("bfloat16")}
-    print(f"peak matmul: {peaks['float32'] / 1e9:.0f} GFLOP/s float32, "
-          f"{peaks['bfloat16'] / 1e9:.0f} GFLOP/s bfloat16; batch {BATCH}, seq {SEQ}; "
-          f"XLA {'on' if args.xla else 'off'}")
-    print(f"{'model':<7} {'path':<28} {'seq/s':>7} {'% limit':>8} {'vs ours f32':>11} "
-          f"{'vs HF same':>10}")
+    print(
+        f"peak matmul: {peaks['float32'] / 1e9:.0f} GFLOP/s float32, "
+        f"{peaks['bfloat16'] / 1e9:.0f} GFLOP/s bfloat16; batch {BATCH}, seq {SEQ}; "
+        f"XLA {'on' if args.xla else 'off'}"
+    )
+    print(
+        f"{'model':<7} {'path':<28} {'seq/s':>7} {'% limit':>8} {'vs ours f32':>11} "
+        f"{'vs HF same':>10}"
+    )
     for shape in models:
         table = paths(shape, args.xla)
         runners = {label: make() for label, _, make in table}
         seconds = measure(runners, args.rounds)
         rate = {k: BATCH / v for k, v in seconds.items()}
-        hf = {"float32": "transformers float32", "mixed_bfloat16": "transformers bf16",
-              "bfloat16": "transformers bf16", "bf16": "transformers bf16",
-              "int8": "transformers int8", "keras int8": "transformers int8"}
+        hf = {
+            "float32": "transformers float32",
+            "mixed_bfloat16": "transformers bf16",
+            "bfloat16": "transformers bf16",
+            "bf16": "transformers bf16",
+            "int8": "transformers int8",
+            "keras int8": "transformers int8",
+        }
         for label, precision, _ in table:
             peak = peaks["float32" if precision == "float32" else "bfloat16"]
             limit = peak / model_flops(SHAPES[shape]) * BATCH
             share = f"{100 * rate[label] / limit:7.0f}%" if "int8" not in precision else "      -"
             peer = rate.get(hf[precision])
             versus = f"{rate[label] / peer:9.2f}x" if peer else "         -"
-            print(f"{shape:<7} {label:<28} {rate[label]:7.1f} {share} "
-                  f"{rate[label] / rate['ours float32']:10.2f}x {versus}")
+            print(
+                f"{shape:<7} {label:<28} {rate[label]:7.1f} {share} "
+                f"{rate[label] / rate['ours float32']:10.2f}x {versus}"
+            )
 
 
 if __name__ == "__main__":

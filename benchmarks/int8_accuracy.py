@@ -19,11 +19,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run_dir", nargs="?", default="runs/bbc-news")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="evaluate calls per precision (alternated); the fastest counts")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="evaluate calls per precision (alternated); the fastest counts",
+    )
     args = parser.parse_args()
     from keras_bert.cli import evaluate
 
@@ -40,10 +45,17 @@ def main():
         accuracy = result["metrics"]["accuracy"]
         print(f"{name:<10} {accuracy:9.4f} {examples / min(seconds[name]):11.1f}")
     lost = results["float32"]["metrics"]["accuracy"] - results["int8"]["metrics"]["accuracy"]
-    disagree = sum(a != b for a, b in zip(
-        _flat(results["float32"]["confusion_matrix"]), _flat(results["int8"]["confusion_matrix"])))
-    print(f"int8 loses {100 * lost:.2f} points of accuracy (bar: at most 1.00); "
-          f"confusion-matrix cells that differ: {disagree}")
+    disagree = sum(
+        a != b
+        for a, b in zip(
+            _flat(results["float32"]["confusion_matrix"]),
+            _flat(results["int8"]["confusion_matrix"]),
+        )
+    )
+    print(
+        f"int8 loses {100 * lost:.2f} points of accuracy (bar: at most 1.00); "
+        f"confusion-matrix cells that differ: {disagree}"
+    )
 
 
 def _flat(matrix):

@@ -30,8 +30,10 @@ import numpy as np  # noqa: E402
 from keras_bert.layers.int8_dense import kernel_codes  # noqa: E402
 
 ROWS = 8 * 128
-SHAPES = {"base": ((768, 768), (768, 3072), (3072, 768)),
-          "minilm": ((384, 384), (384, 1536), (1536, 384))}
+SHAPES = {
+    "base": ((768, 768), (768, 3072), (3072, 768)),
+    "minilm": ((384, 384), (384, 1536), (1536, 384)),
+}
 
 
 def kernel_error(x, weights, bias, largest):
@@ -43,8 +45,13 @@ def kernel_error(x, weights, bias, largest):
 
     codes, scale = kernel_codes(weights, largest)
     quantized = int8_matmul.quantize(x)
-    got = int8_matmul.matmul(quantized, tf.constant(codes), tf.constant(scale), bias,
-                             tf.constant(codes.astype("float32").sum(axis=0))).numpy()
+    got = int8_matmul.matmul(
+        quantized,
+        tf.constant(codes),
+        tf.constant(scale),
+        bias,
+        tf.constant(codes.astype("float32").sum(axis=0)),
+    ).numpy()
     inputs, lo, hi = (np.asarray(t.numpy(), "float64") for t in quantized)
     inputs = inputs * (hi - lo) / 255.0 + lo
     want = inputs @ (codes.astype("float64") * scale) + bias.numpy()
@@ -61,8 +68,12 @@ def paths(features, units, rng):
     weights = (rng.normal(size=(features, units)) * 0.05).astype("float32")
     bias = tf.constant(rng.normal(size=units).astype("float32"))
     codes, scale = kernel_codes(weights, 127)
-    args = (tf.constant(codes), tf.constant(scale), bias,
-            tf.constant(codes.astype("float32").sum(axis=0)))
+    args = (
+        tf.constant(codes),
+        tf.constant(scale),
+        bias,
+        tf.constant(codes.astype("float32").sum(axis=0)),
+    )
     kernel = tf.constant(weights)
     as_float = tf.function(lambda x: tf.nn.bias_add(tf.matmul(x, kernel), bias))
     as_int8 = tf.function(lambda x: int8_matmul.matmul(int8_matmul.quantize(x), *args))
@@ -95,24 +106,29 @@ def cpu_line():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     from keras_bert import int8_matmul
 
     print(f"CPU flags: {cpu_line()}")
     print(f"keras_bert.int8_matmul.available(): {int8_matmul.available()}")
-    print(f"{'model':<7}{'shape (rows x in x out)':<24}{'float32 ms':>11}{'int8 ms':>9}"
-          f"{'kept ms':>9}{'fp32/int8':>10}{'fp32/kept':>10}{'error w8':>11}{'error w7':>11}")
+    print(
+        f"{'model':<7}{'shape (rows x in x out)':<24}{'float32 ms':>11}{'int8 ms':>9}"
+        f"{'kept ms':>9}{'fp32/int8':>10}{'fp32/kept':>10}{'error w8':>11}{'error w7':>11}"
+    )
     rng = np.random.default_rng(0)
     for model, shapes in SHAPES.items():
         for features, units in shapes:
             (as_float, as_int8, kept, x), errors = paths(features, units, rng)
             t_float, t_int8, t_kept = median_times((as_float, as_int8, kept), x, args.rounds)
-            print(f"{model:<7}{f'{ROWS} x {features} x {units}':<24}{t_float * 1e3:>11.2f}"
-                  f"{t_int8 * 1e3:>9.2f}{t_kept * 1e3:>9.2f}{t_float / t_int8:>9.2f}x"
-                  f"{t_float / t_kept:>9.2f}x{errors[0]:>11.1e}{errors[1]:>11.1e}")
+            print(
+                f"{model:<7}{f'{ROWS} x {features} x {units}':<24}{t_float * 1e3:>11.2f}"
+                f"{t_int8 * 1e3:>9.2f}{t_kept * 1e3:>9.2f}{t_float / t_int8:>9.2f}x"
+                f"{t_float / t_kept:>9.2f}x{errors[0]:>11.1e}{errors[1]:>11.1e}"
+            )
 
 
 if __name__ == "__main__":

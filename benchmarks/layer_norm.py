@@ -21,8 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 CHAIN = 24
-SHAPES = {"minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
-          "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072)}
+SHAPES = {
+    "minilm": dict(num_layers=6, hidden_dim=384, num_heads=12, intermediate_dim=1536),
+    "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072),
+}
 
 
 def interleaved(functions, rounds):
@@ -35,8 +37,10 @@ def interleaved(functions, rounds):
             run()
             times[name].append(time.perf_counter() - start)
     last = np.array(times[list(functions)[-1]])
-    return ({k: float(np.median(v)) for k, v in times.items()},
-            {k: float(np.median(last / np.array(v))) for k, v in times.items()})
+    return (
+        {k: float(np.median(v)) for k, v in times.items()},
+        {k: float(np.median(last / np.array(v))) for k, v in times.items()},
+    )
 
 
 def kernels(onednn, hidden, rounds):
@@ -72,9 +76,11 @@ def encoders(onednn, shape, dtype, rounds):
     keras.utils.set_random_seed(0)
     model = keras_bert.build("base", dtype=dtype, max_sequence_length=512, **SHAPES[shape])
     rng = np.random.default_rng(0)
-    x = {"token_ids": tf.constant(rng.integers(1000, 30000, (8, 128)).astype("int32")),
-         "segment_ids": tf.zeros((8, 128), "int32"),
-         "padding_mask": tf.ones((8, 128), "int32")}
+    x = {
+        "token_ids": tf.constant(rng.integers(1000, 30000, (8, 128)).astype("int32")),
+        "segment_ids": tf.zeros((8, 128), "int32"),
+        "padding_mask": tf.ones((8, 128), "int32"),
+    }
     functions = {}
     for name, on in (("oneDNN kernel", True), ("Keras's formula", False)):
         onednn._AVAILABLE = on
@@ -94,21 +100,24 @@ def main():
     from keras_bert import layer_norm_onednn as onednn
 
     if not onednn.available():
-        raise SystemExit("oneDNN's LayerNorm kernel is not usable here (a build without "
-                         "oneDNN, TF_ENABLE_ONEDNN_OPTS=0, or a GPU is visible).")
+        raise SystemExit(
+            "oneDNN's LayerNorm kernel is not usable here (a build without "
+            "oneDNN, TF_ENABLE_ONEDNN_OPTS=0, or a GPU is visible)."
+        )
     print(f"{'what':44s} {'path':16s} {'ms':>9s} {'speedup':>8s}")
     for shape in args.models.split(","):
         hidden = SHAPES[shape]["hidden_dim"]
         seconds, speedup = kernels(onednn, hidden, args.rounds)
         for name in seconds:
-            print(f"{'one LayerNorm, float32 (1024, %d)' % hidden:44s} {name:16s} "
-                  f"{1e3 * seconds[name]:9.3f} {speedup[name]:7.2f}x")
+            print(
+                f"{'one LayerNorm, float32 (1024, %d)' % hidden:44s} {name:16s} "
+                f"{1e3 * seconds[name]:9.3f} {speedup[name]:7.2f}x"
+            )
         for dtype in ("float32", "bfloat16"):
             seconds, speedup = encoders(onednn, shape, dtype, args.rounds)
             for name in seconds:
                 what = f"{shape} encoder b8 s128, {dtype} weights"
-                print(f"{what:44s} {name:16s} {1e3 * seconds[name]:9.1f} "
-                      f"{speedup[name]:7.2f}x")
+                print(f"{what:44s} {name:16s} {1e3 * seconds[name]:9.1f} {speedup[name]:7.2f}x")
 
 
 if __name__ == "__main__":

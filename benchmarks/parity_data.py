@@ -29,8 +29,13 @@ SENTENCE = re.compile(r"[^.!?\n]+[.!?]")
 TOKEN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 TYPES = ("LOC", "ORG", "PER", "MISC")
-SIZES = {"classification": (400, 150), "pairs": (800, 200), "conll": (200, 60),
-         "squad": (500, 150), "swag": (400, 150)}
+SIZES = {
+    "classification": (400, 150),
+    "pairs": (800, 200),
+    "conll": (200, 60),
+    "squad": (500, 150),
+    "swag": (400, 150),
+}
 
 
 def articles(data_dir):
@@ -38,12 +43,10 @@ def articles(data_dir):
     out = []
     for label in sorted(os.listdir(data_dir)):
         for name in sorted(os.listdir(os.path.join(data_dir, label))):
-            with open(os.path.join(data_dir, label, name), encoding="utf-8",
-                      errors="replace") as f:
+            with open(os.path.join(data_dir, label, name), encoding="utf-8", errors="replace") as f:
                 title, _, body = f.read().strip().partition("\n")
             sentences = [m.group().strip() for m in SENTENCE.finditer(body)]
-            out.append((label, title.strip(), [s for s in sentences
-                                               if 6 <= len(s.split()) <= 40]))
+            out.append((label, title.strip(), [s for s in sentences if 6 <= len(s.split()) <= 40]))
     return out
 
 
@@ -52,7 +55,7 @@ def split(items, sizes, rng):
     items = list(items)
     rng.shuffle(items)
     train, dev = sizes
-    return items[:train], items[train:train + dev]
+    return items[:train], items[train : train + dev]
 
 
 def write_jsonl(path, rows):
@@ -62,8 +65,11 @@ def write_jsonl(path, rows):
 
 
 def classification(corpus, rng):
-    rows = [{"text": f"{title}. {' '.join(sentences)}", "label": label}
-            for label, title, sentences in corpus if sentences]
+    rows = [
+        {"text": f"{title}. {' '.join(sentences)}", "label": label}
+        for label, title, sentences in corpus
+        if sentences
+    ]
     return split(rows, SIZES["classification"], rng)
 
 
@@ -84,8 +90,13 @@ def pairs(corpus, rng, count):
         first, other = rng.sample(grouped[label], 2)
         i = rng.randrange(len(first) - 1)
         nxt = n % 2 == 0
-        rows.append({"text": first[i], "text2": first[i + 1] if nxt else rng.choice(other),
-                     "label": "next" if nxt else "other"})
+        rows.append(
+            {
+                "text": first[i],
+                "text2": first[i + 1] if nxt else rng.choice(other),
+                "label": "next" if nxt else "other",
+            }
+        )
     return rows
 
 
@@ -98,8 +109,11 @@ def entity_words(corpus, count=40):
             tokens = [t for t in TOKEN.findall(sentence) if t.isalpha()]
             lower.update(t for t in tokens if t.islower())
             capitalized.update(t for t in tokens[1:] if t[0].isupper() and len(t) > 1)
-    names = [(n, word) for word, n in capitalized.items()
-             if lower[word.lower()] < 0.05 * n and word not in ("Mr", "Mrs", "Ms", "Dr")]
+    names = [
+        (n, word)
+        for word, n in capitalized.items()
+        if lower[word.lower()] < 0.05 * n and word not in ("Mr", "Mrs", "Ms", "Dr")
+    ]
     top = [word for _, word in sorted(names, reverse=True)[:count]]
     return {word: TYPES[i % len(TYPES)] for i, word in enumerate(top)}
 
@@ -146,7 +160,7 @@ def cloze(rng, sentences):
     first = rng.choice(capital)
     last = min(first + rng.randint(0, 2), len(words) - 1)
     a, b = words[first].start(), words[last].end()
-    window = sentences[max(0, i - 2):i + 3]
+    window = sentences[max(0, i - 2) : i + 3]
     passage = " ".join(window)
     offset = passage.index(sentences[i]) + a
     question = (sentences[i][:a] + "_____" + sentences[i][b:]).strip()
@@ -189,9 +203,12 @@ def swag(corpus, rng, count):
             continue
         order = list(range(4))
         rng.shuffle(order)
-        row = {"sent1": article[i], "sent2": " ".join(head[:3]),
-               **{f"ending{k}": endings[j] for k, j in enumerate(order)},
-               "label": order.index(0)}
+        row = {
+            "sent1": article[i],
+            "sent2": " ".join(head[:3]),
+            **{f"ending{k}": endings[j] for k, j in enumerate(order)},
+            "label": order.index(0),
+        }
         rows.append(row)
     return rows
 
@@ -215,22 +232,34 @@ def write_all(folder, data_dir, seed=0):
     write_jsonl(path("pairs_train.jsonl"), pairs(train_articles, rng, SIZES["pairs"][0]))
     write_jsonl(path("pairs_dev.jsonl"), pairs(dev_articles, rng, SIZES["pairs"][1]))
     entities = entity_words(corpus)
-    write_conll(path("conll_train.txt"), conll_sentences(train_articles, entities, rng,
-                                                         SIZES["conll"][0]))
-    write_conll(path("conll_dev.txt"), conll_sentences(dev_articles, entities, rng,
-                                                       SIZES["conll"][1]))
-    for name, part, size in (("train", train_articles, SIZES["squad"][0]),
-                             ("dev", dev_articles, SIZES["squad"][1])):
+    write_conll(
+        path("conll_train.txt"), conll_sentences(train_articles, entities, rng, SIZES["conll"][0])
+    )
+    write_conll(
+        path("conll_dev.txt"), conll_sentences(dev_articles, entities, rng, SIZES["conll"][1])
+    )
+    for name, part, size in (
+        ("train", train_articles, SIZES["squad"][0]),
+        ("dev", dev_articles, SIZES["squad"][1]),
+    ):
         with open(path(f"squad_{name}.json"), "w", encoding="utf-8") as f:
             json.dump(squad(part, rng, size, f"{name}-"), f, ensure_ascii=False)
-    for name, part, size in (("train", train_articles, SIZES["swag"][0]),
-                             ("dev", dev_articles, SIZES["swag"][1])):
+    for name, part, size in (
+        ("train", train_articles, SIZES["swag"][0]),
+        ("dev", dev_articles, SIZES["swag"][1]),
+    ):
         with open(path(f"swag_{name}.csv"), "w", encoding="utf-8", newline="") as f:
-            writer = csv.DictWriter(f, ["sent1", "sent2"] + [f"ending{k}" for k in range(4)]
-                                    + ["label"])
+            writer = csv.DictWriter(
+                f, ["sent1", "sent2"] + [f"ending{k}" for k in range(4)] + ["label"]
+            )
             writer.writeheader()
             writer.writerows(swag(part, rng, size))
-    for family, suffix in (("classification", "jsonl"), ("pairs", "jsonl"), ("conll", "txt"),
-                           ("squad", "json"), ("swag", "csv")):
+    for family, suffix in (
+        ("classification", "jsonl"),
+        ("pairs", "jsonl"),
+        ("conll", "txt"),
+        ("squad", "json"),
+        ("swag", "csv"),
+    ):
         paths[family] = (path(f"{family}_train.{suffix}"), path(f"{family}_dev.{suffix}"))
     return paths

@@ -15,20 +15,22 @@ averaged over labelled pieces (`ignore_index=-100`), SQuAD's (start + end) / 2.
 
 import numpy as np
 
-HEADS = {"classification": "BertForSequenceClassification",
-         "token_classification": "BertForTokenClassification",
-         "question_answering": "BertForQuestionAnswering",
-         "multiple_choice": "BertForMultipleChoice"}
+HEADS = {
+    "classification": "BertForSequenceClassification",
+    "token_classification": "BertForTokenClassification",
+    "question_answering": "BertForQuestionAnswering",
+    "multiple_choice": "BertForMultipleChoice",
+}
 
 
 def _torch_inputs(features):
     import torch
 
-    return {"input_ids": torch.as_tensor(np.asarray(features["token_ids"]), dtype=torch.long),
-            "token_type_ids": torch.as_tensor(np.asarray(features["segment_ids"]),
-                                              dtype=torch.long),
-            "attention_mask": torch.as_tensor(np.asarray(features["padding_mask"]),
-                                              dtype=torch.long)}
+    return {
+        "input_ids": torch.as_tensor(np.asarray(features["token_ids"]), dtype=torch.long),
+        "token_type_ids": torch.as_tensor(np.asarray(features["segment_ids"]), dtype=torch.long),
+        "attention_mask": torch.as_tensor(np.asarray(features["padding_mask"]), dtype=torch.long),
+    }
 
 
 class TorchPredictor:
@@ -44,19 +46,22 @@ class TorchPredictor:
         with torch.no_grad():
             out = self.model(**_torch_inputs(features))
         if self.task == "question_answering":
-            return {"start_logits": out.start_logits.numpy(),
-                    "end_logits": out.end_logits.numpy()}
+            return {"start_logits": out.start_logits.numpy(), "end_logits": out.end_logits.numpy()}
         return out.logits.numpy()
 
     def predict(self, x, batch_size=32, verbose=0):
         self.model.eval()
         if isinstance(x, dict):
             size = len(x["token_ids"])
-            parts = [self._logits({k: v[i:i + batch_size] for k, v in x.items()})
-                     for i in range(0, size, batch_size)]
+            parts = [
+                self._logits({k: v[i : i + batch_size] for k, v in x.items()})
+                for i in range(0, size, batch_size)
+            ]
         else:  # A tf.data dataset of feature dicts (or 1-tuples of them).
-            parts = [self._logits(element[0] if isinstance(element, tuple) else element)
-                     for element in x.as_numpy_iterator()]
+            parts = [
+                self._logits(element[0] if isinstance(element, tuple) else element)
+                for element in x.as_numpy_iterator()
+            ]
         if parts and isinstance(parts[0], dict):
             return {k: _concat([p[k] for p in parts]) for k in parts[0]}
         return _concat(parts)
@@ -92,8 +97,11 @@ def _loss(model, task, batch):
     features, labels = batch[0], batch[1]
     inputs = _torch_inputs(features)
     if task == "question_answering":
-        return model(**inputs, start_positions=torch.as_tensor(labels["start_logits"]),
-                     end_positions=torch.as_tensor(labels["end_logits"])).loss
+        return model(
+            **inputs,
+            start_positions=torch.as_tensor(labels["start_logits"]),
+            end_positions=torch.as_tensor(labels["end_logits"]),
+        ).loss
     labels = np.asarray(labels)
     if task == "token_classification":  # Unlabelled pieces: transformers' ignore_index.
         labels = np.where(np.asarray(batch[2]) > 0, labels, -100)
@@ -109,12 +117,18 @@ def train(kind, weights, args, seed, log=print):
     model = load_model(weights, kind.task, kind)
     decay = [p for n, p in model.named_parameters() if not _no_decay(n)]
     rest = [p for n, p in model.named_parameters() if _no_decay(n)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": rest, "weight_decay": 0.0}],
-                                  lr=args.learning_rate, eps=1e-6)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": args.weight_decay},
+            {"params": rest, "weight_decay": 0.0},
+        ],
+        lr=args.learning_rate,
+        eps=1e-6,
+    )
     total = args.epochs * kind.steps_per_epoch
     schedule = transformers.get_linear_schedule_with_warmup(
-        optimizer, round(args.warmup_ratio * total), total)
+        optimizer, round(args.warmup_ratio * total), total
+    )
     history = []
     for epoch in range(args.epochs):
         model.train()
@@ -128,8 +142,10 @@ def train(kind, weights, args, seed, log=print):
             optimizer.zero_grad()
             losses.append(float(loss))
         values = kind.validate(TorchPredictor(model, kind.task))
-        log(f"  transformers seed {seed} epoch {epoch + 1}: loss {np.mean(losses):.4f}, "
-            + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+        log(
+            f"  transformers seed {seed} epoch {epoch + 1}: loss {np.mean(losses):.4f}, "
+            + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+        )
         history.append({"epoch": epoch + 1, **values})
     return history
 

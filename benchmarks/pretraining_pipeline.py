@@ -70,12 +70,16 @@ def keras_hub_peer(files, vocab, batches):
 
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
     preprocessor = keras_hub.models.BertMaskedLMPreprocessor(
-        tokenizer, sequence_length=SEQ, mask_selection_length=20)
+        tokenizer, sequence_length=SEQ, mask_selection_length=20
+    )
     sentences = document_dataset(files, "files").unbatch()
     pairs = tf.data.Dataset.zip(sentences, sentences.skip(1)).repeat()
-    data = (pairs.shuffle(10_000, seed=0).batch(BATCH, drop_remainder=True)
-            .map(lambda a, b: preprocessor((a, b)), num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+    data = (
+        pairs.shuffle(10_000, seed=0)
+        .batch(BATCH, drop_remainder=True)
+        .map(lambda a, b: preprocessor((a, b)), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     return throughput(data, batches)
 
 
@@ -84,12 +88,16 @@ def bert_base_training(steps=3):
 
     model = keras_bert.build("base", task="pretraining", total_steps=100)
     rng = np.random.default_rng(0)
-    x = {"token_ids": rng.integers(1000, 30000, (BATCH, SEQ)).astype("int32"),
-         "segment_ids": np.zeros((BATCH, SEQ), "int32"),
-         "padding_mask": np.ones((BATCH, SEQ), "int32"),
-         "mask_positions": rng.integers(1, SEQ, (BATCH, 20)).astype("int32")}
-    y = {"mlm": rng.integers(1000, 30000, (BATCH, 20)).astype("int32"),
-         "nsp": rng.integers(0, 2, BATCH).astype("int32")}
+    x = {
+        "token_ids": rng.integers(1000, 30000, (BATCH, SEQ)).astype("int32"),
+        "segment_ids": np.zeros((BATCH, SEQ), "int32"),
+        "padding_mask": np.ones((BATCH, SEQ), "int32"),
+        "mask_positions": rng.integers(1, SEQ, (BATCH, 20)).astype("int32"),
+    }
+    y = {
+        "mlm": rng.integers(1000, 30000, (BATCH, 20)).astype("int32"),
+        "nsp": rng.integers(0, 2, BATCH).astype("int32"),
+    }
     w = {"mlm": np.ones((BATCH, 20), "float32"), "nsp": np.ones(BATCH, "float32")}
     data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
     model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)  # Warm-up (tracing).
@@ -108,23 +116,31 @@ def main():
     args = parser.parse_args()
     files = args.files or default_files()
     vocab = args.vocab or default_vocab()
-    rows = [("ours: NSP pairs + MLM (pipelines.pretraining_dataset)", ours(files, vocab,
-                                                                          args.batches))]
+    rows = [
+        ("ours: NSP pairs + MLM (pipelines.pretraining_dataset)", ours(files, vocab, args.batches))
+    ]
     if importlib.util.find_spec("keras_hub"):
-        rows.append(("keras-hub BertMaskedLMPreprocessor (pairs, MLM only)",
-                     keras_hub_peer(files, vocab, args.batches)))
+        rows.append(
+            (
+                "keras-hub BertMaskedLMPreprocessor (pairs, MLM only)",
+                keras_hub_peer(files, vocab, args.batches),
+            )
+        )
     else:
         print("keras-hub is not installed: peer row skipped (see this script's docstring)")
     consumer = bert_base_training(args.train_steps)
     print(f"\n{len(files)} files, sequence length {SEQ}, batch {BATCH}, {os.cpu_count()} CPUs\n")
     print(f"{'what':<56} {'examples/s':>11} {'vs ours':>8} {'tokens/s':>10} {'vs ours':>8}")
     base = rows[0][1]
-    for name, (rate, tokens) in rows + [("BERT-base pretraining steps (the consumer)",
-                                         consumer)]:
-        print(f"{name:<56} {rate:>11.1f} {rate / base[0]:>7.2f}x {tokens:>10.0f} "
-              f"{tokens / base[1]:>7.2f}x")
-    print(f"\nours feeds BERT-base {base[0] / consumer[0]:.0f}x faster than it trains "
-          "(tokens/s: real tokens; the consumer's row counts every position)")
+    for name, (rate, tokens) in rows + [("BERT-base pretraining steps (the consumer)", consumer)]:
+        print(
+            f"{name:<56} {rate:>11.1f} {rate / base[0]:>7.2f}x {tokens:>10.0f} "
+            f"{tokens / base[1]:>7.2f}x"
+        )
+    print(
+        f"\nours feeds BERT-base {base[0] / consumer[0]:.0f}x faster than it trains "
+        "(tokens/s: real tokens; the consumer's row counts every position)"
+    )
 
 
 if __name__ == "__main__":

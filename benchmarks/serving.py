@@ -47,8 +47,9 @@ def timed(call, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="tiny,minilm,base")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--seq-len", type=int, default=128)
@@ -64,14 +65,22 @@ def main(argv=None):
     weights, data_dir = locate()
     texts = sentences(data_dir, 64)
     pre = BertPreprocessor.from_dir(weights, sequence_length=args.seq_len)
-    print(f"{len(texts)} BBC News sentences, sequence length {args.seq_len}, "
-          f"{args.repeats} timed calls each\n")
-    print(f"{'size':<7} {'path':<34} {'p50 ms (1)':>11} {'p99 ms (1)':>11} "
-          f"{'texts/s (32)':>13} {'ratio':>6}")
+    print(
+        f"{len(texts)} BBC News sentences, sequence length {args.seq_len}, "
+        f"{args.repeats} timed calls each\n"
+    )
+    print(
+        f"{'size':<7} {'path':<34} {'p50 ms (1)':>11} {'p99 ms (1)':>11} "
+        f"{'texts/s (32)':>13} {'ratio':>6}"
+    )
     for size in args.sizes.split(","):
-        model = keras_bert.build("base", task="classification", num_classes=5,
-                                 vocabulary_size=pre.tokenizer.vocabulary_size,
-                                 **SIZES[size])
+        model = keras_bert.build(
+            "base",
+            task="classification",
+            num_classes=5,
+            vocabulary_size=pre.tokenizer.vocabulary_size,
+            **SIZES[size],
+        )
         path = export(model, pre, tempfile.mkdtemp())
         served = tf.saved_model.load(path).signatures["serving_default"]
         single, batch = tf.constant(texts[:1]), tf.constant(texts[:32])
@@ -79,18 +88,24 @@ def main(argv=None):
         ids_batch = {k: v for k, v in pre(texts[:32]).items()}
         keras_call = tf.function(lambda x: model(x, training=False))
         rows = [
-            ("export, raw text (serving_default)",
-             timed(lambda: served(text=single), args.repeats),
-             timed(lambda: served(text=batch), max(args.repeats // 3, 3))),
-            ("Keras model, token ids (in process)",
-             timed(lambda: keras_call(ids_single), args.repeats),
-             timed(lambda: keras_call(ids_batch), max(args.repeats // 3, 3))),
+            (
+                "export, raw text (serving_default)",
+                timed(lambda: served(text=single), args.repeats),
+                timed(lambda: served(text=batch), max(args.repeats // 3, 3)),
+            ),
+            (
+                "Keras model, token ids (in process)",
+                timed(lambda: keras_call(ids_single), args.repeats),
+                timed(lambda: keras_call(ids_batch), max(args.repeats // 3, 3)),
+            ),
         ]
         rates = [32 / np.median(b) for _, _, b in rows]
         for (name, one, many), rate in zip(rows, rates):
-            print(f"{size:<7} {name:<34} {1000 * np.median(one):>11.1f} "
-                  f"{1000 * np.percentile(one, 99):>11.1f} {rate:>13.1f} "
-                  f"{rate / rates[1]:>5.2f}x")
+            print(
+                f"{size:<7} {name:<34} {1000 * np.median(one):>11.1f} "
+                f"{1000 * np.percentile(one, 99):>11.1f} {rate:>13.1f} "
+                f"{rate / rates[1]:>5.2f}x"
+            )
     return 0
 
 

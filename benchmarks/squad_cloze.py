@@ -81,8 +81,9 @@ def squad_file(path, rng, items, pool):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", required=True, help="work folder (files, run, results)")
     parser.add_argument("--train-questions", type=int, default=2000)
     parser.add_argument("--eval-questions", type=int, default=600)
@@ -107,17 +108,42 @@ def main(argv=None):
     train_path, dev_path = (os.path.join(args.out, n) for n in ("train.json", "dev.json"))
     train_items = [rng.choice(train_articles) for _ in range(args.train_questions)]
     dev_items = [rng.choice(test_articles) for _ in range(args.eval_questions)]
-    counts = (squad_file(train_path, rng, train_items, train_articles),
-              squad_file(dev_path, rng, dev_items, test_articles))
-    print(f"cloze questions: {counts[0]} training ({len(train_articles)} articles), "
-          f"{counts[1]} held out ({held_out} other articles)", file=sys.stderr)
+    counts = (
+        squad_file(train_path, rng, train_items, train_articles),
+        squad_file(dev_path, rng, dev_items, test_articles),
+    )
+    print(
+        f"cloze questions: {counts[0]} training ({len(train_articles)} articles), "
+        f"{counts[1]} held out ({held_out} other articles)",
+        file=sys.stderr,
+    )
 
     run = os.path.join(args.out, "run")
     started = time.time()
-    code = cli.main(["finetune", "squad", "--train", train_path, "--validation", dev_path,
-                     "--weights", weights, "--out", run, "--epochs", str(args.epochs),
-                     "--batch-size", str(args.batch_size), "--learning-rate",
-                     str(args.learning_rate), "--seed", str(args.seed), "--verbose", "2"])
+    code = cli.main(
+        [
+            "finetune",
+            "squad",
+            "--train",
+            train_path,
+            "--validation",
+            dev_path,
+            "--weights",
+            weights,
+            "--out",
+            run,
+            "--epochs",
+            str(args.epochs),
+            "--batch-size",
+            str(args.batch_size),
+            "--learning-rate",
+            str(args.learning_rate),
+            "--seed",
+            str(args.seed),
+            "--verbose",
+            "2",
+        ]
+    )
     if code:
         return code
     minutes = (time.time() - started) / 60
@@ -127,19 +153,22 @@ def main(argv=None):
     model_scores = evaluate(run, dev_path, predictions=predictions)["metrics"]
     dev = read_squad(dev_path)
     gold = dev.gold_answers()
-    baseline = squad_scores.squad_v2(gold, {q: "" for q in gold},
-                                      {q: 1.0 for q in gold})
+    baseline = squad_scores.squad_v2(gold, {q: "" for q in gold}, {q: 1.0 for q in gold})
     windows = json.load(open(os.path.join(run, "results.json")))["train_windows"]
     rows = [("always no answer (baseline)", baseline), ("MiniLM fine-tuned", model_scores)]
-    print(f"\nSQuAD v2.0 cloze on held-out BBC articles: {len(dev)} questions "
-          f"({sum(dev.impossible)} unanswerable); {counts[0]} training questions in "
-          f"{windows} windows of 384, {args.epochs} epoch(s), {minutes:.0f} min to train\n")
+    print(
+        f"\nSQuAD v2.0 cloze on held-out BBC articles: {len(dev)} questions "
+        f"({sum(dev.impossible)} unanswerable); {counts[0]} training questions in "
+        f"{windows} windows of 384, {args.epochs} epoch(s), {minutes:.0f} min to train\n"
+    )
     print("| model | EM | F1 | HasAns EM | HasAns F1 | NoAns EM | best F1 |")
     print("|---|---|---|---|---|---|---|")
     for name, s in rows:
-        print(f"| {name} | {s['exact']:.1f} | {s['f1']:.1f} | {s.get('HasAns_exact', 0):.1f} "
-              f"| {s.get('HasAns_f1', 0):.1f} | {s.get('NoAns_exact', 0):.1f} "
-              f"| {s.get('best_f1', s['f1']):.1f} |")
+        print(
+            f"| {name} | {s['exact']:.1f} | {s['f1']:.1f} | {s.get('HasAns_exact', 0):.1f} "
+            f"| {s.get('HasAns_f1', 0):.1f} | {s.get('NoAns_exact', 0):.1f} "
+            f"| {s.get('best_f1', s['f1']):.1f} |"
+        )
     f1_ratio = model_scores["f1"] / max(baseline["f1"], 1e-9)
     print(f"\nF1 ratio, fine-tuned / baseline: {f1_ratio:.2f}x")
     return 0

@@ -67,21 +67,28 @@ def main():
     fused = tf_text.BertTokenizer(vocab, lower_case=True, token_out_type=tf.int32)
     fn = tf.function(lambda t: fused.tokenize(t).flat_values)
     rows.append(("tensorflow-text BertTokenizer", seconds(fn, batches)))
-    fastest = tf_text.FastBertTokenizer(read_vocabulary(vocab), token_out_type=tf.int32,
-                                        lower_case_nfd_strip_accents=True)
+    fastest = tf_text.FastBertTokenizer(
+        read_vocabulary(vocab), token_out_type=tf.int32, lower_case_nfd_strip_accents=True
+    )
     fn = tf.function(lambda t: fastest.tokenize(t).flat_values)
     rows.append(("tensorflow-text FastBertTokenizer (not exact)", seconds(fn, batches)))
     if importlib.util.find_spec("transformers"):
         import transformers
 
         reference = transformers.BertTokenizer.from_pretrained(model_dir)
-        rows.append(("transformers BertTokenizer (Rust)",
-                     seconds(lambda t: reference(t, add_special_tokens=False), texts)))
+        rows.append(
+            (
+                "transformers BertTokenizer (Rust)",
+                seconds(lambda t: reference(t, add_special_tokens=False), texts),
+            )
+        )
     print(f"\n{len(lines)} lines, {megabytes:.1f} MB, batches of 512, {os.cpu_count()} CPUs\n")
     print(f"{'tokenizer':<42} {'lines/s':>9} {'MB/s':>6} {'vs ours':>8}")
     for name, secs in rows:
-        print(f"{name:<42} {len(lines) / secs:>9.0f} {megabytes / secs:>6.2f} "
-              f"{rows[0][1] / secs:>7.2f}x")
+        print(
+            f"{name:<42} {len(lines) / secs:>9.0f} {megabytes / secs:>6.2f} "
+            f"{rows[0][1] / secs:>7.2f}x"
+        )
     reference = [secs for name, secs in rows if name.startswith("transformers")]
     if reference:
         print(f"\nours (fast) / transformers: {reference[0] / rows[0][1]:.2f}x")

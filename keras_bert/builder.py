@@ -27,8 +27,9 @@ TASKS = {
     "feature_tagging": BertFeatureTagger,
     "multiple_choice": BertMultipleChoice,
 }
-BACKBONE_ARGS = tuple(n for n in inspect.signature(BertBackbone.__init__).parameters
-                      if n not in ("self", "kwargs"))
+BACKBONE_ARGS = tuple(
+    n for n in inspect.signature(BertBackbone.__init__).parameters if n not in ("self", "kwargs")
+)
 
 _FROM_SOURCE = object()
 
@@ -82,11 +83,16 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
         weights = source_dir
     if weights is not None and source_dir is None:
         # A preset with a checkpoint: the checkpoint's config must describe the preset.
-        bert_config.check_agrees(config, loader.read_config(weights),
-                                 f"preset {preset_or_dir!r}", f"checkpoint {weights}")
+        bert_config.check_agrees(
+            config,
+            loader.read_config(weights),
+            f"preset {preset_or_dir!r}",
+            f"checkpoint {weights}",
+        )
     if weights is not None:
-        changed = [k for k in bert_config.STRUCTURAL if k in overrides
-                   and overrides[k] != config.get(k)]
+        changed = [
+            k for k in bert_config.STRUCTURAL if k in overrides and overrides[k] != config.get(k)
+        ]
         if changed:
             raise ValueError(
                 f"Cannot override {', '.join(changed)} while loading weights from {weights}."
@@ -118,7 +124,9 @@ def _split_task_options(task, options):
         raise ValueError(
             f"Unknown option(s) for task {task!r}: {', '.join(sorted(unknown))}. It takes "
             f"BertBackbone arguments, its own options ({', '.join(own) or 'none'}) and "
-            f"recipe options ({', '.join(recipe)}).")
-    return ({k: v for k, v in options.items() if k in own},
-            {k: v for k, v in options.items() if k in recipe})
-
+            f"recipe options ({', '.join(recipe)})."
+        )
+    return (
+        {k: v for k, v in options.items() if k in own},
+        {k: v for k, v in options.items() if k in recipe},
+    )

@@ -39,9 +39,12 @@ def peers(config):
     """[(role, "host:port")] of every task of TF_CONFIG's cluster but this one."""
     task = config.get("task", {})
     mine = (task.get("type"), int(task.get("index", 0)))
-    return [(f"{kind} {index}", address)
-            for kind, addresses in config.get("cluster", {}).items()
-            for index, address in enumerate(addresses) if (kind, index) != mine]
+    return [
+        (f"{kind} {index}", address)
+        for kind, addresses in config.get("cluster", {}).items()
+        for index, address in enumerate(addresses)
+        if (kind, index) != mine
+    ]
 
 
 def own_address(config):
@@ -115,8 +118,10 @@ def form(make, tasks, own=None, timeout=None, report=None, report_every=15.0):
         return make()
     finally:
         if in_main:  # Not TensorFlow's handler, which would swallow a kill.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous in (
-                None, _raise_terminated) else previous)
+            signal.signal(
+                signal.SIGTERM,
+                signal.SIG_DFL if previous in (None, _raise_terminated) else previous,
+            )
 
 
 def _wait(tasks, listener, timeout, report, report_every):
@@ -129,10 +134,13 @@ def _wait(tasks, listener, timeout, report, report_every):
             return
         waited = time.monotonic() - started
         if timeout is not None and waited >= timeout:
-            raise ClusterTimeout(f"the cluster did not form in {timeout:g} s; no answer "
-                                 f"from {', '.join(missing)}")
+            raise ClusterTimeout(
+                f"the cluster did not form in {timeout:g} s; no answer from {', '.join(missing)}"
+            )
         if report is not None and waited >= next_report:
-            report(f"waiting {waited:.0f} s for the cluster to form; no answer from "
-                   f"{', '.join(missing)}")
+            report(
+                f"waiting {waited:.0f} s for the cluster to form; no answer from "
+                f"{', '.join(missing)}"
+            )
             next_report += report_every
         time.sleep(0.5)

@@ -35,28 +35,36 @@ def tf_config():
 def _check_cluster(cluster):
     for kind, addresses in cluster.items():
         if not isinstance(addresses, list) or not all(
-                isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses):
-            raise ValueError(f"TF_CONFIG cluster.{kind} must be a list of \"host:port\" "
-                             f"strings, not {json.dumps(addresses)[:200]}")
+            isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses
+        ):
+            raise ValueError(
+                f'TF_CONFIG cluster.{kind} must be a list of "host:port" '
+                f"strings, not {json.dumps(addresses)[:200]}"
+            )
 
 
 def _check_task(task, cluster):
     if not task:
         return
     if not isinstance(task, dict):
-        raise ValueError(f"TF_CONFIG task must be an object with type and index, not "
-                         f"{json.dumps(task)[:200]}")
+        raise ValueError(
+            f"TF_CONFIG task must be an object with type and index, not {json.dumps(task)[:200]}"
+        )
     kind, index = task.get("type"), task.get("index", 0)
     if kind not in cluster:
-        raise ValueError(f"TF_CONFIG task.type {kind!r} is not a role of its cluster "
-                         f"({', '.join(cluster) or 'none'})")
-    if isinstance(index, bool) or not (isinstance(index, int) or (
-            isinstance(index, str) and index.isdigit())):
-        raise ValueError(f"TF_CONFIG task.index must be a whole number, not "
-                         f"{json.dumps(index)}")
+        raise ValueError(
+            f"TF_CONFIG task.type {kind!r} is not a role of its cluster "
+            f"({', '.join(cluster) or 'none'})"
+        )
+    if isinstance(index, bool) or not (
+        isinstance(index, int) or (isinstance(index, str) and index.isdigit())
+    ):
+        raise ValueError(f"TF_CONFIG task.index must be a whole number, not {json.dumps(index)}")
     if not 0 <= int(index) < len(cluster[kind]):
-        raise ValueError(f"TF_CONFIG task.index {index} is outside its cluster's "
-                         f"{len(cluster[kind])} {kind} task(s)")
+        raise ValueError(
+            f"TF_CONFIG task.index {index} is outside its cluster's "
+            f"{len(cluster[kind])} {kind} task(s)"
+        )
 
 
 def worker_count(config=None):
@@ -81,8 +89,12 @@ def is_chief(config=None):
 def _tpu_requested(tpu):
     """A TPU is named (`tpu`, TPU_NAME) or this is a Cloud TPU VM (its /dev/accel* or
     /dev/vfio devices); asking the GCE metadata server is avoided, it hangs off GCP."""
-    return bool(tpu or os.environ.get("TPU_NAME") or glob.glob("/dev/accel*")
-                or os.path.exists("/dev/vfio/0"))
+    return bool(
+        tpu
+        or os.environ.get("TPU_NAME")
+        or glob.glob("/dev/accel*")
+        or os.path.exists("/dev/vfio/0")
+    )
 
 
 def _local_devices():
@@ -113,19 +125,26 @@ def _make(choice, tpu, waiting):
         return tf.distribute.MirroredStrategy([d.name for d in _local_devices()])
     if choice == "multi_worker":
         if worker_count() < 1:
-            raise ValueError("multi_worker needs TF_CONFIG naming the cluster's workers "
-                             "(see the README's 'Several machines' section).")
+            raise ValueError(
+                "multi_worker needs TF_CONFIG naming the cluster's workers "
+                "(see the README's 'Several machines' section)."
+            )
         config = tf_config()
-        return cluster_wait.form(tf.distribute.MultiWorkerMirroredStrategy,
-                                 cluster_wait.peers(config), cluster_wait.own_address(config),
-                                 **waiting)
+        return cluster_wait.form(
+            tf.distribute.MultiWorkerMirroredStrategy,
+            cluster_wait.peers(config),
+            cluster_wait.own_address(config),
+            **waiting,
+        )
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.OpError, RuntimeError) as e:
-        raise ValueError(f"No TPU could be reached ({type(e).__name__}: {e}); pass the "
-                         "TPU's name (tpu=... / --tpu) or run on a Cloud TPU VM.") from None
+        raise ValueError(
+            f"No TPU could be reached ({type(e).__name__}: {e}); pass the "
+            "TPU's name (tpu=... / --tpu) or run on a Cloud TPU VM."
+        ) from None
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -160,8 +179,11 @@ def auto(choice="auto", tpu=None, verbose=True, cluster_timeout=None, report=Non
         _MADE[key] = _make(chosen, tpu, dict(timeout=cluster_timeout, report=report))
     strategy = _MADE[key]
     if verbose:
-        print(f"strategy: {type(strategy).__name__} ({chosen}), "
-              f"{strategy.num_replicas_in_sync} replica(s)", flush=True)
+        print(
+            f"strategy: {type(strategy).__name__} ({chosen}), "
+            f"{strategy.num_replicas_in_sync} replica(s)",
+            flush=True,
+        )
     return strategy
 
 
@@ -174,6 +196,8 @@ def per_replica_batch(global_batch, strategy):
     """
     replicas = strategy.num_replicas_in_sync
     if global_batch < replicas or global_batch % replicas:
-        raise ValueError(f"The global batch size {global_batch} must be a multiple of the "
-                         f"{replicas} replicas (each replica gets batch / replicas).")
+        raise ValueError(
+            f"The global batch size {global_batch} must be a multiple of the "
+            f"{replicas} replicas (each replica gets batch / replicas)."
+        )
     return global_batch // replicas

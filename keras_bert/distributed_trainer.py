@@ -77,8 +77,14 @@ class DistributedTrainer:
         self._build(dataset_fn)
         data = iter(self.strategy.distribute_datasets_from_function(dataset_fn))
         callbacks = keras.callbacks.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=model,
-            verbose=verbose, epochs=initial_epoch + 1, steps=steps)
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=initial_epoch + 1,
+            steps=steps,
+        )
         model.stop_training = False
         callbacks.on_train_begin()
         callbacks.on_epoch_begin(initial_epoch)
@@ -89,8 +95,10 @@ class DistributedTrainer:
             try:
                 inputs = next(data)
             except StopIteration:
-                raise ValueError(f"The dataset ran out after {batch} of the {steps} steps; "
-                                 "give a dataset with at least `steps` batches.") from None
+                raise ValueError(
+                    f"The dataset ran out after {batch} of the {steps} steps; "
+                    "give a dataset with at least `steps` batches."
+                ) from None
             logs = self._train_step(inputs)
             callbacks.on_train_batch_end(batch, logs)
         logs = {k: float(v) for k, v in logs.items()}
@@ -148,8 +156,9 @@ class DistributedTrainer:
             y_pred = model(x, training=True)
             # Keras divides each replica's mean loss by the replica count: its share of
             # the global loss when the replicas hold equal slices of the batch.
-            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
-                                      training=True)
+            loss = model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
             scaled = model.optimizer.scale_loss(loss * self._uneven_share(size, loss.dtype))
         variables = model.trainable_variables
         gradients = tape.gradient(scaled, variables)
@@ -159,11 +168,13 @@ class DistributedTrainer:
         # Variables without a gradient (the pooler under a span head) are left out; the
         # embeddings' sparse gradients are made dense, whose size every replica shares
         # (the collective ops fail on slices of unequal row counts).
-        reduced = self._all_reduce([(tf.convert_to_tensor(g), v)
-                                    for g, v in zip(gradients, variables) if g is not None])
+        reduced = self._all_reduce(
+            [(tf.convert_to_tensor(g), v) for g, v in zip(gradients, variables) if g is not None]
+        )
         model.optimizer.apply_gradients(reduced)
-        model._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
-                                         sample_weight=size)
+        model._loss_tracker.update_state(
+            loss_module.unscale_loss_for_distribution(loss), sample_weight=size
+        )
         model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
@@ -199,12 +210,15 @@ def check_static(dataset, where="the dataset"):
 
     for path, spec in _named(dataset.element_spec):
         if spec.dtype == tf.string:
-            raise ValueError(f"{where}: field {path!r} holds strings; tokenize in tf.data "
-                             "before the model")
+            raise ValueError(
+                f"{where}: field {path!r} holds strings; tokenize in tf.data before the model"
+            )
         if not spec.shape.is_fully_defined():
-            raise ValueError(f"{where}: field {path!r} has shape {spec.shape}, not static; "
-                             "use fixed-length padding (no buckets) and full batches "
-                             "(drop_remainder) on TPU")
+            raise ValueError(
+                f"{where}: field {path!r} has shape {spec.shape}, not static; "
+                "use fixed-length padding (no buckets) and full batches "
+                "(drop_remainder) on TPU"
+            )
 
 
 def _named(structure, prefix=""):
@@ -215,5 +229,8 @@ def _named(structure, prefix=""):
         items = enumerate(structure)
     else:
         return [(prefix, structure)]
-    return [pair for key, value in items
-            for pair in _named(value, f"{prefix}/{key}" if prefix else str(key))]
+    return [
+        pair
+        for key, value in items
+        for pair in _named(value, f"{prefix}/{key}" if prefix else str(key))
+    ]

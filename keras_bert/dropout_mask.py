@@ -39,8 +39,9 @@ def random_bits(inputs, seed):
     shape = tf.shape(inputs)
     last = shape[-1]
     pairs = (last + 1) // 2
-    draws = tf.random.stateless_uniform(tf.concat([shape[:-1], [pairs]], 0), seed,
-                                        dtype=tf.uint32, minval=None, maxval=None)
+    draws = tf.random.stateless_uniform(
+        tf.concat([shape[:-1], [pairs]], 0), seed, dtype=tf.uint32, minval=None, maxval=None
+    )
     bits = tf.bitcast(draws, tf.uint16)  # (..., pairs, 2): a view
     bits = tf.reshape(bits, tf.concat([shape[:-1], [2 * pairs]], 0))
     return bits[..., :last]  # An identity slice (even last axis) forwards the buffer.
@@ -55,8 +56,11 @@ def _threshold_and_scale(rate):
 def _mask(bits, threshold, scale, dtype):
     import tensorflow as tf
 
-    return tf.where(bits >= tf.constant(threshold, tf.uint16), tf.constant(scale, dtype),
-                    tf.constant(0.0, dtype))
+    return tf.where(
+        bits >= tf.constant(threshold, tf.uint16),
+        tf.constant(scale, dtype),
+        tf.constant(0.0, dtype),
+    )
 
 
 def dropped(x, bits, rate, dtype):

@@ -81,8 +81,7 @@ class FrozenInference:
 
     def _run(self, trainable, non_trainable, inputs):
         with frozen_weights():
-            outputs, _ = self.model.stateless_call(
-                trainable, non_trainable, inputs, training=False)
+            outputs, _ = self.model.stateless_call(trainable, non_trainable, inputs, training=False)
         return outputs
 
     def _compile(self):
@@ -91,8 +90,10 @@ class FrozenInference:
             import tensorflow as tf
 
             # The copies are captured: the same tensors at every call.
-            return tf.function(lambda inputs: self._run(
-                self._trainable, self._non_trainable, inputs), reduce_retracing=True)
+            return tf.function(
+                lambda inputs: self._run(self._trainable, self._non_trainable, inputs),
+                reduce_retracing=True,
+            )
         if backend == "jax":
             import jax
 
@@ -134,4 +135,4 @@ class FrozenInference:
 def _array_batches(arrays, batch_size):
     rows = len(keras.tree.flatten(arrays)[0])
     for start in range(0, rows, batch_size):
-        yield keras.tree.map_structure(lambda a: a[start:start + batch_size], arrays)
+        yield keras.tree.map_structure(lambda a: a[start : start + batch_size], arrays)

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from keras_bert import frozen_inference, layer_norm_onednn, onednn_probe
+
 # Activation names of BERT configs -> TensorFlow's fused-op names (the int8 kernel's too).
 from keras_bert.int8_matmul import FUSED_ACTIVATIONS
 
@@ -39,8 +40,13 @@ def usable(x):
     import tensorflow as tf
     from tensorflow.python.ops import control_flow_util
 
-    if (not frozen_inference.weights_frozen() or x.dtype != tf.bfloat16
-            or x.shape.rank != 2 or tf.executing_eagerly() or layer_norm_onednn.is_portable()):
+    if (
+        not frozen_inference.weights_frozen()
+        or x.dtype != tf.bfloat16
+        or x.shape.rank != 2
+        or tf.executing_eagerly()
+        or layer_norm_onednn.is_portable()
+    ):
         return False
     if control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()):
         return False
@@ -59,8 +65,10 @@ def dense(x, kernel, bias, activation=None, residual=None):
         residual: None or a (rows, out) tensor added last (not with `activation`).
     """
     if activation is not None and residual is not None:
-        raise ValueError("frozen_matmul.dense fuses an activation or a residual add, "
-                         f"not both (got activation={activation!r} and a residual).")
+        raise ValueError(
+            "frozen_matmul.dense fuses an activation or a residual add, "
+            f"not both (got activation={activation!r} and a residual)."
+        )
     fused_ops = ["BiasAdd"]
     args = [bias]
     if activation is not None:
@@ -76,16 +84,24 @@ def _add_op(x, kernel, args, fused_ops):
     from tensorflow.core.framework import attr_value_pb2
 
     attr = attr_value_pb2.AttrValue
-    attrs = {"T": attr(type=x.dtype.as_datatype_enum),
-             "transpose_a": attr(b=False), "transpose_b": attr(b=False),
-             "num_args": attr(i=len(args)),
-             "fused_ops": attr(list=attr.ListValue(s=[op.encode() for op in fused_ops])),
-             "epsilon": attr(f=1e-4), "leakyrelu_alpha": attr(f=0.2),
-             "is_filter_const": attr(b=True),  # Rearranged once, kept by the kernel.
-             "_kernel": attr(s=b"MklNameChangeOp")}  # The registration's label.
+    attrs = {
+        "T": attr(type=x.dtype.as_datatype_enum),
+        "transpose_a": attr(b=False),
+        "transpose_b": attr(b=False),
+        "num_args": attr(i=len(args)),
+        "fused_ops": attr(list=attr.ListValue(s=[op.encode() for op in fused_ops])),
+        "epsilon": attr(f=1e-4),
+        "leakyrelu_alpha": attr(f=0.2),
+        "is_filter_const": attr(b=True),  # Rearranged once, kept by the kernel.
+        "_kernel": attr(s=b"MklNameChangeOp"),
+    }  # The registration's label.
     op = tf.compat.v1.get_default_graph().create_op(
-        "_MklNativeFusedMatMul", [x, kernel] + list(args), [x.dtype], name="FrozenMatMul",
-        attrs=attrs)
+        "_MklNativeFusedMatMul",
+        [x, kernel] + list(args),
+        [x.dtype],
+        name="FrozenMatMul",
+        attrs=attrs,
+    )
     return op.outputs[0]
 
 
@@ -115,14 +131,21 @@ def _probe():
     rng = np.random.default_rng(0)
     rounded = lambda a: tf.cast(a.astype("float32"), tf.bfloat16)  # noqa: E731
     xs = [rounded(rng.normal(size=(9, 40))) for _ in range(2)]
-    w, b, r = rounded(rng.normal(size=(40, 24)) * 0.2), rounded(rng.normal(size=24)), \
-        rounded(rng.normal(size=(9, 24)))
+    w, b, r = (
+        rounded(rng.normal(size=(40, 24)) * 0.2),
+        rounded(rng.normal(size=24)),
+        rounded(rng.normal(size=(9, 24))),
+    )
     erf = np.vectorize(math.erf)
-    cases = {"gelu": lambda z: 0.5 * z * (1.0 + erf(z / math.sqrt(2.0))),
-             None: lambda z: z + r.numpy().astype("float64")}
+    cases = {
+        "gelu": lambda z: 0.5 * z * (1.0 + erf(z / math.sqrt(2.0))),
+        None: lambda z: z + r.numpy().astype("float64"),
+    }
     for activation, expected in cases.items():
-        run = tf.function(lambda x, a=activation: dense(
-            x, w, b, activation=a, residual=None if a else r), autograph=False)
+        run = tf.function(
+            lambda x, a=activation: dense(x, w, b, activation=a, residual=None if a else r),
+            autograph=False,
+        )
         for x in xs:
             z = x.numpy().astype("float64") @ w.numpy().astype("float64") + b.numpy()
             got = run(x).numpy().astype("float64")

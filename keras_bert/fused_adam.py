@@ -62,7 +62,15 @@ def adamw_update(optimizer, gradient, variable, learning_rate):
     # is the epsilon of Adam's Algorithm 1, added to sqrt(v / (1 - beta_2^t)).
     epsilon = tf.cast(optimizer.epsilon, dtype) * tf.sqrt(1 - beta2_power)
     tf.raw_ops.ResourceApplyAdam(
-        var=_handle(variable), m=_handle(m), v=_handle(v),
-        beta1_power=tf.pow(beta_1, step), beta2_power=beta2_power, lr=lr,
-        beta1=beta_1, beta2=beta_2, epsilon=epsilon,
-        grad=tf.cast(gradient, dtype), use_locking=False)
+        var=_handle(variable),
+        m=_handle(m),
+        v=_handle(v),
+        beta1_power=tf.pow(beta_1, step),
+        beta2_power=beta2_power,
+        lr=lr,
+        beta1=beta_1,
+        beta2=beta_2,
+        epsilon=epsilon,
+        grad=tf.cast(gradient, dtype),
+        use_locking=False,
+    )

@@ -51,8 +51,9 @@ def check_range(name, ids, limit, what):
     import tensorflow as tf
 
     low, high = tf.reduce_min(ids), tf.reduce_max(ids)
-    ok = tf.logical_or(tf.equal(tf.size(ids), 0),
-                       tf.logical_and(low >= 0, high < tf.cast(limit, ids.dtype)))
+    ok = tf.logical_or(
+        tf.equal(tf.size(ids), 0), tf.logical_and(low >= 0, high < tf.cast(limit, ids.dtype))
+    )
     check = tf.debugging.Assert(ok, [f"{message}; got ids from", low, "to", high])
     with tf.control_dependencies([check]):
         return tf.identity(ids)
@@ -60,8 +61,10 @@ def check_range(name, ids, limit, what):
 
 def check_length(ids, limit):
     """Returns `ids` `(batch, seq)`, checked to have `seq <= limit` (the position table)."""
-    message = (f"sequence length exceeds max_sequence_length {limit} (the model has "
-               f"{limit} position embeddings); truncate the input")
+    message = (
+        f"sequence length exceeds max_sequence_length {limit} (the model has "
+        f"{limit} position embeddings); truncate the input"
+    )
     length = ids.shape[1]
     if length is None and _is_eager(ids):
         length = int(ops.shape(ids)[1])

@@ -49,16 +49,23 @@ def quantize(x):
     lo = tf.minimum(tf.reduce_min(x), 0.0)
     hi = tf.maximum(tf.reduce_max(x), 0.0)
     hi = tf.maximum(hi, lo + 1e-6)  # An all-zero input still gets a valid range.
-    codes = tf.raw_ops.QuantizeV2(input=x, min_range=lo, max_range=hi, T=tf.quint8,
-                                  mode="MIN_FIRST")
+    codes = tf.raw_ops.QuantizeV2(
+        input=x, min_range=lo, max_range=hi, T=tf.quint8, mode="MIN_FIRST"
+    )
     # The kernel may widen a tiny range; its own bounds define the codes.
     return codes.output, codes.output_min, codes.output_max
 
 
 # Activation names of BERT configs -> the kernel's own (oneDNN's erf and tanh GELUs).
-FUSED_ACTIVATIONS = {"gelu": "GeluExact", "gelu_approximate": "GeluApproximate",
-                     "gelu_new": "GeluApproximate", "gelu_pytorch_tanh": "GeluApproximate",
-                     "gelu_fast": "GeluApproximate", "relu": "Relu", "tanh": "Tanh"}
+FUSED_ACTIVATIONS = {
+    "gelu": "GeluExact",
+    "gelu_approximate": "GeluApproximate",
+    "gelu_new": "GeluApproximate",
+    "gelu_pytorch_tanh": "GeluApproximate",
+    "gelu_fast": "GeluApproximate",
+    "relu": "Relu",
+    "tanh": "Tanh",
+}
 
 
 def matmul(quantized, kernel, kernel_scale, bias, column_sums, activation=None):
@@ -70,9 +77,15 @@ def matmul(quantized, kernel, kernel_scale, bias, column_sums, activation=None):
     codes, lo, hi = quantized
     activations = (FUSED_ACTIVATIONS[activation],) if activation else ()
     fused_ops = ("BiasAdd",) + activations + ("Dequantize",)
-    inputs = [codes, tf.bitcast(kernel, tf.qint8), bias + lo * kernel_scale * column_sums,
-              tf.zeros((), tf.float32), hi - lo,  # The input's scale: (hi - lo) / 255.
-              -127.0 * kernel_scale, 127.0 * kernel_scale]  # The columns' scales.
+    inputs = [
+        codes,
+        tf.bitcast(kernel, tf.qint8),
+        bias + lo * kernel_scale * column_sums,
+        tf.zeros((), tf.float32),
+        hi - lo,  # The input's scale: (hi - lo) / 255.
+        -127.0 * kernel_scale,
+        127.0 * kernel_scale,
+    ]  # The columns' scales.
     if tf.executing_eagerly():
         return _eager_kernel(fused_ops)(*inputs)
     # Traced by `FrozenInference`, the weights never change: the kernel may keep them
@@ -89,19 +102,27 @@ def _add_op(inputs, fused_ops, weights_const=False):
     def types(*dtypes):
         return attr(list=attr.ListValue(type=[d.as_datatype_enum for d in dtypes]))
 
-    attrs = {"Tdevice_inputs": types(*(t.dtype for t in inputs)), "Thost_inputs": types(),
-             "Tdevice_outputs": types(tf.float32), "Thost_outputs": types(),
-             "T1": attr(type=tf.quint8.as_datatype_enum),
-             "T2": attr(type=tf.qint8.as_datatype_enum),
-             **{name: attr(type=tf.float32.as_datatype_enum) for name in ("Tbias", "U", "Tout")},
-             "transpose_a": attr(b=False), "transpose_b": attr(b=False),
-             # Kept between calls only for `FrozenInference`: a model's weights are
-             # variables, which may be reassigned.
-             "is_weight_const": attr(b=weights_const), "is_bias_const": attr(b=False),
-             "fused_ops": attr(list=attr.ListValue(s=[op.encode() for op in fused_ops])),
-             "input_quant_mode": attr(s=b"SCALED"), "output_quant_mode": attr(s=b"SCALED")}
+    attrs = {
+        "Tdevice_inputs": types(*(t.dtype for t in inputs)),
+        "Thost_inputs": types(),
+        "Tdevice_outputs": types(tf.float32),
+        "Thost_outputs": types(),
+        "T1": attr(type=tf.quint8.as_datatype_enum),
+        "T2": attr(type=tf.qint8.as_datatype_enum),
+        **{name: attr(type=tf.float32.as_datatype_enum) for name in ("Tbias", "U", "Tout")},
+        "transpose_a": attr(b=False),
+        "transpose_b": attr(b=False),
+        # Kept between calls only for `FrozenInference`: a model's weights are
+        # variables, which may be reassigned.
+        "is_weight_const": attr(b=weights_const),
+        "is_bias_const": attr(b=False),
+        "fused_ops": attr(list=attr.ListValue(s=[op.encode() for op in fused_ops])),
+        "input_quant_mode": attr(s=b"SCALED"),
+        "output_quant_mode": attr(s=b"SCALED"),
+    }
     op = tf.compat.v1.get_default_graph().create_op(
-        "_QuantizedMatMul", inputs, [tf.float32], name="QuantizedMatMul", attrs=attrs)
+        "_QuantizedMatMul", inputs, [tf.float32], name="QuantizedMatMul", attrs=attrs
+    )
     return op.outputs[0]
 
 
@@ -126,16 +147,26 @@ def _probe():
     w = rng.integers(-127, 128, size=(16, 3)).astype("int8")
     b = rng.normal(size=3).astype("float32")
     scale = np.array([0.01, 0.02, 0.005], "float32")
-    args = (tf.constant(w), tf.constant(scale), tf.constant(b),
-            tf.constant(w.astype("float32").sum(0)))
+    args = (
+        tf.constant(w),
+        tf.constant(scale),
+        tf.constant(b),
+        tf.constant(w.astype("float32").sum(0)),
+    )
     lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
     step = (hi - lo) / 255.0
     codes = np.clip(np.round((x - lo) / step), 0, 255)
     want = (codes * step + lo) @ (w.astype("float64") * scale) + b
     gelu = want * 0.5 * (1.0 + np.vectorize(math.erf)(want / math.sqrt(2.0)))
-    return all(np.allclose(matmul(quantize(tf.constant(x)), *args, activation=act).numpy(),
-                           expected, rtol=1e-4, atol=1e-4)
-               for act, expected in ((None, want), ("gelu", gelu)))
+    return all(
+        np.allclose(
+            matmul(quantize(tf.constant(x)), *args, activation=act).numpy(),
+            expected,
+            rtol=1e-4,
+            atol=1e-4,
+        )
+        for act, expected in ((None, want), ("gelu", gelu))
+    )
 
 
 def available():

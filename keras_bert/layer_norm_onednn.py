@@ -74,7 +74,8 @@ def usable(x):
     if is_portable() or x.dtype != tf.float32 or x.shape.rank not in (2, 3):
         return False
     if not tf.executing_eagerly() and control_flow_util.GraphOrParentsInXlaContext(
-            tf.compat.v1.get_default_graph()):
+        tf.compat.v1.get_default_graph()
+    ):
         return False
     return available()
 
@@ -101,10 +102,13 @@ def _add_op(x, gamma, beta, epsilon):
     import tensorflow as tf
     from tensorflow.core.framework import attr_value_pb2
 
-    attrs = {"T": attr_value_pb2.AttrValue(type=x.dtype.as_datatype_enum),
-             "epsilon": attr_value_pb2.AttrValue(f=epsilon)}
+    attrs = {
+        "T": attr_value_pb2.AttrValue(type=x.dtype.as_datatype_enum),
+        "epsilon": attr_value_pb2.AttrValue(f=epsilon),
+    }
     op = tf.compat.v1.get_default_graph().create_op(
-        "_MklLayerNorm", [x, gamma, beta], [x.dtype], name="MklLayerNorm", attrs=attrs)
+        "_MklLayerNorm", [x, gamma, beta], [x.dtype], name="MklLayerNorm", attrs=attrs
+    )
     return op.outputs[0]
 
 
@@ -136,5 +140,5 @@ def _probe():
     got = layer_norm(tf.constant(x), tf.constant(gamma), tf.constant(beta), 1e-12)
     x = x.astype("float64")
     centered = x - x.mean(-1, keepdims=True)
-    want = centered / np.sqrt((centered ** 2).mean(-1, keepdims=True) + 1e-12)
+    want = centered / np.sqrt((centered**2).mean(-1, keepdims=True) + 1e-12)
     return np.allclose(got.numpy(), want * gamma + beta, rtol=1e-5, atol=1e-5)

@@ -64,20 +64,28 @@ def passes_in_child(target, cpu_only=True, timeout=600):
         timeout: float, seconds before the child is given up (not passing).
     """
     module, _, name = target.partition(":")
-    code = ("import importlib, sys\n"
-            "try:  # An abort writes no core file.\n"
-            "    import resource\n"
-            "    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
-            "except (ImportError, ValueError, OSError):\n"
-            "    pass\n"
-            "from keras_bert import onednn_probe\n"
-            f"probe = getattr(importlib.import_module({module!r}), {name!r})\n"
-            f"sys.exit(0 if onednn_probe.passes(probe, cpu_only={cpu_only!r}) else 3)\n")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    code = (
+        "import importlib, sys\n"
+        "try:  # An abort writes no core file.\n"
+        "    import resource\n"
+        "    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+        "except (ImportError, ValueError, OSError):\n"
+        "    pass\n"
+        "from keras_bert import onednn_probe\n"
+        f"probe = getattr(importlib.import_module({module!r}), {name!r})\n"
+        f"sys.exit(0 if onednn_probe.passes(probe, cpu_only={cpu_only!r}) else 3)\n"
+    )
+    env = dict(
+        os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(p for p in sys.path if p)
+    )
     try:
-        child = subprocess.run([sys.executable, "-c", code], env=env, timeout=timeout,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return child.returncode == 0

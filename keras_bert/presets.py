@@ -46,7 +46,5 @@ PARAMETER_COUNTS = {
 def get_preset(name):
     """Returns a copy of a preset's backbone config; unknown names list the valid ones."""
     if name not in PRESETS:
-        raise ValueError(
-            f"Unknown preset {name!r}. Valid presets: {', '.join(sorted(PRESETS))}."
-        )
+        raise ValueError(f"Unknown preset {name!r}. Valid presets: {', '.join(sorted(PRESETS))}.")
     return dict(PRESETS[name])

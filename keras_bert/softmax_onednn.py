@@ -30,8 +30,7 @@ def usable(scores):
     from tensorflow.python.ops import control_flow_util
 
     # Graphs only: the probe checks the graph's (oneDNN) kernel, not the eager one.
-    if (scores.dtype != tf.bfloat16 or layer_norm_onednn.is_portable()
-            or tf.executing_eagerly()):
+    if scores.dtype != tf.bfloat16 or layer_norm_onednn.is_portable() or tf.executing_eagerly():
         return False
     if control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()):
         return False
@@ -60,8 +59,6 @@ def _probe():
     keep = rng.random((3, 1, 1, 67)) < 0.7
     mask = tf.where(keep, 0.0, -1e9)
     direct = tf.function(lambda s: tf.nn.softmax(s + tf.cast(mask, tf.bfloat16)))
-    cast = tf.function(
-        lambda s: tf.cast(tf.nn.softmax(tf.cast(s, tf.float32) + mask), tf.bfloat16))
+    cast = tf.function(lambda s: tf.cast(tf.nn.softmax(tf.cast(s, tf.float32) + mask), tf.bfloat16))
     got, want = direct(scores), cast(scores)
-    return bool(tf.reduce_all(tf.equal(tf.bitcast(got, tf.int16),
-                                       tf.bitcast(want, tf.int16))))
+    return bool(tf.reduce_all(tf.equal(tf.bitcast(got, tf.int16), tf.bitcast(want, tf.int16))))

@@ -35,8 +35,11 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return self.peak * keras.ops.clip(factor, 0.0, 1.0)
 
     def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps}
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+        }
 
 
 def _dense(gradient):
@@ -60,8 +63,9 @@ def adam_step(optimizer, gradient, variable, learning_rate):
     index = optimizer._get_variable_index(variable)
     m, v = optimizer._momentums[index], optimizer._velocities[index]
     optimizer.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - optimizer.beta_1))
-    optimizer.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v),
-                                         1 - optimizer.beta_2))
+    optimizer.assign_add(
+        v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - optimizer.beta_2)
+    )
     step_size = ops.divide(lr, first)
     denominator = ops.add(ops.sqrt(ops.divide(v, second)), optimizer.epsilon)
     optimizer.assign_sub(variable, ops.divide(ops.multiply(m, step_size), denominator))
@@ -88,8 +92,12 @@ def _no_decay_optimizer(base, adamw=False):
 
         def _fused(self, variable):
             """Whether TensorFlow's fused kernels take this variable's AdamW step."""
-            return (adamw and keras.backend.backend() == "tensorflow" and not self.amsgrad
-                    and variable.dtype == "float32")
+            return (
+                adamw
+                and keras.backend.backend() == "tensorflow"
+                and not self.amsgrad
+                and variable.dtype == "float32"
+            )
 
         def _clip_gradients(self, grads):
             if self.global_clipnorm and keras.backend.backend() == "tensorflow":
@@ -123,17 +131,29 @@ BertLamb = _no_decay_optimizer(keras.optimizers.Lamb)
 OPTIMIZERS = {"adamw": BertAdamW, "lamb": BertLamb}
 
 
-def make_optimizer(optimizer="adamw", learning_rate=1e-4, total_steps=10_000,
-                   warmup_steps=None, weight_decay=0.01, epsilon=1e-6, clipnorm=1.0,
-                   gradient_accumulation_steps=None):
+def make_optimizer(
+    optimizer="adamw",
+    learning_rate=1e-4,
+    total_steps=10_000,
+    warmup_steps=None,
+    weight_decay=0.01,
+    epsilon=1e-6,
+    clipnorm=1.0,
+    gradient_accumulation_steps=None,
+):
     """BERT's optimizer: AdamW (or LAMB), eps 1e-6, weight decay 0.01 except on
     LayerNorm and biases, global-norm clipping at 1.0, warmup (10% by default) then
     linear decay to 0."""
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"Unknown optimizer {optimizer!r}; expected one of "
-                         f"{', '.join(OPTIMIZERS)}.")
+        raise ValueError(
+            f"Unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}."
+        )
     warmup_steps = int(0.1 * total_steps) if warmup_steps is None else warmup_steps
     schedule = WarmupLinearDecay(learning_rate, warmup_steps, total_steps)
     return OPTIMIZERS[optimizer](
-        learning_rate=schedule, weight_decay=weight_decay, epsilon=epsilon,
-        global_clipnorm=clipnorm, gradient_accumulation_steps=gradient_accumulation_steps)
+        learning_rate=schedule,
+        weight_decay=weight_decay,
+        epsilon=epsilon,
+        global_clipnorm=clipnorm,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+    )

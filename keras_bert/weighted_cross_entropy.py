@@ -43,8 +43,11 @@ class WeightedCrossEntropy(keras.losses.Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.cast(y_pred, "float32")
         losses = self.call(y_true, y_pred)  # (batch, positions)
-        weights = (ops.ones_like(losses) if sample_weight is None
-                   else ops.cast(sample_weight, losses.dtype))
+        weights = (
+            ops.ones_like(losses)
+            if sample_weight is None
+            else ops.cast(sample_weight, losses.dtype)
+        )
         total = ops.sum(losses * weights)
         return ops.divide_no_nan(total, _over_replicas(ops.sum(weights)))
 

@@ -32,7 +32,8 @@ class BasicTokenizer(tf.Module):
         texts = tf.convert_to_tensor(texts, tf.string)
         words, rows = self.split_with_spans(tf.reshape(texts, [-1]))[:2]
         return tf.RaggedTensor.from_value_rowids(
-            words, rows, nrows=tf.size(texts, out_type=tf.int64))
+            words, rows, nrows=tf.size(texts, out_type=tf.int64)
+        )
 
     def split_with_spans(self, texts):
         """Normalized words of a (batch,) string tensor, with character spans.
@@ -76,18 +77,30 @@ class BasicTokenizer(tf.Module):
         valid = slots >= 0
         counts = tf.reduce_sum(tf.cast(valid, tf.int64), axis=1)  # code points per char
         word_cps = tf.RaggedTensor.from_value_rowids(
-            tf.boolean_mask(slots, valid), tf.repeat(word_ids, counts), nrows=num_words)
+            tf.boolean_mask(slots, valid), tf.repeat(word_ids, counts), nrows=num_words
+        )
         words = tf.strings.unicode_encode(word_cps, "UTF-8")
         word_rows = tf.boolean_mask(k_rows, starts)
         word_begins = tf.math.unsorted_segment_min(k_positions, word_ids, num_words)
         word_ends = tf.math.unsorted_segment_max(k_positions, word_ids, num_words) + 1
         word_first_chars = tf.where(starts)[:, 0]
-        utf8_bytes = (1 + tf.cast(slots >= 0x80, tf.int64) + tf.cast(slots >= 0x800, tf.int64)
-                      + tf.cast(slots >= 0x10000, tf.int64))
+        utf8_bytes = (
+            1
+            + tf.cast(slots >= 0x80, tf.int64)
+            + tf.cast(slots >= 0x800, tf.int64)
+            + tf.cast(slots >= 0x10000, tf.int64)
+        )
         char_bytes = tf.reduce_sum(tf.where(valid, utf8_bytes, 0), axis=1)
         char_starts = tf.cumsum(char_bytes, exclusive=True)
-        return (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
-                k_positions)
+        return (
+            words,
+            word_rows,
+            word_begins,
+            word_ends,
+            word_first_chars,
+            char_starts,
+            k_positions,
+        )
 
     def _normalized_slots(self, cps):
         """(n, width) code points each character normalizes to, padded with -1."""

@@ -40,9 +40,17 @@ def _source(examples):
     return tf.data.Dataset.from_tensor_slices((texts, tf.constant(examples.labels, dtype)))
 
 
-def classification_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
-                           bucket_lengths=None, drop_remainder=False, repeat=False,
-                           input_context=None):
+def classification_dataset(
+    examples,
+    preprocessor,
+    batch_size,
+    shuffle=False,
+    seed=None,
+    bucket_lengths=None,
+    drop_remainder=False,
+    repeat=False,
+    input_context=None,
+):
     """A dataset of `(features, label)` batches (`(features,)` without labels).
 
     Args:
@@ -63,13 +71,16 @@ def classification_dataset(examples, preprocessor, batch_size, shuffle=False, se
     data = ordered(_source(examples), len(examples), shuffle, seed, repeat)
     if not bucket_lengths:
         data = data.batch(batch_size, drop_remainder=drop_remainder)
-        data = data.map(lambda texts, *label: (preprocessor(texts),) + label,
-                        num_parallel_calls=tf.data.AUTOTUNE)
+        data = data.map(
+            lambda texts, *label: (preprocessor(texts),) + label,
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
         return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
     buckets = default_buckets(length) if bucket_lengths is True else list(bucket_lengths)
     if buckets[-1] != length or buckets != sorted(set(buckets)):
-        raise ValueError(f"bucket_lengths must increase and end at the sequence length "
-                         f"{length}, not {buckets}.")
+        raise ValueError(
+            f"bucket_lengths must increase and end at the sequence length {length}, not {buckets}."
+        )
 
     def unpadded(texts, *label):
         features = preprocessor(texts)  # Scalar texts: (sequence_length,) features.
@@ -84,7 +95,9 @@ def classification_dataset(examples, preprocessor, batch_size, shuffle=False, se
         bucket_boundaries=[b + 1 for b in buckets],
         bucket_batch_sizes=[batch_size] * (len(buckets) + 1),
         padding_values=(padding,) + ((None,) if examples.labels is not None else ()),
-        pad_to_bucket_boundary=True, drop_remainder=drop_remainder)
+        pad_to_bucket_boundary=True,
+        drop_remainder=drop_remainder,
+    )
     return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
 
 

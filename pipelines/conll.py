@@ -91,11 +91,14 @@ def read_conll(path, scheme=None):
             if columns is None:
                 columns = len(fields)
                 if columns < 2:
-                    raise ValueError(f"{path}:{number}: one column; expected a word and "
-                                     "its tag (the tag in the last column).")
+                    raise ValueError(
+                        f"{path}:{number}: one column; expected a word and "
+                        "its tag (the tag in the last column)."
+                    )
             elif len(fields) != columns:
-                raise ValueError(f"{path}:{number}: {len(fields)} columns where the file "
-                                 f"has {columns}.")
+                raise ValueError(
+                    f"{path}:{number}: {len(fields)} columns where the file has {columns}."
+                )
             try:
                 tag_schemes.split_tag(fields[-1])
             except ValueError as error:
@@ -106,8 +109,10 @@ def read_conll(path, scheme=None):
             tags.append(fields[-1])
     flush()
     if len(out.words) == 1 and len(out.words[0]) > _ONE_SENTENCE_LIMIT:
-        raise ValueError(f"{path}: {len(out.words[0])} words and no blank line, so one "
-                         "sentence; in the CoNLL format a blank line ends each sentence.")
+        raise ValueError(
+            f"{path}: {len(out.words[0])} words and no blank line, so one "
+            "sentence; in the CoNLL format a blank line ends each sentence."
+        )
     return _finish(out, scheme)
 
 

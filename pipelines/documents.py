@@ -43,30 +43,42 @@ def _bert_format_documents(text):
 def _first_invalid_byte(text):
     """Byte offset of the first invalid UTF-8 sequence in a scalar string, or -1."""
     chars, offsets = tf.strings.unicode_decode_with_offsets(
-        text, "UTF-8", errors="replace", replacement_char=0xFFFD)
+        text, "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
     # A U+FFFD that the text really contains is valid; a replaced sequence is not.
     three = tf.fill(tf.shape(offsets), tf.constant(3, tf.int64))
     genuine = tf.equal(tf.strings.substr(text, offsets, three), "\ufffd".encode())
     bad = tf.where(tf.equal(chars, 0xFFFD) & tf.logical_not(genuine))[:, 0]
-    return tf.cond(tf.size(bad) > 0, lambda: tf.gather(offsets, bad[0]),
-                   lambda: tf.constant(-1, tf.int64))
+    return tf.cond(
+        tf.size(bad) > 0, lambda: tf.gather(offsets, bad[0]), lambda: tf.constant(-1, tf.int64)
+    )
 
 
 def decode_checked(text, source, line=None, errors="strict"):
     """`text` as valid UTF-8: with "strict" an error naming `source` (and line, and the
     byte offset) when it is not; with "replace" invalid bytes become U+FFFD."""
     if errors == "replace":
-        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
-                                            replacement_char=0xFFFD)
+        return tf.strings.unicode_transcode(
+            text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        )
     offset = _first_invalid_byte(text)
     if line is None:  # Count the lines before the bad byte.
         prefix = tf.strings.substr(text, tf.constant(0, tf.int64), tf.maximum(offset, 0))
         newlines = tf.strings.length(prefix) - tf.strings.length(
-            tf.strings.regex_replace(prefix, "\n", ""))
+            tf.strings.regex_replace(prefix, "\n", "")
+        )
         line = tf.cast(newlines, tf.int64) + 1
-    check = tf.debugging.Assert(offset < 0, [
-        source, "line", line, "is not valid UTF-8 (invalid byte at offset", offset,
-        "); pass errors='replace' (--encoding-errors replace) to replace bad bytes"])
+    check = tf.debugging.Assert(
+        offset < 0,
+        [
+            source,
+            "line",
+            line,
+            "is not valid UTF-8 (invalid byte at offset",
+            offset,
+            "); pass errors='replace' (--encoding-errors replace) to replace bad bytes",
+        ],
+    )
     with tf.control_dependencies([check]):
         return tf.identity(text)
 
@@ -86,8 +98,10 @@ def check_utf8(files, chunk_bytes=1 << 24):
                 except UnicodeDecodeError as e:
                     at = offset - pending + e.start
                     line = lines + chunk[: max(at - offset, 0)].count(b"\n")
-                    raise ValueError(f"{path}:{line}: not valid UTF-8 (invalid byte at "
-                                     f"offset {at}); is it a text file?") from None
+                    raise ValueError(
+                        f"{path}:{line}: not valid UTF-8 (invalid byte at "
+                        f"offset {at}); is it a text file?"
+                    ) from None
                 if not chunk:
                     break
                 offset += len(chunk)
@@ -100,16 +114,19 @@ def list_files(patterns):
     files = []
     for pattern in patterns:
         if tf.io.gfile.isdir(pattern):
-            raise ValueError(f"{pattern} is a folder; give files or a glob such as "
-                             f"{os.path.join(pattern, '*.txt')!r}.")
+            raise ValueError(
+                f"{pattern} is a folder; give files or a glob such as "
+                f"{os.path.join(pattern, '*.txt')!r}."
+            )
         matched = [m for m in tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(m)]
         if not matched:
             raise FileNotFoundError(f"No files match {pattern!r}.")
         files.extend(matched)
     files = sorted(set(files))
     if all(tf.io.gfile.stat(f).length == 0 for f in files):
-        raise ValueError(f"The corpus is empty: {len(files)} file(s), all empty "
-                         f"({', '.join(files[:3])}).")
+        raise ValueError(
+            f"The corpus is empty: {len(files)} file(s), all empty ({', '.join(files[:3])})."
+        )
     return files
 
 
@@ -133,11 +150,11 @@ def document_dataset(patterns, format="sentences", errors="strict"):
         lines = files.flat_map(lambda path: _lines(path, errors))
         documents = lines.map(lambda line: split_sentences(line[None])[0])
     else:
-        texts = files.map(lambda path: decode_checked(tf.io.read_file(path), path,
-                                                      errors=errors))
+        texts = files.map(lambda path: decode_checked(tf.io.read_file(path), path, errors=errors))
         if format == "files":
             documents = texts.map(lambda text: split_sentences(text[None])[0])
         else:
             documents = texts.flat_map(
-                lambda text: tf.data.Dataset.from_tensor_slices(_bert_format_documents(text)))
+                lambda text: tf.data.Dataset.from_tensor_slices(_bert_format_documents(text))
+            )
     return documents.filter(lambda sentences: tf.size(sentences) > 0)

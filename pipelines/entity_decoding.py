@@ -14,8 +14,7 @@ def tag_tables(label_names):
     """(prefix code per tag id, type id per tag id, type names) for `entity_spans`."""
     parts = [split_tag(name) for name in label_names]
     types = sorted({kind for _, kind in parts} - {""})
-    return ([_PREFIX[p] for p, _ in parts], [types.index(k) if k else -1 for _, k in parts],
-            types)
+    return ([_PREFIX[p] for p, _ in parts], [types.index(k) if k else -1 for _, k in parts], types)
 
 
 def entity_spans(tag_ids, label_names):
@@ -39,17 +38,28 @@ def entity_spans(tag_ids, label_names):
     starts = tf.cast(tag_ids.row_starts(), tf.int32)
     rows = tf.cast(tag_ids.value_rowids(), tf.int32)
     at_start = tf.equal(index, tf.gather(starts, rows))
-    at_end = tf.equal(index, tf.gather(starts + tf.cast(tag_ids.row_lengths(), tf.int32),
-                                       rows) - 1)
+    at_end = tf.equal(index, tf.gather(starts + tf.cast(tag_ids.row_lengths(), tf.int32), rows) - 1)
     previous = tf.where(at_start, 0, tf.roll(prefix, 1, 0))
     previous_kind = tf.where(at_start, -1, tf.roll(kind, 1, 0))
     following = tf.where(at_end, 0, tf.roll(prefix, -1, 0))
     following_kind = tf.where(at_end, -1, tf.roll(kind, -1, 0))
     inside = prefix > 0
-    begins = inside & ((prefix == 1) | (prefix == 4) | (previous == 0) | (previous == 3)
-                       | (previous == 4) | (previous_kind != kind))
-    closes = inside & ((prefix == 3) | (prefix == 4) | (following == 0) | (following == 1)
-                       | (following == 4) | (following_kind != kind))
+    begins = inside & (
+        (prefix == 1)
+        | (prefix == 4)
+        | (previous == 0)
+        | (previous == 3)
+        | (previous == 4)
+        | (previous_kind != kind)
+    )
+    closes = inside & (
+        (prefix == 3)
+        | (prefix == 4)
+        | (following == 0)
+        | (following == 1)
+        | (following == 4)
+        | (following_kind != kind)
+    )
     first = tf.boolean_mask(index, begins) - tf.boolean_mask(tf.gather(starts, rows), begins)
     last = tf.boolean_mask(index, closes) - tf.boolean_mask(tf.gather(starts, rows), closes)
     owner = tf.boolean_mask(rows, begins)
@@ -58,5 +68,9 @@ def entity_spans(tag_ids, label_names):
     def ragged(values, rows_of):
         return tf.RaggedTensor.from_value_rowids(values, rows_of, nrows=nrows)
 
-    return (ragged(tf.boolean_mask(kind, begins), owner), ragged(first, owner),
-            ragged(last, tf.boolean_mask(rows, closes)), types)
+    return (
+        ragged(tf.boolean_mask(kind, begins), owner),
+        ragged(first, owner),
+        ragged(last, tf.boolean_mask(rows, closes)),
+        types,
+    )

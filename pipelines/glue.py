@@ -26,13 +26,13 @@ class GlueTask:
     """How one GLUE task's files are laid out and scored."""
 
     folder: str
-    text_columns: tuple        # Labelled files (train, dev).
+    text_columns: tuple  # Labelled files (train, dev).
     label_column: object
-    label_names: tuple         # None for regression.
-    metrics: tuple             # Metric names; the first is the task's main metric.
+    label_names: tuple  # None for regression.
+    metrics: tuple  # Metric names; the first is the task's main metric.
     test_text_columns: tuple = None  # When the test file's columns differ.
-    header: bool = True        # Labelled files start with a header row.
-    id_column: object = None   # In labelled files (test files: "index" or "id").
+    header: bool = True  # Labelled files start with a header row.
+    id_column: object = None  # In labelled files (test files: "index" or "id").
     test_id_column: str = "index"
     splits: tuple = ("train", "dev", "test")
     submission: dict = dataclasses.field(default_factory=dict)  # split -> leaderboard file.
@@ -43,37 +43,100 @@ class GlueTask:
 
 
 TASKS = {
-    "cola": GlueTask("CoLA", (3,), 1, BINARY, ("mcc", "accuracy"), ("sentence",),
-                     header=False, submission={"test": "CoLA.tsv"}),
-    "sst2": GlueTask("SST-2", ("sentence",), "label", BINARY, ("accuracy",),
-                     submission={"test": "SST-2.tsv"}),
-    "mrpc": GlueTask("MRPC", ("#1 String", "#2 String"), "Quality", BINARY,
-                     ("f1", "accuracy"), submission={"test": "MRPC.tsv"}),
-    "qqp": GlueTask("QQP", ("question1", "question2"), "is_duplicate", BINARY,
-                    ("f1", "accuracy"), id_column="id", test_id_column="id",
-                    submission={"test": "QQP.tsv"}),
-    "stsb": GlueTask("STS-B", ("sentence1", "sentence2"), "score", None,
-                     ("spearman", "pearson"), id_column="index",
-                     submission={"test": "STS-B.tsv"}),
-    "mnli": GlueTask("MNLI", ("sentence1", "sentence2"), "gold_label", NLI3, ("accuracy",),
-                     id_column="index",
-                     splits=("train", "dev_matched", "dev_mismatched", "test_matched",
-                             "test_mismatched"),
-                     submission={"test_matched": "MNLI-m.tsv",
-                                 "test_mismatched": "MNLI-mm.tsv"}),
-    "qnli": GlueTask("QNLI", ("question", "sentence"), "label", NLI2, ("accuracy",),
-                     id_column="index", submission={"test": "QNLI.tsv"}),
-    "rte": GlueTask("RTE", ("sentence1", "sentence2"), "label", NLI2, ("accuracy",),
-                    id_column="index", submission={"test": "RTE.tsv"}),
-    "wnli": GlueTask("WNLI", ("sentence1", "sentence2"), "label", BINARY, ("accuracy",),
-                     id_column="index", submission={"test": "WNLI.tsv"}),
+    "cola": GlueTask(
+        "CoLA",
+        (3,),
+        1,
+        BINARY,
+        ("mcc", "accuracy"),
+        ("sentence",),
+        header=False,
+        submission={"test": "CoLA.tsv"},
+    ),
+    "sst2": GlueTask(
+        "SST-2", ("sentence",), "label", BINARY, ("accuracy",), submission={"test": "SST-2.tsv"}
+    ),
+    "mrpc": GlueTask(
+        "MRPC",
+        ("#1 String", "#2 String"),
+        "Quality",
+        BINARY,
+        ("f1", "accuracy"),
+        submission={"test": "MRPC.tsv"},
+    ),
+    "qqp": GlueTask(
+        "QQP",
+        ("question1", "question2"),
+        "is_duplicate",
+        BINARY,
+        ("f1", "accuracy"),
+        id_column="id",
+        test_id_column="id",
+        submission={"test": "QQP.tsv"},
+    ),
+    "stsb": GlueTask(
+        "STS-B",
+        ("sentence1", "sentence2"),
+        "score",
+        None,
+        ("spearman", "pearson"),
+        id_column="index",
+        submission={"test": "STS-B.tsv"},
+    ),
+    "mnli": GlueTask(
+        "MNLI",
+        ("sentence1", "sentence2"),
+        "gold_label",
+        NLI3,
+        ("accuracy",),
+        id_column="index",
+        splits=("train", "dev_matched", "dev_mismatched", "test_matched", "test_mismatched"),
+        submission={"test_matched": "MNLI-m.tsv", "test_mismatched": "MNLI-mm.tsv"},
+    ),
+    "qnli": GlueTask(
+        "QNLI",
+        ("question", "sentence"),
+        "label",
+        NLI2,
+        ("accuracy",),
+        id_column="index",
+        submission={"test": "QNLI.tsv"},
+    ),
+    "rte": GlueTask(
+        "RTE",
+        ("sentence1", "sentence2"),
+        "label",
+        NLI2,
+        ("accuracy",),
+        id_column="index",
+        submission={"test": "RTE.tsv"},
+    ),
+    "wnli": GlueTask(
+        "WNLI",
+        ("sentence1", "sentence2"),
+        "label",
+        BINARY,
+        ("accuracy",),
+        id_column="index",
+        submission={"test": "WNLI.tsv"},
+    ),
     # The diagnostic set: no labels, predicted with an MNLI model (its label names).
-    "ax": GlueTask("diagnostic", ("sentence1", "sentence2"), None, NLI3, ("mcc",),
-                   splits=("test",), submission={"test": "AX.tsv"}),
+    "ax": GlueTask(
+        "diagnostic",
+        ("sentence1", "sentence2"),
+        None,
+        NLI3,
+        ("mcc",),
+        splits=("test",),
+        submission={"test": "AX.tsv"},
+    ),
 }
 # tfds split names -> file names.
-SPLIT_ALIASES = {"validation": "dev", "validation_matched": "dev_matched",
-                 "validation_mismatched": "dev_mismatched"}
+SPLIT_ALIASES = {
+    "validation": "dev",
+    "validation_matched": "dev_matched",
+    "validation_mismatched": "dev_mismatched",
+}
 
 
 def get_task(name):
@@ -87,14 +150,16 @@ def split_path(task_name, split, data_dir):
     task = get_task(task_name)
     split = SPLIT_ALIASES.get(split, split)
     if split not in task.splits:
-        raise ValueError(f"GLUE {task_name} has no split {split!r}; its splits: "
-                         f"{', '.join(task.splits)}.")
+        raise ValueError(
+            f"GLUE {task_name} has no split {split!r}; its splits: {', '.join(task.splits)}."
+        )
     name = "diagnostic" if task_name == "ax" else split
     path = os.path.join(data_dir, task.folder, f"{name}.tsv")
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"{path}: not found. Expected GLUE's data folder as its download script lays "
-            f"it out (e.g. {os.path.join(data_dir, task.folder, 'train.tsv')}).")
+            f"it out (e.g. {os.path.join(data_dir, task.folder, 'train.tsv')})."
+        )
     return path
 
 
@@ -104,13 +169,26 @@ def glue_examples(task_name, split, data_dir, on_error="raise"):
     split = SPLIT_ALIASES.get(split, split)
     path = split_path(task_name, split, data_dir)
     if split.startswith("test"):
-        return read_examples(path, task.test_text_columns or task.text_columns,
-                             id_column=task.test_id_column, header=True, format="tsv",
-                             on_error=on_error, label_names=task.label_names)
-    return read_examples(path, task.text_columns, task.label_column,
-                         label_names=task.label_names, regression=task.regression,
-                         id_column=task.id_column, format="tsv", header=task.header,
-                         on_error=on_error)
+        return read_examples(
+            path,
+            task.test_text_columns or task.text_columns,
+            id_column=task.test_id_column,
+            header=True,
+            format="tsv",
+            on_error=on_error,
+            label_names=task.label_names,
+        )
+    return read_examples(
+        path,
+        task.text_columns,
+        task.label_column,
+        label_names=task.label_names,
+        regression=task.regression,
+        id_column=task.id_column,
+        format="tsv",
+        header=task.header,
+        on_error=on_error,
+    )
 
 
 def tasks_in(data_dir):
@@ -137,10 +215,15 @@ def write_submission(path, ids, predictions):
 
 # TensorFlow Datasets' feature names for each task's texts.
 TFDS_TEXT_FEATURES = {
-    "cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),
-    "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
-    "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
-    "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2"),
+    "cola": ("sentence",),
+    "sst2": ("sentence",),
+    "mrpc": ("sentence1", "sentence2"),
+    "qqp": ("question1", "question2"),
+    "stsb": ("sentence1", "sentence2"),
+    "mnli": ("premise", "hypothesis"),
+    "qnli": ("question", "sentence"),
+    "rte": ("sentence1", "sentence2"),
+    "wnli": ("sentence1", "sentence2"),
     "ax": ("premise", "hypothesis"),
 }
 
@@ -157,14 +240,16 @@ def tfds_examples(task_name, split, data_dir=None):
 
     task = get_task(task_name)
     try:
-        dataset, info = tfds.load(f"glue/{task_name}", split=split, data_dir=data_dir,
-                                  download=False, with_info=True)
+        dataset, info = tfds.load(
+            f"glue/{task_name}", split=split, data_dir=data_dir, download=False, with_info=True
+        )
     except AssertionError:  # tfds's "could not find data" (raised at once, no retries).
         raise FileNotFoundError(
             f"glue/{task_name} is not prepared in {data_dir or 'tfds default data folder'}. "
             f"Prepare it once where the network is reachable (`tfds build glue/{task_name} "
             "--data_dir DIR`) and pass that folder as data_dir, or read GLUE's original "
-            "files with glue_examples(..., data_dir=GLUE_DIR).") from None
+            "files with glue_examples(..., data_dir=GLUE_DIR)."
+        ) from None
     features = TFDS_TEXT_FEATURES[task_name]
     texts, labels, ids = [[] for _ in features], [], []
     for example in tfds.as_numpy(dataset):
@@ -176,10 +261,13 @@ def tfds_examples(task_name, split, data_dir=None):
     # names differ for some tasks (MRPC: not_equivalent/equivalent) but not its ids.
     names = None if task.regression else task.label_names
     if names is not None and info.features["label"].num_classes != len(names):
-        raise ValueError(f"glue/{task_name}: tfds has {info.features['label'].num_classes} "
-                         f"classes, expected {len(names)}.")
+        raise ValueError(
+            f"glue/{task_name}: tfds has {info.features['label'].num_classes} "
+            f"classes, expected {len(names)}."
+        )
     unlabelled = all(label == -1 for label in labels)
     if not unlabelled:
         labels = [float(v) for v in labels] if task.regression else [int(v) for v in labels]
-    return TextExamples(texts, None if unlabelled else labels, ids, names,
-                        f"tfds glue/{task_name} {split}")
+    return TextExamples(
+        texts, None if unlabelled else labels, ids, names, f"tfds glue/{task_name} {split}"
+    )

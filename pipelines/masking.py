@@ -22,9 +22,18 @@ class MaskedLMMasker(tf.Module):
     ([[2, 4, 4, 3, 0]], [[1, 2, 0]])
     """
 
-    def __init__(self, vocabulary_size, mask_id, special_ids, max_predictions=20,
-                 selection_rate=0.15, mask_token_rate=0.8, random_token_rate=0.1,
-                 continuation_ids=None, name=None):
+    def __init__(
+        self,
+        vocabulary_size,
+        mask_id,
+        special_ids,
+        max_predictions=20,
+        selection_rate=0.15,
+        mask_token_rate=0.8,
+        random_token_rate=0.1,
+        continuation_ids=None,
+        name=None,
+    ):
         super().__init__(name=name)
         if not 0 <= mask_token_rate + random_token_rate <= 1:
             raise ValueError("mask_token_rate + random_token_rate must be in [0, 1].")
@@ -50,8 +59,13 @@ class MaskedLMMasker(tf.Module):
         continuation = None
         if whole_word:
             continuation = [i for i, t in enumerate(tokenizer.tokens) if t.startswith("##")]
-        return cls(tokenizer.vocabulary_size, tokenizer.mask_id, special,
-                   continuation_ids=continuation, **kwargs)
+        return cls(
+            tokenizer.vocabulary_size,
+            tokenizer.mask_id,
+            special,
+            continuation_ids=continuation,
+            **kwargs,
+        )
 
     def _scores(self, token_ids, candidate, seed, batch, length):
         """A random score per token; whole words share their first piece's score."""
@@ -63,8 +77,9 @@ class MaskedLMMasker(tf.Module):
         starts = candidate & tf.logical_not(piece)
         word = tf.maximum(tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1, 0)
         segment = word + tf.range(batch)[:, None] * length
-        word_scores = tf.math.unsorted_segment_max(tf.where(starts, scores, -1.0), segment,
-                                                   batch * length)
+        word_scores = tf.math.unsorted_segment_max(
+            tf.where(starts, scores, -1.0), segment, batch * length
+        )
         word_scores = tf.reshape(word_scores, [batch, length])
         return tf.gather(word_scores, word, batch_dims=1), word
 
@@ -89,25 +104,32 @@ class MaskedLMMasker(tf.Module):
             chosen = candidate & (rank < num[:, None])
         else:  # A word is chosen when its last piece is within the first `num`.
             segment = word + tf.range(batch)[:, None] * length
-            last = tf.math.unsorted_segment_max(tf.where(candidate, rank, -1), segment,
-                                                batch * length)
+            last = tf.math.unsorted_segment_max(
+                tf.where(candidate, rank, -1), segment, batch * length
+            )
             word_rank = tf.gather(tf.reshape(last, [batch, length]), word, batch_dims=1)
             chosen = candidate & (word_rank < num[:, None])
 
         positions = tf.ragged.boolean_mask(
-            tf.broadcast_to(tf.range(length)[None], tf.shape(token_ids)), chosen)
+            tf.broadcast_to(tf.range(length)[None], tf.shape(token_ids)), chosen
+        )
         shape = [None, self.max_predictions]
         mask_positions = positions.to_tensor(0, shape=shape)
         mask_weights = tf.ones_like(positions, tf.float32).to_tensor(0.0, shape=shape)
         mask_ids = tf.gather(token_ids, mask_positions, batch_dims=1) * tf.cast(
-            mask_weights > 0, tf.int32)
+            mask_weights > 0, tf.int32
+        )
 
         draw = tf.random.stateless_uniform(tf.shape(token_ids), seeds[1])
         to_mask = chosen & (draw < self.mask_token_rate)
-        to_random = chosen & (draw >= self.mask_token_rate) & (
-            draw < self.mask_token_rate + self.random_token_rate)
-        random_ids = tf.random.stateless_uniform(tf.shape(token_ids), seeds[2], 0,
-                                                 self.vocabulary_size, tf.int32)
+        to_random = (
+            chosen
+            & (draw >= self.mask_token_rate)
+            & (draw < self.mask_token_rate + self.random_token_rate)
+        )
+        random_ids = tf.random.stateless_uniform(
+            tf.shape(token_ids), seeds[2], 0, self.vocabulary_size, tf.int32
+        )
         corrupted = tf.where(to_mask, self.mask_id, tf.where(to_random, random_ids, token_ids))
         return {
             "token_ids": corrupted,

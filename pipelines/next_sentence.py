@@ -44,7 +44,8 @@ def _trim(seed, start, length, final):
     """Drops `length - final` tokens, each from the front or the back with p=0.5."""
     removed = length - final
     front = tf.random.stateless_binomial(
-        tf.shape(removed), seed, tf.cast(removed, tf.float32), 0.5, output_dtype=tf.int64)
+        tf.shape(removed), seed, tf.cast(removed, tf.float32), 0.5, output_dtype=tf.int64
+    )
     return start + tf.cast(front, start.dtype)
 
 
@@ -67,14 +68,17 @@ def make_pairs(sentences, max_num_tokens, seed, short_seq_prob=0.1, sentence_ord
     # A target length per document; chunks are the runs of sentences that fill it.
     short = _uniform(seeds[0], [num_docs]) < short_seq_prob
     max_len = tf.constant(max_num_tokens, tf.int64)
-    short_len = _randint(seeds[1], tf.fill([num_docs], tf.constant(2, tf.int64)),
-                         tf.fill([num_docs], max_len + 1))
+    short_len = _randint(
+        seeds[1], tf.fill([num_docs], tf.constant(2, tf.int64)), tf.fill([num_docs], max_len + 1)
+    )
     target = tf.where(short, short_len, max_len)
     within = tf.cumsum(sent_len, exclusive=True) - tf.gather(
-        tf.cumsum(sent_len, exclusive=True), tf.gather(doc_first, sent_doc))
+        tf.cumsum(sent_len, exclusive=True), tf.gather(doc_first, sent_doc)
+    )
     key = within // tf.gather(target, sent_doc)
-    first_of_doc = tf.equal(tf.range(tf.size(sent_doc, out_type=tf.int64)),
-                            tf.gather(doc_first, sent_doc))
+    first_of_doc = tf.equal(
+        tf.range(tf.size(sent_doc, out_type=tf.int64)), tf.gather(doc_first, sent_doc)
+    )
     new_chunk = first_of_doc | tf.concat([[True], tf.not_equal(key[1:], key[:-1])], 0)
     chunk_first = tf.where(new_chunk)[:, 0]
     chunk_id = tf.cumsum(tf.cast(new_chunk, tf.int64)) - 1
@@ -98,11 +102,15 @@ def make_pairs(sentences, max_num_tokens, seed, short_seq_prob=0.1, sentence_ord
     else:
         is_random = (_uniform(seeds[3], tf.shape(has_next)) < 0.5) | tf.logical_not(has_next)
         keep = tf.logical_not(is_random) | (num_docs > 1)
-    other_doc = (chunk_doc + _randint(seeds[4], tf.ones_like(chunk_doc),
-                                      tf.maximum(num_docs, 2) + tf.zeros_like(chunk_doc))
-                 ) % num_docs
+    other_doc = (
+        chunk_doc
+        + _randint(
+            seeds[4], tf.ones_like(chunk_doc), tf.maximum(num_docs, 2) + tf.zeros_like(chunk_doc)
+        )
+    ) % num_docs
     other_sent = tf.gather(doc_first, other_doc) + _randint(
-        seeds[5], tf.zeros_like(other_doc), tf.gather(doc_count, other_doc))
+        seeds[5], tf.zeros_like(other_doc), tf.gather(doc_count, other_doc)
+    )
     b_start = tf.where(is_random, tf.gather(sent_start, other_sent), a_end)
     b_limit = tf.where(is_random, tf.gather(doc_tok_end, other_doc), doc_end)
     b_end = tf.minimum(b_start + b_budget, b_limit)

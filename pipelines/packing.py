@@ -20,15 +20,21 @@ def check_same_batch(segments, names=None):
     if all(r is not None for r in static):
         if len(set(int(r) for r in static)) > 1:
             sizes = ", ".join(f"{n}: {int(r)}" for n, r in zip(names, static))
-            raise ValueError(f"Segments have different batch sizes ({sizes}); every "
-                             "segment needs one entry per example.")
+            raise ValueError(
+                f"Segments have different batch sizes ({sizes}); every "
+                "segment needs one entry per example."
+            )
         return []
     checks = []
     for name, r in zip(names[1:], rows[1:]):
-        checks.append(tf.debugging.assert_equal(
-            tf.cast(r, tf.int64), tf.cast(rows[0], tf.int64),
-            message=f"Segments have different batch sizes: {names[0]} vs {name} "
-                    "(every segment needs one entry per example)"))
+        checks.append(
+            tf.debugging.assert_equal(
+                tf.cast(r, tf.int64),
+                tf.cast(rows[0], tf.int64),
+                message=f"Segments have different batch sizes: {names[0]} vs {name} "
+                "(every segment needs one entry per example)",
+            )
+        )
     return checks
 
 
@@ -41,11 +47,11 @@ def trimmed_lengths(lengths, budget):
     one more token to the first segments still longer than `level` while budget remains.
     """
     lengths = tf.cast(lengths, tf.int32)
-    levels = tf.range(budget + 1, dtype=tf.int32)                     # (levels,)
+    levels = tf.range(budget + 1, dtype=tf.int32)  # (levels,)
     totals = tf.reduce_sum(tf.minimum(lengths[:, :, None], levels), axis=1)  # (batch, levels)
     level = tf.reduce_sum(tf.cast(totals <= budget, tf.int32), axis=1) - 1  # (batch,)
     kept = tf.minimum(lengths, level[:, None])
-    spare = budget - tf.reduce_sum(kept, axis=1, keepdims=True)         # (batch, 1)
+    spare = budget - tf.reduce_sum(kept, axis=1, keepdims=True)  # (batch, 1)
     longer = tf.cast(lengths > level[:, None], tf.int32)
     earlier_longer = tf.cumsum(longer, axis=1, exclusive=True)
     extra = longer * tf.cast(earlier_longer < spare, tf.int32)
@@ -62,8 +68,9 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
 
     Returns int32 `token_ids`, `segment_ids`, `padding_mask`, each (batch, sequence_length).
     """
-    segments = [s if isinstance(s, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(s)
-                for s in segments]
+    segments = [
+        s if isinstance(s, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(s) for s in segments
+    ]
     segments = [tf.cast(s, tf.int32) for s in segments]
     budget = sequence_length - 1 - len(segments)
     if budget < len(segments):
@@ -81,13 +88,14 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
     pieces, pieces_segment = [tf.RaggedTensor.from_tensor(cls)], [tf.zeros_like(cls)]
     for i, s in enumerate(segments):
         positions = tf.ragged.range(s.row_lengths())
-        kept = tf.ragged.boolean_mask(s, positions < tf.cast(keep[:, i:i + 1], tf.int64))
+        kept = tf.ragged.boolean_mask(s, positions < tf.cast(keep[:, i : i + 1], tf.int64))
         kept = tf.concat([kept, tf.RaggedTensor.from_tensor(sep)], axis=1)
         pieces.append(kept)
         pieces_segment.append(tf.ones_like(kept) * i)
     token_ids = tf.concat(pieces, axis=1)
-    segment_ids = tf.concat([tf.RaggedTensor.from_tensor(pieces_segment[0])]
-                            + pieces_segment[1:], axis=1)
+    segment_ids = tf.concat(
+        [tf.RaggedTensor.from_tensor(pieces_segment[0])] + pieces_segment[1:], axis=1
+    )
     shape = [None, sequence_length]
     return {
         "token_ids": token_ids.to_tensor(default_value=pad_id, shape=shape),

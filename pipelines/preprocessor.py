@@ -32,34 +32,40 @@ class BertPreprocessor(tf.Module):
         self.num_segments = num_segments
 
     @classmethod
-    def from_vocab(cls, vocabulary, lowercase=None, sequence_length=512, num_segments=None,
-                   **kwargs):
+    def from_vocab(
+        cls, vocabulary, lowercase=None, sequence_length=512, num_segments=None, **kwargs
+    ):
         """A preprocessor for a vocab.txt; `kwargs` go to `BertTokenizer`."""
-        return cls(BertTokenizer(vocabulary, lowercase=lowercase, **kwargs), sequence_length,
-                   num_segments)
+        return cls(
+            BertTokenizer(vocabulary, lowercase=lowercase, **kwargs), sequence_length, num_segments
+        )
 
     @classmethod
-    def from_dir(cls, directory, lowercase=None, sequence_length=512, num_segments=None,
-                 **kwargs):
+    def from_dir(cls, directory, lowercase=None, sequence_length=512, num_segments=None, **kwargs):
         """Uses a checkpoint folder's vocab.txt and its do_lower_case setting."""
-        return cls.from_vocab(vocabulary_file(directory), lowercase, sequence_length,
-                              num_segments, **kwargs)
+        return cls.from_vocab(
+            vocabulary_file(directory), lowercase, sequence_length, num_segments, **kwargs
+        )
 
     def __call__(self, segments):
         segments = segments if isinstance(segments, tuple) else (segments,)
         if self.num_segments is not None and len(segments) > self.num_segments:
-            raise ValueError(f"{len(segments)} text segments given, but the model has only "
-                             f"{self.num_segments} segment embeddings (num_segments).")
+            raise ValueError(
+                f"{len(segments)} text segments given, but the model has only "
+                f"{self.num_segments} segment embeddings (num_segments)."
+            )
         segments = [tf.convert_to_tensor(s, tf.string) for s in segments]
         scalar = segments[0].shape.rank == 0
         for s in segments:
             if s.shape.rank not in (0, 1):
-                raise ValueError(f"Text segments must be a string or a 1-D batch of strings, "
-                                 f"not shape {s.shape}.")
+                raise ValueError(
+                    f"Text segments must be a string or a 1-D batch of strings, "
+                    f"not shape {s.shape}."
+                )
             if s.shape.rank != segments[0].shape.rank:
                 raise ValueError("All segments must be strings, or all batches of strings.")
         segments = [tf.reshape(s, [-1]) for s in segments]
-        names = ["first segment", "second segment", "third segment"][:len(segments)]
+        names = ["first segment", "second segment", "third segment"][: len(segments)]
         names += [f"segment {i}" for i in range(len(names), len(segments))]
         with tf.control_dependencies(check_same_batch(segments, names)):
             segments = [tf.identity(s) for s in segments]

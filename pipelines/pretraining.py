@@ -37,10 +37,12 @@ def example_builder(tokenizer, sequence_length, short_seq_prob=0.1, sentence_ord
         nested = tf.RaggedTensor.from_row_splits(ids, documents.row_splits)
         nested = tf.ragged.boolean_mask(nested, nested.row_lengths(axis=2) > 0)
         nested = tf.ragged.boolean_mask(nested, nested.row_lengths() > 0)
-        first, second, labels = make_pairs(nested, sequence_length - 3, seed,
-                                           short_seq_prob, sentence_order)
-        features = pack_segments([first, second], sequence_length, tokenizer.cls_id,
-                                 tokenizer.sep_id, tokenizer.pad_id)
+        first, second, labels = make_pairs(
+            nested, sequence_length - 3, seed, short_seq_prob, sentence_order
+        )
+        features = pack_segments(
+            [first, second], sequence_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
+        )
         features["next_sentence_label"] = labels
         return features
 
@@ -59,18 +61,36 @@ def to_fit_inputs(features):
     """(x, y, sample_weight) for `BertPretrainer.fit` from a flat feature dict."""
     x = {key: features[key] for key in MODEL_INPUTS}
     y = {"mlm": features["mask_ids"], "nsp": features["next_sentence_label"]}
-    weights = {"mlm": features["mask_weights"],
-               "nsp": tf.ones_like(features["next_sentence_label"], tf.float32)}
+    weights = {
+        "mlm": features["mask_weights"],
+        "nsp": tf.ones_like(features["next_sentence_label"], tf.float32),
+    }
     return x, y, weights
 
 
-def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32, *,
-                        format="sentences", max_predictions=None, short_seq_prob=0.1,
-                        sentence_order=False, whole_word_masking=False, selection_rate=0.15,
-                        mask_token_rate=0.8, random_token_rate=0.1, seed=None,
-                        start_step=0, documents_per_batch=256, shuffle_buffer=10_000,
-                        repeat=True, for_fit=True, encoding_errors="strict",
-                        input_context=None):
+def pretraining_dataset(
+    patterns,
+    tokenizer,
+    sequence_length=128,
+    batch_size=32,
+    *,
+    format="sentences",
+    max_predictions=None,
+    short_seq_prob=0.1,
+    sentence_order=False,
+    whole_word_masking=False,
+    selection_rate=0.15,
+    mask_token_rate=0.8,
+    random_token_rate=0.1,
+    seed=None,
+    start_step=0,
+    documents_per_batch=256,
+    shuffle_buffer=10_000,
+    repeat=True,
+    for_fit=True,
+    encoding_errors="strict",
+    input_context=None,
+):
     """An endless (or, with repeat=False, one-pass) dataset of MLM + NSP batches.
 
     Elements are `(x, y, sample_weight)` for `fit` (or, with for_fit=False, flat dicts
@@ -96,17 +116,23 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
     seed = random.randrange(2**31) if seed is None else seed
     max_predictions = max_predictions or default_max_predictions(sequence_length)
     masker = MaskedLMMasker.for_tokenizer(
-        tokenizer, whole_word=whole_word_masking, max_predictions=max_predictions,
-        selection_rate=selection_rate, mask_token_rate=mask_token_rate,
-        random_token_rate=random_token_rate)
+        tokenizer,
+        whole_word=whole_word_masking,
+        max_predictions=max_predictions,
+        selection_rate=selection_rate,
+        mask_token_rate=mask_token_rate,
+        random_token_rate=random_token_rate,
+    )
     pipelines = input_context.num_input_pipelines if input_context else 1
     files = list_files(patterns)
     by_file = pipelines > 1 and len(files) >= pipelines
     if by_file:
         if batch_size % pipelines:
-            raise ValueError(f"The global batch {batch_size} must be a multiple of the "
-                             f"{pipelines} input pipelines.")
-        files = files[input_context.input_pipeline_id::pipelines]
+            raise ValueError(
+                f"The global batch {batch_size} must be a multiple of the "
+                f"{pipelines} input pipelines."
+            )
+        files = files[input_context.input_pipeline_id :: pipelines]
         batch_size //= pipelines
         seed += 7_919 * input_context.input_pipeline_id  # Each worker its own draws.
     seed = seed * 1_000_003 + start_step
@@ -114,14 +140,13 @@ def pretraining_dataset(patterns, tokenizer, sequence_length=128, batch_size=32,
     documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         documents = documents.repeat()
-    examples = tf.data.Dataset.zip(documents.ragged_batch(documents_per_batch),
-                                   _seeds(seed + 1))
-    examples = examples.map(example_builder(tokenizer, sequence_length, short_seq_prob,
-                                            sentence_order),
-                            num_parallel_calls=tf.data.AUTOTUNE)
+    examples = tf.data.Dataset.zip(documents.ragged_batch(documents_per_batch), _seeds(seed + 1))
+    examples = examples.map(
+        example_builder(tokenizer, sequence_length, short_seq_prob, sentence_order),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     examples = examples.unbatch().shuffle(4 * documents_per_batch, seed=seed + 2)
-    batches = tf.data.Dataset.zip(examples.batch(batch_size, drop_remainder=True),
-                                  _seeds(seed + 3))
+    batches = tf.data.Dataset.zip(examples.batch(batch_size, drop_remainder=True), _seeds(seed + 3))
     batches = batches.map(masking_step(masker), num_parallel_calls=tf.data.AUTOTUNE)
     if for_fit:
         batches = batches.map(to_fit_inputs)

@@ -14,8 +14,15 @@ import tensorflow as tf
 NEG = -1e30  # the score of "no candidate"
 
 
-def window_candidates(start_logits, end_logits, token_starts, token_ends, max_context,
-                      n_best_size=20, max_answer_length=30):
+def window_candidates(
+    start_logits,
+    end_logits,
+    token_starts,
+    token_ends,
+    max_context,
+    n_best_size=20,
+    max_answer_length=30,
+):
     """The best `n_best_size` candidates of each window.
 
     Args:
@@ -33,14 +40,13 @@ def window_candidates(start_logits, end_logits, token_starts, token_ends, max_co
     start_logits = tf.cast(start_logits, tf.float32)
     end_logits = tf.cast(end_logits, tf.float32)
     k = min(n_best_size, start_logits.shape[-1] or n_best_size)
-    top_start, start_index = tf.math.top_k(start_logits, k)   # (w, k)
-    top_end, end_index = tf.math.top_k(end_logits, k)         # (w, k)
+    top_start, start_index = tf.math.top_k(start_logits, k)  # (w, k)
+    top_end, end_index = tf.math.top_k(end_logits, k)  # (w, k)
     is_context = token_starts >= 0
     start_ok = tf.gather(is_context & max_context, start_index, batch_dims=1)
     end_ok = tf.gather(is_context, end_index, batch_dims=1)
-    span = end_index[:, None, :] - start_index[:, :, None]   # (w, k_start, k_end)
-    valid = (start_ok[:, :, None] & end_ok[:, None, :] & (span >= 0)
-             & (span < max_answer_length))
+    span = end_index[:, None, :] - start_index[:, :, None]  # (w, k_start, k_end)
+    valid = start_ok[:, :, None] & end_ok[:, None, :] & (span >= 0) & (span < max_answer_length)
     scores = tf.where(valid, top_start[:, :, None] + top_end[:, None, :], NEG)
     w = tf.shape(scores)[0]
     scores = tf.reshape(scores, [w, k * k])
@@ -53,8 +59,17 @@ def window_candidates(start_logits, end_logits, token_starts, token_ends, max_co
     return best, start_chars, end_chars, null_scores
 
 
-def best_spans(start_logits, end_logits, token_starts, token_ends, max_context,
-               window_example, num_examples, n_best_size=20, max_answer_length=30):
+def best_spans(
+    start_logits,
+    end_logits,
+    token_starts,
+    token_ends,
+    max_context,
+    window_example,
+    num_examples,
+    n_best_size=20,
+    max_answer_length=30,
+):
     """The n-best answer spans of each question over all its windows.
 
     Args:
@@ -77,19 +92,26 @@ def best_spans(start_logits, end_logits, token_starts, token_ends, max_context,
     ([[0, 0]], [[3, 11]])
     """
     scores, start_chars, end_chars, null_scores = window_candidates(
-        start_logits, end_logits, token_starts, token_ends, max_context, n_best_size,
-        max_answer_length)
+        start_logits,
+        end_logits,
+        token_starts,
+        token_ends,
+        max_context,
+        n_best_size,
+        max_answer_length,
+    )
     window_example = tf.cast(window_example, tf.int64)
     num_examples = tf.cast(num_examples, tf.int64)
     k = tf.shape(scores)[1]
     per_example = tf.repeat(window_example, k)
 
     def grouped(x, default):
-        ragged = tf.RaggedTensor.from_value_rowids(tf.reshape(x, [-1]), per_example,
-                                                   nrows=num_examples)
+        ragged = tf.RaggedTensor.from_value_rowids(
+            tf.reshape(x, [-1]), per_example, nrows=num_examples
+        )
         return ragged.to_tensor(default_value=default)
 
-    scores = grouped(scores, NEG)                       # (examples, windows * k)
+    scores = grouped(scores, NEG)  # (examples, windows * k)
     start_chars = grouped(start_chars, -1)
     end_chars = grouped(end_chars, -1)
     order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
@@ -97,10 +119,11 @@ def best_spans(start_logits, end_logits, token_starts, token_ends, max_context,
     start_chars = tf.gather(start_chars, order, batch_dims=1)
     end_chars = tf.gather(end_chars, order, batch_dims=1)
     # A span already ranked higher (found in an overlapping window) counts once.
-    same = (tf.equal(start_chars[:, :, None], start_chars[:, None, :])
-            & tf.equal(end_chars[:, :, None], end_chars[:, None, :]))
+    same = tf.equal(start_chars[:, :, None], start_chars[:, None, :]) & tf.equal(
+        end_chars[:, :, None], end_chars[:, None, :]
+    )
     size = tf.shape(scores)[1]
-    earlier = tf.range(size)[None, :] < tf.range(size)[:, None]      # (i, j): j before i
+    earlier = tf.range(size)[None, :] < tf.range(size)[:, None]  # (i, j): j before i
     duplicate = tf.reduce_any(same & earlier[None], axis=2)
     keep = tf.logical_not(duplicate) & (scores > NEG / 2)
     scores = tf.where(keep, scores, NEG)
@@ -114,8 +137,12 @@ def best_spans(start_logits, end_logits, token_starts, token_ends, max_context,
     start_chars = tf.pad(start_chars, [[0, 0], [0, pad]], constant_values=-1)
     end_chars = tf.pad(end_chars, [[0, 0], [0, pad]], constant_values=-1)
     null_scores = tf.math.unsorted_segment_min(null_scores, window_example, num_examples)
-    return {"scores": scores, "start_chars": start_chars, "end_chars": end_chars,
-            "null_scores": null_scores}
+    return {
+        "scores": scores,
+        "start_chars": start_chars,
+        "end_chars": end_chars,
+        "null_scores": null_scores,
+    }
 
 
 def choose_answers(spans, null_score_diff_threshold=None):

@@ -73,29 +73,32 @@ def _field(record, name, kind, where):
         raise ValueError(f"{where}: missing field {name!r}.")
     value = record[name]
     if not isinstance(value, kind):
-        raise ValueError(f"{where}: field {name!r} should be {kind.__name__}, "
-                         f"not {type(value).__name__}.")
+        raise ValueError(
+            f"{where}: field {name!r} should be {kind.__name__}, not {type(value).__name__}."
+        )
     return value
 
 
 def _answers(qa, context, where, labelled):
     impossible = qa.get("is_impossible", False)
     if not isinstance(impossible, bool):
-        raise ValueError(f"{where}: is_impossible should be true or false, not "
-                         f"{json.dumps(impossible)}.")
+        raise ValueError(
+            f"{where}: is_impossible should be true or false, not {json.dumps(impossible)}."
+        )
     listed = qa.get("answers", [])
     if labelled and not isinstance(listed, list):
-        raise ValueError(f"{where}: field 'answers' should be list, not "
-                         f"{type(listed).__name__}.")
+        raise ValueError(f"{where}: field 'answers' should be list, not {type(listed).__name__}.")
     answers = []
     for n, answer in enumerate(listed if labelled else []):
         here = f"{where}, answer {n}"
         text = _field(answer, "text", str, here)
         start = _field(answer, "answer_start", int, here)
-        found = context[start:start + len(text)]
+        found = context[start : start + len(text)]
         if start < 0 or found != text:
-            raise ValueError(f"{here}: answer text {text!r} does not match the context at "
-                             f"answer_start {start} ({found!r}).")
+            raise ValueError(
+                f"{here}: answer text {text!r} does not match the context at "
+                f"answer_start {start} ({found!r})."
+            )
         if not text.strip():
             raise ValueError(f"{here}: empty answer text.")
         answers.append((text, start))
@@ -145,8 +148,7 @@ def read_squad(path, on_error="raise", labelled=True):
     out = SquadExamples([], [], [], [], [], str(document.get("version", "")), path)
     seen = set()
     for a, article in enumerate(document["data"]):
-        for p, paragraph in enumerate(_field(article, "paragraphs", list,
-                                             f"{path}: data[{a}]")):
+        for p, paragraph in enumerate(_field(article, "paragraphs", list, f"{path}: data[{a}]")):
             where = f"{path}: data[{a}].paragraphs[{p}]"
             context = _field(paragraph, "context", str, where)
             for q, qa in enumerate(_field(paragraph, "qas", list, where)):
@@ -181,13 +183,19 @@ def write_squad(path, examples, title="keras_bert"):
     one paragraph per question. Returns `path`."""
     paragraphs = []
     for i in range(len(examples)):
-        qa = {"id": examples.ids[i], "question": examples.questions[i],
-              "answers": [{"text": t, "answer_start": s} for t, s in examples.answers[i]]}
+        qa = {
+            "id": examples.ids[i],
+            "question": examples.questions[i],
+            "answers": [{"text": t, "answer_start": s} for t, s in examples.answers[i]],
+        }
         if examples.has_impossible:
             qa["is_impossible"] = examples.impossible[i]
         paragraphs.append({"context": examples.contexts[i], "qas": [qa]})
     version = "v2.0" if examples.has_impossible else "1.1"
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"version": version, "data": [{"title": title, "paragraphs": paragraphs}]},
-                  f, ensure_ascii=False)
+        json.dump(
+            {"version": version, "data": [{"title": title, "paragraphs": paragraphs}]},
+            f,
+            ensure_ascii=False,
+        )
     return path

@@ -23,11 +23,15 @@ def squad_windows(examples, windower, batch_size=64):
     window belongs to. Training labels come from each question's first answer.
     """
     spans = examples.first_answers()
-    source = tf.data.Dataset.from_tensor_slices((
-        tf.constant(examples.questions, tf.string), tf.constant(examples.contexts, tf.string),
-        tf.constant([s for s, _ in spans], tf.int32), tf.constant([e for _, e in spans],
-                                                                  tf.int32),
-        tf.range(len(examples), dtype=tf.int32)))
+    source = tf.data.Dataset.from_tensor_slices(
+        (
+            tf.constant(examples.questions, tf.string),
+            tf.constant(examples.contexts, tf.string),
+            tf.constant([s for s, _ in spans], tf.int32),
+            tf.constant([e for _, e in spans], tf.int32),
+            tf.range(len(examples), dtype=tf.int32),
+        )
+    )
 
     def windows(question, context, start, end, index):
         out = windower(question, context, start, end)
@@ -41,15 +45,26 @@ def squad_windows(examples, windower, batch_size=64):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def training_dataset(windows, batch_size, shuffle=True, seed=None, repeat=False,
-                     drop_remainder=False, input_context=None):
+def training_dataset(
+    windows,
+    batch_size,
+    shuffle=True,
+    seed=None,
+    repeat=False,
+    drop_remainder=False,
+    input_context=None,
+):
     """(features, {"start_logits": start positions, "end_logits": end positions}) in
     global batches (or, with `input_context`, this pipeline's per-replica slices)."""
     features = {k: windows[k] for k in MODEL_INPUTS}
-    labels = {"start_logits": windows["start_positions"],
-              "end_logits": windows["end_positions"]}
-    data = ordered(tf.data.Dataset.from_tensor_slices((features, labels)),
-                   len(windows["token_ids"]), shuffle, seed, repeat)
+    labels = {"start_logits": windows["start_positions"], "end_logits": windows["end_positions"]}
+    data = ordered(
+        tf.data.Dataset.from_tensor_slices((features, labels)),
+        len(windows["token_ids"]),
+        shuffle,
+        seed,
+        repeat,
+    )
     data = data.batch(batch_size, drop_remainder=drop_remainder)
     return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
 
@@ -61,14 +76,25 @@ def _decoder(n_best_size, max_answer_length):
     """One traced decoder per setting for the process (no retracing per call)."""
     key = (n_best_size, max_answer_length)
     if key not in _DECODERS:
-        _DECODERS[key] = tf.function(lambda *a: span_decoding.best_spans(
-            *a, n_best_size=n_best_size, max_answer_length=max_answer_length),
-            reduce_retracing=True)
+        _DECODERS[key] = tf.function(
+            lambda *a: span_decoding.best_spans(
+                *a, n_best_size=n_best_size, max_answer_length=max_answer_length
+            ),
+            reduce_retracing=True,
+        )
     return _DECODERS[key]
 
 
-def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
-                   max_answer_length=30, null_score_diff_threshold=None, chunk=256):
+def decode_answers(
+    examples,
+    windows,
+    start_logits,
+    end_logits,
+    n_best_size=20,
+    max_answer_length=30,
+    null_score_diff_threshold=None,
+    chunk=256,
+):
     """Answers of every question from the logits of its windows.
 
     Args:
@@ -90,9 +116,15 @@ def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
     for first in range(0, len(examples), chunk):
         last = min(first + chunk, len(examples))
         rows = np.flatnonzero((owner >= first) & (owner < last))
-        spans = decode(start_logits[rows], end_logits[rows], windows["token_starts"][rows],
-                       windows["token_ends"][rows], windows["max_context"][rows],
-                       owner[rows] - first, last - first)
+        spans = decode(
+            start_logits[rows],
+            end_logits[rows],
+            windows["token_starts"][rows],
+            windows["token_ends"][rows],
+            windows["max_context"][rows],
+            owner[rows] - first,
+            last - first,
+        )
         start, end, diffs = span_decoding.choose_answers(spans, null_score_diff_threshold)
         spans = {k: v.numpy() for k, v in spans.items()}
         for i in range(last - first):
@@ -102,8 +134,15 @@ def decode_answers(examples, windows, start_logits, end_logits, n_best_size=20,
             predictions[qid] = context[s:e] if s >= 0 else ""
             null_odds[qid] = float(diffs[i])
             nbest[qid] = [
-                {"text": context[a:b], "start_char": int(a), "end_char": int(b),
-                 "score": float(score)}
-                for score, a, b in zip(spans["scores"][i], spans["start_chars"][i],
-                                       spans["end_chars"][i]) if a >= 0]
+                {
+                    "text": context[a:b],
+                    "start_char": int(a),
+                    "end_char": int(b),
+                    "score": float(score),
+                }
+                for score, a, b in zip(
+                    spans["scores"][i], spans["start_chars"][i], spans["end_chars"][i]
+                )
+                if a >= 0
+            ]
     return predictions, null_odds, nbest

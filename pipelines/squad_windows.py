@@ -39,12 +39,15 @@ class SquadWindower(tf.Module):
     (2, 16)
     """
 
-    def __init__(self, tokenizer, sequence_length=384, max_query_length=64, doc_stride=128,
-                 name=None):
+    def __init__(
+        self, tokenizer, sequence_length=384, max_query_length=64, doc_stride=128, name=None
+    ):
         super().__init__(name=name)
         if sequence_length - max_query_length - 3 < 1:
-            raise ValueError(f"sequence_length {sequence_length} leaves no room for context "
-                             f"after a question of max_query_length {max_query_length}.")
+            raise ValueError(
+                f"sequence_length {sequence_length} leaves no room for context "
+                f"after a question of max_query_length {max_query_length}."
+            )
         if doc_stride < 1:
             raise ValueError(f"doc_stride must be positive, not {doc_stride}.")
         self.tokenizer = tokenizer
@@ -61,16 +64,16 @@ class SquadWindower(tf.Module):
         `(windows,)` int32 `start_positions`, `end_positions` (0 = [CLS]).
         """
         t, length = self.tokenizer, self.sequence_length
-        question_ids = t.tokenize(question)[:self.max_query_length]  # (q,)
-        ids, starts, ends = t.tokenize_with_offsets(context)         # (n,) each
+        question_ids = t.tokenize(question)[: self.max_query_length]  # (q,)
+        ids, starts, ends = t.tokenize_with_offsets(context)  # (n,) each
         starts, ends = tf.cast(starts, tf.int32), tf.cast(ends, tf.int32)
         q = tf.size(question_ids)
         n = tf.size(ids)
-        budget = length - q - 3                                       # context per window
+        budget = length - q - 3  # context per window
         stride = tf.minimum(self.doc_stride, budget)
         count = 1 + tf.maximum(0, (n - budget + stride - 1) // stride)  # windows
-        window_starts = tf.range(count) * stride                       # (w,)
-        window_lengths = tf.minimum(n - window_starts, budget)         # (w,)
+        window_starts = tf.range(count) * stride  # (w,)
+        window_lengths = tf.minimum(n - window_starts, budget)  # (w,)
         rows = tf.ragged.range(window_starts, window_starts + window_lengths)  # (w, None)
 
         def with_context(prefix, values, suffix, pad):
@@ -99,27 +102,26 @@ class SquadWindower(tf.Module):
             "token_starts": token_starts,
             "token_ends": token_ends,
             "max_context": self._max_context(index, window_starts, window_lengths),
-            **self._positions(starts, ends, answer_start, answer_end, window_starts,
-                              window_lengths, q),
+            **self._positions(
+                starts, ends, answer_start, answer_end, window_starts, window_lengths, q
+            ),
         }
 
     def _max_context(self, index, window_starts, window_lengths):
         # score[w, piece]: min(left, right) context of the piece in window w + 0.01 * len.
-        pieces = tf.maximum(index, 0)[:, :, None]                   # (w, length, 1)
-        starts = window_starts[None, None, :]                        # (1, 1, w)
+        pieces = tf.maximum(index, 0)[:, :, None]  # (w, length, 1)
+        starts = window_starts[None, None, :]  # (1, 1, w)
         lengths = window_lengths[None, None, :]
         left = pieces - starts
         right = starts + lengths - 1 - pieces
         inside = (left >= 0) & (right >= 0)
-        score = tf.cast(tf.minimum(left, right), tf.float32) + 0.01 * tf.cast(lengths,
-                                                                              tf.float32)
-        score = tf.where(inside, score, -1.0)                        # (w, length, w)
-        best = tf.argmax(score, axis=-1, output_type=tf.int32)       # first max on ties
+        score = tf.cast(tf.minimum(left, right), tf.float32) + 0.01 * tf.cast(lengths, tf.float32)
+        score = tf.where(inside, score, -1.0)  # (w, length, w)
+        best = tf.argmax(score, axis=-1, output_type=tf.int32)  # first max on ties
         own = tf.range(tf.shape(index)[0])[:, None]
         return (index >= 0) & tf.equal(best, own)
 
-    def _positions(self, starts, ends, answer_start, answer_end, window_starts,
-                   window_lengths, q):
+    def _positions(self, starts, ends, answer_start, answer_end, window_starts, window_lengths, q):
         answer_start = tf.cast(answer_start, tf.int32)
         answer_end = tf.cast(answer_end, tf.int32)
         # First piece ending after the answer's start; last piece starting before its end.

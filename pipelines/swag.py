@@ -79,8 +79,9 @@ def read_swag(path, num_choices=4, labelled=None, on_error="raise", format=None)
                 raise row
             context = str(_field(path, number, row, "sent1")).strip()
             start = str(_field(path, number, row, "sent2")).strip()
-            endings = [str(_field(path, number, row, f"ending{i}")).strip()
-                       for i in range(num_choices)]
+            endings = [
+                str(_field(path, number, row, f"ending{i}")).strip() for i in range(num_choices)
+            ]
             if not context or not all(endings):
                 raise _RowError(f"{path}:{number}: empty sent1 or ending")
             if labelled is None:
@@ -89,8 +90,7 @@ def read_swag(path, num_choices=4, labelled=None, on_error="raise", format=None)
             if labelled:
                 value = str(_field(path, number, row, "label")).strip()
                 if value not in {str(i) for i in range(num_choices)}:
-                    raise _RowError(f"{path}:{number}: label {value!r} is not 0.."
-                                    f"{num_choices - 1}")
+                    raise _RowError(f"{path}:{number}: label {value!r} is not 0..{num_choices - 1}")
                 label = int(value)
         except _RowError as error:
             if on_error == "raise":
@@ -110,16 +110,23 @@ def read_swag(path, num_choices=4, labelled=None, on_error="raise", format=None)
     return out
 
 
-def choice_dataset(examples, preprocessor, batch_size, shuffle=False, seed=None,
-                   repeat=False, drop_remainder=False, input_context=None):
+def choice_dataset(
+    examples,
+    preprocessor,
+    batch_size,
+    shuffle=False,
+    seed=None,
+    repeat=False,
+    drop_remainder=False,
+    input_context=None,
+):
     """Batches of `(features, label)` with features `(batch, choices, seq)` (no label
     for unlabelled examples), global; with `input_context` this pipeline's per-replica
     slices of them."""
     choices = examples.num_choices
     texts = (tf.constant(examples.contexts), tf.constant(np.array(examples.endings, object)))
     parts = texts if examples.labels is None else texts + (tf.constant(examples.labels),)
-    data = ordered(tf.data.Dataset.from_tensor_slices(parts), len(examples), shuffle, seed,
-                   repeat)
+    data = ordered(tf.data.Dataset.from_tensor_slices(parts), len(examples), shuffle, seed, repeat)
     length = preprocessor.sequence_length
 
     def pack(context, endings, *label):

@@ -57,8 +57,9 @@ def to_tags(spans, length, scheme="iob2"):
     for kind, first, last in spans:
         for i in range(first, last + 1):
             tags[i] = f"I-{kind}"
-        if scheme == "iob2" or (scheme == "iob1" and previous_end == first - 1
-                                and previous_type == kind):
+        if scheme == "iob2" or (
+            scheme == "iob1" and previous_end == first - 1 and previous_type == kind
+        ):
             tags[first] = f"B-{kind}"
         elif scheme == "iobes":
             tags[first] = f"B-{kind}" if last > first else f"S-{kind}"

@@ -22,13 +22,20 @@ SUBSETS = ("train", "validation", "all")
 def class_folders(directory):
     """The class names (sorted sub-folder names that hold files)."""
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{directory}: no such folder (expected one sub-folder "
-                                "per class, each holding text files).")
-    names = sorted(n for n in os.listdir(directory)
-                   if os.path.isdir(os.path.join(directory, n)) and not n.startswith("."))
+        raise FileNotFoundError(
+            f"{directory}: no such folder (expected one sub-folder "
+            "per class, each holding text files)."
+        )
+    names = sorted(
+        n
+        for n in os.listdir(directory)
+        if os.path.isdir(os.path.join(directory, n)) and not n.startswith(".")
+    )
     if len(names) < 2:
-        raise ValueError(f"{directory}: found {len(names)} class folder(s); a classifier "
-                         "needs at least two (one sub-folder per class).")
+        raise ValueError(
+            f"{directory}: found {len(names)} class folder(s); a classifier "
+            "needs at least two (one sub-folder per class)."
+        )
     return names
 
 
@@ -39,9 +46,11 @@ def _read(path, encoding_errors, problems):
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         if encoding_errors != "replace":
-            raise ValueError(f"{path}: not valid UTF-8 (invalid byte at offset {e.start}); "
-                             "is it a text file? (encoding_errors='replace' replaces bad "
-                             "bytes)") from None
+            raise ValueError(
+                f"{path}: not valid UTF-8 (invalid byte at offset {e.start}); "
+                "is it a text file? (encoding_errors='replace' replaces bad "
+                "bytes)"
+            ) from None
         text = raw.decode("utf-8-sig", errors="replace")
         problems.append(f"{path}: invalid UTF-8 replaced (first at byte {e.start})")
     if not text.strip():
@@ -49,8 +58,14 @@ def _read(path, encoding_errors, problems):
     return text
 
 
-def folder_examples(directory, subset="all", validation_split=0.2, seed=0,
-                    extension=".txt", encoding_errors="strict"):
+def folder_examples(
+    directory,
+    subset="all",
+    validation_split=0.2,
+    seed=0,
+    extension=".txt",
+    encoding_errors="strict",
+):
     """`TextExamples` (one text segment) of a class-per-folder corpus.
 
     Args:
@@ -75,17 +90,24 @@ def folder_examples(directory, subset="all", validation_split=0.2, seed=0,
         random.Random(f"{seed}/{name}").shuffle(files)
         held_out = round(len(files) * validation_split)
         if subset == "train" and held_out == len(files):
-            raise ValueError(f"{folder}: all {len(files)} file(s) go to validation at "
-                             f"validation_split {validation_split}; the class needs files "
-                             "to train on (a smaller split, or more files).")
-        chosen = {"train": files[: len(files) - held_out],
-                  "validation": files[len(files) - held_out:], "all": files}[subset]
+            raise ValueError(
+                f"{folder}: all {len(files)} file(s) go to validation at "
+                f"validation_split {validation_split}; the class needs files "
+                "to train on (a smaller split, or more files)."
+            )
+        chosen = {
+            "train": files[: len(files) - held_out],
+            "validation": files[len(files) - held_out :],
+            "all": files,
+        }[subset]
         for file in sorted(chosen):
             texts.append(_read(os.path.join(folder, file), encoding_errors, problems))
             labels.append(label)
             ids.append(f"{name}/{file}")
     if not ids:
-        raise ValueError(f"{directory}: validation_split {validation_split} holds out no "
-                         "file (too few files per class to round to one); use a larger split, "
-                         "more files, or a split of 0 to train without validation.")
+        raise ValueError(
+            f"{directory}: validation_split {validation_split} holds out no "
+            "file (too few files per class to round to one); use a larger split, "
+            "more files, or a split of 0 to train without validation."
+        )
     return TextExamples([texts], labels, ids, tuple(names), directory, problems=problems)

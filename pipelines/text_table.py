@@ -63,8 +63,10 @@ def file_format(path, format=None):
     if format is None:
         format = os.path.splitext(path)[1].lstrip(".").lower()
     if format not in FORMATS:
-        raise ValueError(f"{path}: unknown format {format!r}; expected one of {FORMATS} "
-                         "(from the file name, or given explicitly).")
+        raise ValueError(
+            f"{path}: unknown format {format!r}; expected one of {FORMATS} "
+            "(from the file name, or given explicitly)."
+        )
     return format
 
 
@@ -72,13 +74,14 @@ def _open_text(path, encoding_errors="strict"):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file.")
     if encoding_errors not in ENCODING_ERRORS:
-        raise ValueError(f"encoding_errors must be one of {ENCODING_ERRORS}, not "
-                         f"{encoding_errors!r}.")
+        raise ValueError(
+            f"encoding_errors must be one of {ENCODING_ERRORS}, not {encoding_errors!r}."
+        )
     return open(path, encoding="utf-8-sig", newline="", errors=encoding_errors)
 
 
 def _first_invalid_utf8(path):
-    """"FILE:LINE: not valid UTF-8 (invalid byte at offset N)..." or None when valid."""
+    """ "FILE:LINE: not valid UTF-8 (invalid byte at offset N)..." or None when valid."""
     from pipelines.documents import check_utf8
 
     try:
@@ -90,8 +93,9 @@ def _first_invalid_utf8(path):
 
 def _invalid_utf8(path):
     where = _first_invalid_utf8(path) or f"{path}: not valid UTF-8"
-    return ValueError(f"{where} (encoding_errors='replace', --encoding-errors replace, "
-                      "replaces bad bytes)")
+    return ValueError(
+        f"{where} (encoding_errors='replace', --encoding-errors replace, replaces bad bytes)"
+    )
 
 
 def _records(path, format, header, encoding_errors="strict"):
@@ -124,8 +128,10 @@ def _header(path, number, row):
     names = [name.strip() for name in row]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(f"{path}:{number}: the header names column(s) "
-                         f"{', '.join(map(repr, repeated))} more than once")
+        raise ValueError(
+            f"{path}:{number}: the header names column(s) "
+            f"{', '.join(map(repr, repeated))} more than once"
+        )
     return names
 
 
@@ -142,8 +148,9 @@ def _json_row(path, number, line):
 
 def _named(path, number, names, row):
     if len(row) != len(names):
-        return _RowError(f"{path}:{number}: expected {len(names)} columns "
-                         f"({', '.join(names)}), found {len(row)}")
+        return _RowError(
+            f"{path}:{number}: expected {len(names)} columns ({', '.join(names)}), found {len(row)}"
+        )
     return dict(zip(names, row))
 
 
@@ -158,8 +165,11 @@ def _field(path, number, row, column):
     try:
         value = row[column]
     except (KeyError, IndexError):
-        have = (f"columns {', '.join(map(str, row))}" if isinstance(row, dict)
-                else f"{len(row)} columns")
+        have = (
+            f"columns {', '.join(map(str, row))}"
+            if isinstance(row, dict)
+            else f"{len(row)} columns"
+        )
         raise _RowError(f"{path}:{number}: no column {column!r} (the row has {have})") from None
     if value is None:
         raise _RowError(f"{path}:{number}: column {column!r} is null")
@@ -169,8 +179,10 @@ def _field(path, number, row, column):
 def _text(path, number, row, column):
     value = _field(path, number, row, column)
     if not isinstance(value, str):
-        raise _RowError(f"{path}:{number}: column {column!r} holds {_json_kind(value)} "
-                        f"({json.dumps(value)[:40]}), not text")
+        raise _RowError(
+            f"{path}:{number}: column {column!r} holds {_json_kind(value)} "
+            f"({json.dumps(value)[:40]}), not text"
+        )
     if not value.strip():
         raise _RowError(f"{path}:{number}: empty text in column {column!r}")
     return value
@@ -219,14 +231,22 @@ def _label(path, number, value, label_names, regression):
     if not name:
         raise _RowError(f"{path}:{number}: empty label")
     if name not in label_names:
-        raise _RowError(f"{path}:{number}: label {name!r} is not one of "
-                        f"{', '.join(label_names)}")
+        raise _RowError(f"{path}:{number}: label {name!r} is not one of {', '.join(label_names)}")
     return label_names.index(name)
 
 
-def read_examples(path, text_columns, label_column=None, label_names=None,
-                  regression=False, id_column=None, format=None, header=True,
-                  on_error="raise", encoding_errors="strict"):
+def read_examples(
+    path,
+    text_columns,
+    label_column=None,
+    label_names=None,
+    regression=False,
+    id_column=None,
+    format=None,
+    header=True,
+    on_error="raise",
+    encoding_errors="strict",
+):
     """Reads one file into `TextExamples`.
 
     Args:
@@ -249,10 +269,10 @@ def read_examples(path, text_columns, label_column=None, label_names=None,
         raise ValueError(f"text_columns needs one to three columns, not {text_columns!r}.")
     format = file_format(path, format)
     if label_column is not None and label_names is None and not regression:
-        label_names = collect_label_names(path, label_column, format, header,
-                                          encoding_errors)
-    label_names = None if regression or label_names is None else tuple(
-        label_name(n) for n in label_names)
+        label_names = collect_label_names(path, label_column, format, header, encoding_errors)
+    label_names = (
+        None if regression or label_names is None else tuple(label_name(n) for n in label_names)
+    )
     texts, labels, ids = [[] for _ in text_columns], [], []
     skipped, problems = 0, []
     replaced = _first_invalid_utf8(path) if encoding_errors == "replace" else None
@@ -261,10 +281,16 @@ def read_examples(path, text_columns, label_column=None, label_names=None,
     for number, row in _records(path, format, header, encoding_errors):
         try:
             values = [_text(path, number, row, c) for c in text_columns]
-            label = None if label_column is None else _label(
-                path, number, _field(path, number, row, label_column), label_names, regression)
-            example_id = str(number) if id_column is None else str(
-                _field(path, number, row, id_column))
+            label = (
+                None
+                if label_column is None
+                else _label(
+                    path, number, _field(path, number, row, label_column), label_names, regression
+                )
+            )
+            example_id = (
+                str(number) if id_column is None else str(_field(path, number, row, id_column))
+            )
         except _RowError as e:
             if on_error == "raise":
                 raise ValueError(f"{e} (on_error='skip' skips bad rows)") from None
@@ -277,14 +303,15 @@ def read_examples(path, text_columns, label_column=None, label_names=None,
         labels.append(label)
         ids.append(example_id)
     if not ids:
-        raise ValueError(f"{path}: no examples" + (f" ({skipped} bad rows skipped)"
-                                                    if skipped else ""))
-    return TextExamples(texts, None if label_column is None else labels, ids, label_names,
-                        path, skipped, problems)
+        raise ValueError(
+            f"{path}: no examples" + (f" ({skipped} bad rows skipped)" if skipped else "")
+        )
+    return TextExamples(
+        texts, None if label_column is None else labels, ids, label_names, path, skipped, problems
+    )
 
 
-def collect_label_names(path, label_column, format=None, header=True,
-                        encoding_errors="strict"):
+def collect_label_names(path, label_column, format=None, header=True, encoding_errors="strict"):
     """The class names of a file's labels (`label_name`), sorted (numbers in numeric
     order); empty and malformed labels are left to the row checks."""
     format = file_format(path, format)

@@ -37,14 +37,15 @@ class TokenLabeler:
         self.label_names = list(label_names)
         self.label_ids = {name: i for i, name in enumerate(self.label_names)}
         self.sequence_length = sequence_length
-        self._tokenize = tf.function(tokenizer.tokenize_with_offsets,
-                                     input_signature=[tf.TensorSpec([None], tf.string)])
+        self._tokenize = tf.function(
+            tokenizer.tokenize_with_offsets, input_signature=[tf.TensorSpec([None], tf.string)]
+        )
 
     def pieces(self, sentences, chunk=512):
         """Per sentence: (piece ids, word index of each piece), as NumPy arrays."""
         out = []
         for first in range(0, len(sentences), chunk):
-            batch = sentences[first:first + chunk]
+            batch = sentences[first : first + chunk]
             ids, starts, _ = self._tokenize(tf.constant([" ".join(w) for w in batch]))
             for n, words in enumerate(batch):
                 word_starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
@@ -52,8 +53,9 @@ class TokenLabeler:
                 word_of = np.searchsorted(word_starts, starts[n].numpy(), side="right") - 1
                 missing = np.setdiff1d(np.arange(len(words)), word_of)
                 if missing.size:  # words with no pieces: one [UNK] each, in word order
-                    piece_ids = np.concatenate([piece_ids, np.full(missing.size,
-                                                                   self.tokenizer.unk_id)])
+                    piece_ids = np.concatenate(
+                        [piece_ids, np.full(missing.size, self.tokenizer.unk_id)]
+                    )
                     word_of = np.concatenate([word_of, missing])
                     order = np.argsort(word_of, kind="stable")
                     piece_ids, word_of = piece_ids[order], word_of[order]
@@ -90,8 +92,10 @@ class TokenLabeler:
                 unknown = [g for g in tags[n] if g not in self.label_ids]
                 if unknown:
                     place = where[n] if where else f"sentence {n}"
-                    raise ValueError(f"{place}: tag {unknown[0]!r} is not one of the model's "
-                                     f"tags ({', '.join(self.label_names)}).")
+                    raise ValueError(
+                        f"{place}: tag {unknown[0]!r} is not one of the model's "
+                        f"tags ({', '.join(self.label_names)})."
+                    )
                 label_of = np.array([self.label_ids[g] for g in tags[n]], "int32")
             for start, end in self._spans(word_of):
                 words = word_of[start:end]
@@ -101,19 +105,23 @@ class TokenLabeler:
                     first[0] = False  # a word split across windows: labelled once
                 rows.append((n, piece_ids[start:end], words, first, label_of))
         size = (len(rows), length)
-        out = {"token_ids": np.full(size, t.pad_id, "int32"),
-               "segment_ids": np.zeros(size, "int32"), "padding_mask": np.zeros(size, "int32"),
-               "labels": np.zeros(size, "int32"), "sample_weight": np.zeros(size, "float32"),
-               "word_index": np.full(size, -1, "int32"),
-               "sentence_index": np.array([r[0] for r in rows], "int32")}
+        out = {
+            "token_ids": np.full(size, t.pad_id, "int32"),
+            "segment_ids": np.zeros(size, "int32"),
+            "padding_mask": np.zeros(size, "int32"),
+            "labels": np.zeros(size, "int32"),
+            "sample_weight": np.zeros(size, "float32"),
+            "word_index": np.full(size, -1, "int32"),
+            "sentence_index": np.array([r[0] for r in rows], "int32"),
+        }
         for w, (n, ids, words, first, label_of) in enumerate(rows):
             k = len(ids)
-            out["token_ids"][w, :k + 2] = [t.cls_id, *ids, t.sep_id]
-            out["padding_mask"][w, :k + 2] = 1
-            out["word_index"][w, 1:k + 1] = np.where(first, words, -1)
-            out["sample_weight"][w, 1:k + 1] = first
+            out["token_ids"][w, : k + 2] = [t.cls_id, *ids, t.sep_id]
+            out["padding_mask"][w, : k + 2] = 1
+            out["word_index"][w, 1 : k + 1] = np.where(first, words, -1)
+            out["sample_weight"][w, 1 : k + 1] = first
             if label_of is not None:
-                out["labels"][w, 1:k + 1] = np.where(first, label_of[words], 0)
+                out["labels"][w, 1 : k + 1] = np.where(first, label_of[words], 0)
         return out
 
     def word_tags(self, windows, predicted, sentence_lengths):

@@ -42,8 +42,9 @@ class BertTokenizer(tf.Module):
     >>> text = tokenizer.detokenize(ids)
     """
 
-    def __init__(self, vocabulary, lowercase=None, max_chars_per_word=200, wordpiece="fast",
-                 name=None):
+    def __init__(
+        self, vocabulary, lowercase=None, max_chars_per_word=200, wordpiece="fast", name=None
+    ):
         super().__init__(name=name)
         self.vocabulary_path = vocabulary
         self.tokens = read_vocabulary(vocabulary)
@@ -58,15 +59,21 @@ class BertTokenizer(tf.Module):
         self.basic_tokenizer = BasicTokenizer(self.lowercase)
         self._token_to_id = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(
-                vocabulary, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+                vocabulary,
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
             ),
             default_value=-1,
         )
         self._id_to_token = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(
-                vocabulary, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
-                tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                vocabulary,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
             ),
             default_value="[UNK]",
         )
@@ -75,20 +82,33 @@ class BertTokenizer(tf.Module):
         self._ascii_wordpiece = None
         if wordpiece == "fast":
             self._ascii_wordpiece = tf_text.FastWordpieceTokenizer(
-                vocab=self.tokens, suffix_indicator="##",
-                max_bytes_per_word=max_chars_per_word, token_out_type=tf.int64,
-                unknown_token="[UNK]", no_pretokenization=False)
+                vocab=self.tokens,
+                suffix_indicator="##",
+                max_bytes_per_word=max_chars_per_word,
+                token_out_type=tf.int64,
+                unknown_token="[UNK]",
+                no_pretokenization=False,
+            )
 
     def _wordpiece_op(self, kind, max_bytes):
         # Both give the same ids (greedy longest-match-first, whole word -> [UNK]).
         if kind == "fast":  # LinMaxMatch: about twice as fast overall here.
             return tf_text.FastWordpieceTokenizer(
-                vocab=self.tokens, suffix_indicator="##", max_bytes_per_word=max_bytes,
-                token_out_type=tf.int64, unknown_token="[UNK]", no_pretokenization=True)
+                vocab=self.tokens,
+                suffix_indicator="##",
+                max_bytes_per_word=max_bytes,
+                token_out_type=tf.int64,
+                unknown_token="[UNK]",
+                no_pretokenization=True,
+            )
         if kind == "classic":  # The op every TF Serving build with tf-text has.
             return tf_text.WordpieceTokenizer(
-                self._token_to_id, suffix_indicator="##", max_bytes_per_word=max_bytes,
-                token_out_type=tf.int64, unknown_token="[UNK]")
+                self._token_to_id,
+                suffix_indicator="##",
+                max_bytes_per_word=max_bytes,
+                token_out_type=tf.int64,
+                unknown_token="[UNK]",
+            )
         raise ValueError(f"wordpiece must be 'fast' or 'classic', not {kind!r}.")
 
     @classmethod
@@ -128,8 +148,15 @@ class BertTokenizer(tf.Module):
         return out
 
     def _tokenize_any(self, batch, with_offsets):
-        (words, word_rows, word_begins, word_ends, word_first_chars, char_starts,
-         char_positions) = self.basic_tokenizer.split_with_spans(batch)
+        (
+            words,
+            word_rows,
+            word_begins,
+            word_ends,
+            word_first_chars,
+            char_starts,
+            char_positions,
+        ) = self.basic_tokenizer.split_with_spans(batch)
         ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(words)
         piece_words = ids.value_rowids()
         values = ids.flat_values

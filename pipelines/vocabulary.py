@@ -108,8 +108,10 @@ def vocabulary_from_tokenizer_json(path):
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
     if model.get("type") != "WordPiece" or not isinstance(model.get("vocab"), dict):
-        raise ValueError(f"{path}: not a WordPiece tokenizer (model.type is "
-                         f"{model.get('type')!r}); BERT needs a WordPiece vocabulary.")
+        raise ValueError(
+            f"{path}: not a WordPiece tokenizer (model.type is "
+            f"{model.get('type')!r}); BERT needs a WordPiece vocabulary."
+        )
     by_id = sorted(model["vocab"].items(), key=lambda item: item[1])
     if [i for _, i in by_id] != list(range(len(by_id))):
         raise ValueError(f"{path}: the vocabulary's ids are not 0..{len(by_id) - 1}.")

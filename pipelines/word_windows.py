@@ -19,7 +19,8 @@ def split_words(texts):
     and int32 character offsets (`text[start:end]` in Python is the word)."""
     texts = tf.convert_to_tensor(texts, tf.string)
     tokens, begins, ends = tf_text.regex_split_with_offsets(
-        texts, WORD_PATTERN, keep_delim_regex_pattern=WORD_PATTERN)
+        texts, WORD_PATTERN, keep_delim_regex_pattern=WORD_PATTERN
+    )
     keep = tf.logical_not(tf.strings.regex_full_match(tokens, r"\s*"))
     tokens, begins, ends = (tf.ragged.boolean_mask(x, keep) for x in (tokens, begins, ends))
     _, char_bytes = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="replace")
@@ -29,8 +30,8 @@ def split_words(texts):
 def _characters(char_bytes, offsets):
     """Byte offsets into each text -> character offsets (chars starting before them)."""
     rows = offsets.value_rowids()
-    padded = char_bytes.to_tensor(default_value=tf.int64.max)            # (batch, chars)
-    below = tf.gather(padded, rows) < offsets.flat_values[:, None]        # (words, chars)
+    padded = char_bytes.to_tensor(default_value=tf.int64.max)  # (batch, chars)
+    below = tf.gather(padded, rows) < offsets.flat_values[:, None]  # (words, chars)
     count = tf.reduce_sum(tf.cast(below, tf.int32), axis=1)
     return offsets.with_flat_values(count)
 
@@ -41,7 +42,8 @@ def word_pieces(tokenizer, words):
     ids = tokenizer.tokenize(words)
     empty = tf.cast(tf.equal(ids.row_lengths(), 0), tf.int64)
     unk = tf.RaggedTensor.from_row_lengths(
-        tf.fill([tf.reduce_sum(empty)], tf.constant(tokenizer.unk_id, tf.int32)), empty)
+        tf.fill([tf.reduce_sum(empty)], tf.constant(tokenizer.unk_id, tf.int32)), empty
+    )
     return tf.concat([ids, unk], axis=1)
 
 
@@ -54,16 +56,20 @@ def window_bounds(first, budget):
     def step(start, bounds):
         end = tf.minimum(start + budget, n)
         reachable = word_starts[(word_starts > start) & (word_starts <= end)]
-        end = tf.where((end < n) & (tf.size(reachable) > 0), tf.reduce_max(
-            tf.concat([reachable, [0]], 0)), end)
+        end = tf.where(
+            (end < n) & (tf.size(reachable) > 0), tf.reduce_max(tf.concat([reachable, [0]], 0)), end
+        )
         return end, bounds.write(bounds.size(), tf.stack([start, end]))
 
     _, bounds = tf.while_loop(
-        lambda start, _: start < n, step,
-        (tf.constant(0), tf.TensorArray(tf.int32, size=0, dynamic_size=True)))
+        lambda start, _: start < n,
+        step,
+        (tf.constant(0), tf.TensorArray(tf.int32, size=0, dynamic_size=True)),
+    )
     bounds = bounds.stack()
-    return tf.cond(n > 0, lambda: tf.reshape(bounds, [-1, 2]),
-                   lambda: tf.constant([[0, 0]], tf.int32))
+    return tf.cond(
+        n > 0, lambda: tf.reshape(bounds, [-1, 2]), lambda: tf.constant([[0, 0]], tf.int32)
+    )
 
 
 def sentence_windows(tokenizer, texts, sequence_length):
@@ -75,21 +81,23 @@ def sentence_windows(tokenizer, texts, sequence_length):
     plus `(windows,)` `sentence_index`.
     """
     words, starts, ends = split_words(texts)
-    pieces = word_pieces(tokenizer, words.flat_values)        # (all words, pieces)
-    piece_word = tf.cast(pieces.value_rowids(), tf.int32)      # global word of each piece
-    first = tf.equal(tf.range(tf.size(pieces.flat_values, tf.int64)),
-                     tf.gather(pieces.row_starts(), pieces.value_rowids()))
-    sentence_pieces = tf.RaggedTensor.from_row_lengths(     # (batch, pieces) positions
+    pieces = word_pieces(tokenizer, words.flat_values)  # (all words, pieces)
+    piece_word = tf.cast(pieces.value_rowids(), tf.int32)  # global word of each piece
+    first = tf.equal(
+        tf.range(tf.size(pieces.flat_values, tf.int64)),
+        tf.gather(pieces.row_starts(), pieces.value_rowids()),
+    )
+    sentence_pieces = tf.RaggedTensor.from_row_lengths(  # (batch, pieces) positions
         tf.range(tf.size(pieces.flat_values)),
-        tf.math.unsorted_segment_sum(pieces.row_lengths(), words.value_rowids(),
-                                     words.nrows()))
+        tf.math.unsorted_segment_sum(pieces.row_lengths(), words.value_rowids(), words.nrows()),
+    )
     budget = sequence_length - 2
     length = sequence_length
 
     def one(positions):
         bounds = window_bounds(tf.gather(first, positions), budget)
         rows = tf.ragged.range(bounds[:, 0], bounds[:, 1])
-        at = tf.gather(positions, rows)                         # (w, None) flat piece index
+        at = tf.gather(positions, rows)  # (w, None) flat piece index
         count = tf.shape(bounds)[0]
 
         def packed(values, head, tail, pad):
@@ -98,13 +106,18 @@ def sentence_windows(tokenizer, texts, sequence_length):
             return row.to_tensor(default_value=pad, shape=[None, length])
 
         labelled = tf.where(first, piece_word, -1)
-        return {"token_ids": packed(pieces.flat_values, tokenizer.cls_id, tokenizer.sep_id,
-                                    tokenizer.pad_id),
-                "word_index": packed(labelled, -1, -1, -1),
-                "padding_mask": packed(tf.ones_like(piece_word), 1, 1, 0)}
+        return {
+            "token_ids": packed(
+                pieces.flat_values, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
+            ),
+            "word_index": packed(labelled, -1, -1, -1),
+            "padding_mask": packed(tf.ones_like(piece_word), 1, 1, 0),
+        }
 
-    spec = {k: tf.RaggedTensorSpec([None, length], tf.int32, ragged_rank=0)
-            for k in ("token_ids", "word_index", "padding_mask")}
+    spec = {
+        k: tf.RaggedTensorSpec([None, length], tf.int32, ragged_rank=0)
+        for k in ("token_ids", "word_index", "padding_mask")
+    }
     windows = tf.map_fn(one, sentence_pieces, fn_output_signature=spec)
     out = {k: tf.reshape(v.values, [-1, length]) for k, v in windows.items()}
     out["segment_ids"] = tf.zeros_like(out["token_ids"])

@@ -19,8 +19,16 @@ def versions(export_dir):
     return sorted(int(n) for n in os.listdir(export_dir) if re.fullmatch(r"\d+", n))
 
 
-def export(model, preprocessor, export_dir, version=None, segments=1, windower=None,
-           model_name="model", **decoding):
+def export(
+    model,
+    preprocessor,
+    export_dir,
+    version=None,
+    segments=1,
+    windower=None,
+    model_name="model",
+    **decoding,
+):
     """Writes `export_dir/<version>/` (saved_model.pb, variables/, assets/ with the
     vocabulary) for TF Serving and returns its path.
 
@@ -60,8 +68,10 @@ def export(model, preprocessor, export_dir, version=None, segments=1, windower=N
         raise ValueError(f"version must be a positive integer, not {version!r}.")
     target = os.path.join(export_dir, str(version))
     if os.path.exists(target):
-        raise ValueError(f"{target} exists: versions are never overwritten (TF Serving may "
-                         "be serving it); pick another version.")
+        raise ValueError(
+            f"{target} exists: versions are never overwritten (TF Serving may "
+            "be serving it); pick another version."
+        )
     os.makedirs(export_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     try:
@@ -93,4 +103,5 @@ def _refuse_int8(model):
             raise ValueError(
                 f"{model.name}: its encoder {layer.name} is quantized to int8, which runs "
                 "on oneDNN-only kernels that TF Serving may lack; export the float32 model "
-                "(before keras_bert.quantize_int8).")
+                "(before keras_bert.quantize_int8)."
+            )

@@ -22,12 +22,14 @@ def write_warmup(version_dir, requests, model_name="model"):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tf.io.TFRecordWriter(path) as writer:
         for signature, inputs in requests:
-            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(
-                name=model_name, signature_name=signature))
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
+            )
             for name, value in inputs.items():
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=request))
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
             writer.write(log.SerializeToString())
     return path
 
@@ -40,8 +42,12 @@ def read_warmup(path):
     for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
         log = prediction_log_pb2.PredictionLog.FromString(record)
         request = log.predict_log.request
-        out.append((request.model_spec.signature_name,
-                    {k: tf.make_ndarray(v) for k, v in request.inputs.items()}))
+        out.append(
+            (
+                request.model_spec.signature_name,
+                {k: tf.make_ndarray(v) for k, v in request.inputs.items()},
+            )
+        )
     return out
 
 

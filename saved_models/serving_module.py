@@ -16,16 +16,25 @@ def checked_inputs(inputs, specs, same_shape=0):
     checked = []
     for value, spec in zip(inputs, specs):
         sizes = "_by_".join("batch" if d is None else str(d) for d in spec.shape)
-        checked.append(tf.ensure_shape(value, spec.shape,
-                                       name=f"{spec.name}_must_be_{spec.shape.rank}D_{sizes}"))
+        checked.append(
+            tf.ensure_shape(
+                value, spec.shape, name=f"{spec.name}_must_be_{spec.shape.rank}D_{sizes}"
+            )
+        )
     first, asserts = specs[0].name, []
     for index, (value, spec) in enumerate(zip(checked[1:], specs[1:]), start=1):
         same = index < same_shape
-        pair = (tf.shape(checked[0]), tf.shape(value)) if same else (
-            tf.shape(checked[0])[0], tf.shape(value)[0])
+        pair = (
+            (tf.shape(checked[0]), tf.shape(value))
+            if same
+            else (tf.shape(checked[0])[0], tf.shape(value)[0])
+        )
         what = "shape" if same else "batch size"
-        asserts.append(tf.debugging.assert_equal(
-            *pair, message=f"{first} and {spec.name} must have one {what}"))
+        asserts.append(
+            tf.debugging.assert_equal(
+                *pair, message=f"{first} and {spec.name} must have one {what}"
+            )
+        )
     with tf.control_dependencies(asserts):  # Checked before the model sees them.
         return [tf.identity(value) for value in checked]
 
@@ -52,8 +61,17 @@ class ServingModule(tf.Module):
             text has more entities; `entity_count` says how many are real).
     """
 
-    def __init__(self, model, preprocessor, segments=1, windower=None, n_best_size=20,
-                 max_answer_length=30, null_threshold=None, max_entities=16):
+    def __init__(
+        self,
+        model,
+        preprocessor,
+        segments=1,
+        windower=None,
+        n_best_size=20,
+        max_answer_length=30,
+        null_threshold=None,
+        max_entities=16,
+    ):
         super().__init__(name="keras_bert_serving")
         self.model = model
         # Every variable's tf.Variable, tracked directly: session-based loaders (TF
@@ -76,22 +94,35 @@ class ServingModule(tf.Module):
         return list(MODEL_INPUTS) + [k for k in self.model.input if k not in MODEL_INPUTS]
 
     def _token_id_specs(self):
-        return [tf.TensorSpec([None, *self.model.input[name].shape[1:]], tf.int32, name=name)
-                for name in self._input_names()]
+        return [
+            tf.TensorSpec([None, *self.model.input[name].shape[1:]], tf.int32, name=name)
+            for name in self._input_names()
+        ]
 
     def signatures(self):
         id_specs = self._token_id_specs()
-        out = {"serve_token_ids": tf.function(
-            lambda *ids: self._serve_token_ids(dict(zip(self._input_names(), checked_inputs(
-                ids, id_specs, same_shape=len(MODEL_INPUTS))))),
-            input_signature=id_specs)}
+        out = {
+            "serve_token_ids": tf.function(
+                lambda *ids: self._serve_token_ids(
+                    dict(
+                        zip(
+                            self._input_names(),
+                            checked_inputs(ids, id_specs, same_shape=len(MODEL_INPUTS)),
+                        )
+                    )
+                ),
+                input_signature=id_specs,
+            )
+        }
         if self._step is not None:
             specs, run = self._step
             out["serving_default"] = tf.function(
-                lambda *texts: run(self, *checked_inputs(texts, specs)), input_signature=specs)
-            out["serve_examples"] = tf.function(self._examples_function(specs, run),
-                                                input_signature=[tf.TensorSpec(
-                                                    [None], tf.string, name="examples")])
+                lambda *texts: run(self, *checked_inputs(texts, specs)), input_signature=specs
+            )
+            out["serve_examples"] = tf.function(
+                self._examples_function(specs, run),
+                input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+            )
         return {name: f.get_concrete_function() for name, f in out.items()}
 
     def example_requests(self):
@@ -107,17 +138,31 @@ class ServingModule(tf.Module):
                 else:
                     texts[spec.name] = list(samples)
             out.append(("serving_default", texts))
-            examples = [tf.train.Example(features=tf.train.Features(feature={
-                name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[
-                    t.encode("utf-8") for t in (v[i] if isinstance(v[i], list) else [v[i]])]))
-                for name, v in texts.items()})).SerializeToString() for i in range(2)]
+            examples = [
+                tf.train.Example(
+                    features=tf.train.Features(
+                        feature={
+                            name: tf.train.Feature(
+                                bytes_list=tf.train.BytesList(
+                                    value=[
+                                        t.encode("utf-8")
+                                        for t in (v[i] if isinstance(v[i], list) else [v[i]])
+                                    ]
+                                )
+                            )
+                            for name, v in texts.items()
+                        }
+                    )
+                ).SerializeToString()
+                for i in range(2)
+            ]
             out.append(("serve_examples", {"examples": examples}))
         features = self.preprocessor(tuple([samples] * min(2, self._segments())))
         shape = self._token_id_specs()[0].shape
         if shape.rank == 3:
             features = {k: tf.tile(v[:, None], [1, shape[1], 1]) for k, v in features.items()}
         requests = {k: v.numpy() for k, v in features.items()}
-        for name in self._input_names()[len(MODEL_INPUTS):]:
+        for name in self._input_names()[len(MODEL_INPUTS) :]:
             requests[name] = tf.zeros([2, 1], tf.int32).numpy()  # e.g. mask position 0
         out.append(("serve_token_ids", requests))
         return out
@@ -135,12 +180,13 @@ class ServingModule(tf.Module):
         return {k: tf.convert_to_tensor(v) for k, v in outputs.items()}
 
     def _examples_function(self, specs, run):
-        features = {spec.name: tf.io.FixedLenFeature(
-            spec.shape[1:], tf.string, default_value=None) for spec in specs}
+        features = {
+            spec.name: tf.io.FixedLenFeature(spec.shape[1:], tf.string, default_value=None)
+            for spec in specs
+        }
 
         def from_examples(examples):
             parsed = tf.io.parse_example(examples, features)
             return run(self, *[parsed[spec.name] for spec in specs])
 
         return from_examples
-

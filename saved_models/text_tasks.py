@@ -32,10 +32,13 @@ def classification(model, segments):
     def run(module, *texts):
         outputs = module.model(module.preprocessor(tuple(texts)), training=False)
         if model.num_classes == 1:
-            return {"score": outputs}      # (batch,): the head squeezes it
+            return {"score": outputs}  # (batch,): the head squeezes it
         label_id = tf.argmax(outputs, axis=-1, output_type=tf.int32)
-        return {"probabilities": tf.nn.softmax(outputs, axis=-1), "label_id": label_id,
-                "label": tf.gather(tf.constant(labels), label_id)}
+        return {
+            "probabilities": tf.nn.softmax(outputs, axis=-1),
+            "label_id": label_id,
+            "label": tf.gather(tf.constant(labels), label_id),
+        }
 
     return _strings(*names), run
 
@@ -52,24 +55,30 @@ def encoder(model, segments):
 
     def run(module, *texts):
         outputs = module.model(module.preprocessor(tuple(texts)), training=False)
-        return {"sequence_output": outputs["sequence_output"],
-                "pooled_output": outputs["pooled_output"]}
+        return {
+            "sequence_output": outputs["sequence_output"],
+            "pooled_output": outputs["pooled_output"],
+        }
 
     return _strings(*names), run
 
 
 def multiple_choice(model, segments):
     choices = model.num_choices
-    specs = [tf.TensorSpec([None], tf.string, name="context"),
-             tf.TensorSpec([None, choices], tf.string, name="endings")]
+    specs = [
+        tf.TensorSpec([None], tf.string, name="context"),
+        tf.TensorSpec([None, choices], tf.string, name="endings"),
+    ]
 
     def run(module, context, endings):
         length = module.preprocessor.sequence_length
         pairs = module.preprocessor((tf.repeat(context, choices), tf.reshape(endings, [-1])))
         features = {k: tf.reshape(v, [-1, choices, length]) for k, v in pairs.items()}
         logits = module.model(features, training=False)
-        return {"probabilities": tf.nn.softmax(logits, axis=-1),
-                "label_id": tf.argmax(logits, axis=-1, output_type=tf.int32)}
+        return {
+            "probabilities": tf.nn.softmax(logits, axis=-1),
+            "label_id": tf.argmax(logits, axis=-1, output_type=tf.int32),
+        }
 
     return specs, run
 
@@ -80,30 +89,51 @@ def span_extraction(model, segments):
     def run(module, question, context):  # One batch size: checked by the signature.
         windower = module.windower
         length = windower.sequence_length
-        keys = ("token_ids", "segment_ids", "padding_mask", "token_starts", "token_ends",
-                "max_context")
+        keys = (
+            "token_ids",
+            "segment_ids",
+            "padding_mask",
+            "token_starts",
+            "token_ends",
+            "max_context",
+        )
         dtypes = {"max_context": tf.bool}
 
         def one(pair):
             out = windower(pair[0], pair[1])
             return {k: out[k] for k in keys}
 
-        spec = {k: tf.RaggedTensorSpec([None, length], dtypes.get(k, tf.int32), ragged_rank=0)
-                for k in keys}
+        spec = {
+            k: tf.RaggedTensorSpec([None, length], dtypes.get(k, tf.int32), ragged_rank=0)
+            for k in keys
+        }
         windows = tf.map_fn(one, (question, context), fn_output_signature=spec)
         owner = windows["token_ids"].value_rowids()
         flat = {k: tf.reshape(v.values, [-1, length]) for k, v in windows.items()}
         logits = module.model({k: flat[k] for k in keys[:3]}, training=False)
         spans = span_decoding.best_spans(
-            logits["start_logits"], logits["end_logits"], flat["token_starts"],
-            flat["token_ends"], flat["max_context"], owner, tf.size(question),
-            module.n_best_size, module.max_answer_length)
+            logits["start_logits"],
+            logits["end_logits"],
+            flat["token_starts"],
+            flat["token_ends"],
+            flat["max_context"],
+            owner,
+            tf.size(question),
+            module.n_best_size,
+            module.max_answer_length,
+        )
         start, end, diffs = span_decoding.choose_answers(spans, module.null_threshold)
         found = start >= 0
-        text = tf.strings.substr(context, tf.maximum(start, 0),
-                                 tf.maximum(end - start, 0), unit="UTF8_CHAR")
-        return {"answer_text": tf.where(found, text, ""), "start_char": start,
-                "end_char": end, "score": spans["scores"][:, 0], "null_odds": diffs}
+        text = tf.strings.substr(
+            context, tf.maximum(start, 0), tf.maximum(end - start, 0), unit="UTF8_CHAR"
+        )
+        return {
+            "answer_text": tf.where(found, text, ""),
+            "start_char": start,
+            "end_char": end,
+            "score": spans["scores"][:, 0],
+            "null_odds": diffs,
+        }
 
     return _strings("question", "context"), run
 
@@ -114,45 +144,58 @@ def token_classification(model, segments):
     have one shape whatever the batch, widened (never cut) for a text with more, with
     `entity_count`."""
     if not model.label_names:
-        raise ValueError("A token classifier needs its label_names (its tags, e.g. O, "
-                         "B-PER, I-PER) to be exported: entities are decoded from them.")
+        raise ValueError(
+            "A token classifier needs its label_names (its tags, e.g. O, "
+            "B-PER, I-PER) to be exported: entities are decoded from them."
+        )
     names = model.label_names
 
     def run(module, text):
         tokenizer = module.preprocessor.tokenizer
         (words, starts, ends), windows = word_windows.sentence_windows(
-            tokenizer, text, module.preprocessor.sequence_length)
-        logits = module.model({k: windows[k] for k in ("token_ids", "segment_ids",
-                                                       "padding_mask")}, training=False)
+            tokenizer, text, module.preprocessor.sequence_length
+        )
+        logits = module.model(
+            {k: windows[k] for k in ("token_ids", "segment_ids", "padding_mask")}, training=False
+        )
         predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
         labelled = windows["word_index"] >= 0
-        word_tags = tf.scatter_nd(      # each word's tag, from its first piece's window
+        word_tags = tf.scatter_nd(  # each word's tag, from its first piece's window
             tf.cast(tf.boolean_mask(windows["word_index"], labelled), tf.int64)[:, None],
-            tf.boolean_mask(predicted, labelled), tf.shape(words.flat_values, tf.int64))
+            tf.boolean_mask(predicted, labelled),
+            tf.shape(words.flat_values, tf.int64),
+        )
         tag_ids = words.with_flat_values(word_tags)
         types, first, last, kinds = (
             x.with_row_splits_dtype(tf.int64) if isinstance(x, tf.RaggedTensor) else x
-            for x in entity_decoding.entity_spans(tag_ids, names))
+            for x in entity_decoding.entity_spans(tag_ids, names)
+        )
         sentence_starts = tf.gather(starts, first, batch_dims=1)
         sentence_ends = tf.gather(ends, last, batch_dims=1)
         rows = first.value_rowids()
-        width = tf.maximum(tf.cast(module.max_entities, tf.int64),
-                           tf.reduce_max(types.row_lengths()))  # empty batch: int min
+        width = tf.maximum(
+            tf.cast(module.max_entities, tf.int64), tf.reduce_max(types.row_lengths())
+        )  # empty batch: int min
 
         def fixed(ragged, default):
             return ragged.to_tensor(default, shape=tf.stack([types.nrows(), width]))
 
-        entity_text = tf.strings.substr(tf.gather(text, rows), sentence_starts.flat_values,
-                                        (sentence_ends - sentence_starts).flat_values,
-                                        unit="UTF8_CHAR")
+        entity_text = tf.strings.substr(
+            tf.gather(text, rows),
+            sentence_starts.flat_values,
+            (sentence_ends - sentence_starts).flat_values,
+            unit="UTF8_CHAR",
+        )
         return {
             "words": words.to_tensor(""),
-            "tags": tag_ids.with_flat_values(tf.gather(tf.constant(names), word_tags))
-                           .to_tensor(""),
+            "tags": tag_ids.with_flat_values(tf.gather(tf.constant(names), word_tags)).to_tensor(
+                ""
+            ),
             "word_count": tf.cast(words.row_lengths(), tf.int32),
             "entity_count": tf.cast(types.row_lengths(), tf.int32),
-            "entity_type": fixed(types.with_flat_values(tf.gather(
-                tf.constant(kinds or [""]), types.flat_values)), ""),
+            "entity_type": fixed(
+                types.with_flat_values(tf.gather(tf.constant(kinds or [""]), types.flat_values)), ""
+            ),
             "entity_start_char": fixed(sentence_starts, -1),
             "entity_end_char": fixed(sentence_ends, -1),
             "entity_text": fixed(first.with_flat_values(entity_text), ""),
@@ -163,11 +206,15 @@ def token_classification(model, segments):
 
 def step_for(model, segments=1):
     """The raw-text step of a task model."""
-    for kind, make in ((BertClassifier, classification), (BertTextEmbedder, embedding),
-                       (BertTokenClassifier, token_classification),
-                       (BertFeatureTagger, token_classification),
-                       (BertMultipleChoice, multiple_choice),
-                       (BertSpanExtractor, span_extraction), (BertBackbone, encoder)):
+    for kind, make in (
+        (BertClassifier, classification),
+        (BertTextEmbedder, embedding),
+        (BertTokenClassifier, token_classification),
+        (BertFeatureTagger, token_classification),
+        (BertMultipleChoice, multiple_choice),
+        (BertSpanExtractor, span_extraction),
+        (BertBackbone, encoder),
+    ):
         if isinstance(model, kind):
             return make(model, segments)
     return None

@@ -11,10 +11,16 @@ from tests import numpy_bert
 
 def tf1_config(vocab, hidden, layers, heads, intermediate, max_positions=16):
     return {
-        "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1, "hidden_size": hidden, "initializer_range": 0.02,
-        "intermediate_size": intermediate, "max_position_embeddings": max_positions,
-        "num_attention_heads": heads, "num_hidden_layers": layers, "type_vocab_size": 2,
+        "attention_probs_dropout_prob": 0.1,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": hidden,
+        "initializer_range": 0.02,
+        "intermediate_size": intermediate,
+        "max_position_embeddings": max_positions,
+        "num_attention_heads": heads,
+        "num_hidden_layers": layers,
+        "type_vocab_size": 2,
         "vocab_size": vocab,
     }
 
@@ -34,8 +40,12 @@ def write_tf1(directory, weights, config, optimizer_slots=True):
         saver = tf.compat.v1.train.Saver(variables)
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
-            saver.save(session, os.path.join(directory, "bert_model.ckpt"),
-                       write_meta_graph=False, write_state=False)
+            saver.save(
+                session,
+                os.path.join(directory, "bert_model.ckpt"),
+                write_meta_graph=False,
+                write_state=False,
+            )
     return directory
 
 
@@ -70,5 +80,12 @@ def write_hf(directory, weights, config):
 
 
 def tiny_weights(seed=0, vocab=11, hidden=6, layers=2, intermediate=10, heads=True):
-    return numpy_bert.random_weights(np.random.default_rng(seed), vocab, hidden, layers,
-                                     intermediate, max_positions=16, heads=heads)
+    return numpy_bert.random_weights(
+        np.random.default_rng(seed),
+        vocab,
+        hidden,
+        layers,
+        intermediate,
+        max_positions=16,
+        heads=heads,
+    )

@@ -9,8 +9,12 @@ import pytest  # noqa: E402
 DATA = os.path.join(os.path.dirname(__file__), "data")
 # The workspace's real-format samples (../shared/fixtures beside the checkout), found
 # from this file, not from the working directory.
-SHARED_SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "shared", "fixtures", "real_samples")
+SHARED_SAMPLES = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "shared",
+    "fixtures",
+    "real_samples",
+)
 
 
 @pytest.fixture

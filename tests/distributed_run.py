@@ -20,7 +20,8 @@ def main(argv):
             commands[-1].append(word)
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+    )
     from keras_bert import cli
 
     for command in commands:

@@ -22,17 +22,20 @@ def main(work):
 
     import keras_bert
 
-    report = {"backend": keras.backend.backend(),
-              "tensorflow_after_import": "tensorflow" in sys.modules}
+    report = {
+        "backend": keras.backend.backend(),
+        "tensorflow_after_import": "tensorflow" in sys.modules,
+    }
     inputs = dict(np.load(os.path.join(work, "inputs.npz")))
     tiny = {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}
-    minilm = {k[len("minilm_"):]: v for k, v in inputs.items() if k.startswith("minilm_")}
+    minilm = {k[len("minilm_") :]: v for k, v in inputs.items() if k.startswith("minilm_")}
     out = {}
 
     model = keras_bert.build(os.path.join(work, "hf"))
     result = model(tiny)
-    out["hf_sequence"], out["hf_pooled"] = (np.asarray(result[k]) for k in
-                                            ("sequence_output", "pooled_output"))
+    out["hf_sequence"], out["hf_pooled"] = (
+        np.asarray(result[k]) for k in ("sequence_output", "pooled_output")
+    )
     frozen = keras_bert.FrozenInference(model)(tiny)  # jax.jit over a copy of the weights
     out["frozen_sequence"] = np.asarray(frozen["sequence_output"])
     out["frozen_pooled"] = np.asarray(frozen["pooled_output"])
@@ -47,8 +50,9 @@ def main(work):
 
     model = keras_bert.build(os.path.join(work, "tf1"))  # TF's checkpoint reader
     result = model(tiny)
-    out["tf1_sequence"], out["tf1_pooled"] = (np.asarray(result[k]) for k in
-                                              ("sequence_output", "pooled_output"))
+    out["tf1_sequence"], out["tf1_pooled"] = (
+        np.asarray(result[k]) for k in ("sequence_output", "pooled_output")
+    )
 
     report["tasks"] = run_tasks(keras, keras_bert, work)
     np.savez(os.path.join(work, "jax_outputs.npz"), **out)
@@ -56,21 +60,31 @@ def main(work):
         json.dump(report, f)
 
 
-TINY = dict(vocabulary_size=11, num_layers=1, hidden_dim=6, num_heads=2,
-            intermediate_dim=10, max_sequence_length=16)
+TINY = dict(
+    vocabulary_size=11,
+    num_layers=1,
+    hidden_dim=6,
+    num_heads=2,
+    intermediate_dim=10,
+    max_sequence_length=16,
+)
 
 
 def task_data(task, rng, batch=8, seq=7):
     """Inputs and targets of a task at batch 8, sequence 7."""
-    ids = {"token_ids": rng.integers(1, 11, (batch, seq)).astype("int32"),
-           "segment_ids": np.zeros((batch, seq), "int32"),
-           "padding_mask": np.ones((batch, seq), "int32")}
+    ids = {
+        "token_ids": rng.integers(1, 11, (batch, seq)).astype("int32"),
+        "segment_ids": np.zeros((batch, seq), "int32"),
+        "padding_mask": np.ones((batch, seq), "int32"),
+    }
     if task == "multiple_choice":
         ids = {k: np.stack([v, v[::-1]], axis=1) for k, v in ids.items()}
         return ids, rng.integers(0, 2, batch)
     if task == "question_answering":
-        return ids, {"start_logits": rng.integers(0, seq, batch),
-                     "end_logits": rng.integers(0, seq, batch)}
+        return ids, {
+            "start_logits": rng.integers(0, seq, batch),
+            "end_logits": rng.integers(0, seq, batch),
+        }
     if task in ("token_classification", "feature_tagging"):
         return ids, rng.integers(0, 3, (batch, seq))
     if task == "embedding":
@@ -81,11 +95,14 @@ def task_data(task, rng, batch=8, seq=7):
 def run_tasks(keras, keras_bert, work):
     """Each task: 10 fit steps (finite, falling loss), predict, saved and reloaded."""
     keras.utils.set_random_seed(0)
-    options = {"classification": {"num_classes": 3},
-               "token_classification": {"num_classes": 3},
-               "feature_tagging": {"num_classes": 3, "lstm_units": 3},
-               "multiple_choice": {"num_choices": 2},
-               "question_answering": {}, "embedding": {}}
+    options = {
+        "classification": {"num_classes": 3},
+        "token_classification": {"num_classes": 3},
+        "feature_tagging": {"num_classes": 3, "lstm_units": 3},
+        "multiple_choice": {"num_choices": 2},
+        "question_answering": {},
+        "embedding": {},
+    }
     rng = np.random.default_rng(0)
     report = {}
     for task, extra in options.items():
@@ -99,13 +116,16 @@ def run_tasks(keras, keras_bert, work):
         model.save(path)
         reloaded = keras.saving.load_model(path)
         after = keras.tree.map_structure(np.asarray, reloaded.predict(x, verbose=0))
-        same = all(np.allclose(a, b, atol=1e-6) for a, b in
-                   zip(keras.tree.flatten(before), keras.tree.flatten(after)))
-        report[task] = {"losses": [float(v) for v in losses], "reloaded_equal": bool(same),
-                        "trainable": [len(model.trainable_variables),
-                                      len(reloaded.trainable_variables)],
-                        "optimizer": [len(model.optimizer.variables),
-                                      len(reloaded.optimizer.variables)]}
+        same = all(
+            np.allclose(a, b, atol=1e-6)
+            for a, b in zip(keras.tree.flatten(before), keras.tree.flatten(after))
+        )
+        report[task] = {
+            "losses": [float(v) for v in losses],
+            "reloaded_equal": bool(same),
+            "trainable": [len(model.trainable_variables), len(reloaded.trainable_variables)],
+            "optimizer": [len(model.optimizer.variables), len(reloaded.optimizer.variables)],
+        }
     return report
 
 
@@ -123,8 +143,7 @@ def attention(work):
     scale = 1.0 / np.sqrt(q.shape[-1])
 
     def outputs():  # A new function each time: jax.jit caches traces per function.
-        run = jax.jit(lambda mask: module.fused_attention(q, k, v, mask[:, None, None, :],
-                                                          scale))
+        run = jax.jit(lambda mask: module.fused_attention(q, k, v, mask[:, None, None, :], scale))
         return {name: np.asarray(run(mask.astype(bool))) for name, mask in inputs.items()}
 
     out = outputs()

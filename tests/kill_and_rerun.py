@@ -13,11 +13,13 @@ def kill_then_rerun(argv, state_path, at_least, timeout=240):
     """(step the killed run had checkpointed, the completed re-run's CompletedProcess)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, "-m", "keras_bert.cli"] + list(argv)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + timeout
     while time.time() < deadline and not (
-            state_path.exists() and json.loads(state_path.read_text())["step"] >= at_least):
+        state_path.exists() and json.loads(state_path.read_text())["step"] >= at_least
+    ):
         assert process.poll() is None, "the run ended before it could be killed"
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)

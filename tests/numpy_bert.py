@@ -27,9 +27,11 @@ def softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
-def random_weights(rng, vocab, hidden, layers, intermediate, max_positions=16,
-                   type_vocab=2, heads=True, scale=0.5):
+def random_weights(
+    rng, vocab, hidden, layers, intermediate, max_positions=16, type_vocab=2, heads=True, scale=0.5
+):
     """TF1-named float32 weights, as Google's checkpoints store them."""
+
     def r(*shape):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
@@ -44,8 +46,12 @@ def random_weights(rng, vocab, hidden, layers, intermediate, max_positions=16,
     }
     for i in range(layers):
         p = f"bert/encoder/layer_{i}"
-        for name in ("attention/self/query", "attention/self/key", "attention/self/value",
-                     "attention/output/dense"):
+        for name in (
+            "attention/self/query",
+            "attention/self/key",
+            "attention/self/value",
+            "attention/output/dense",
+        ):
             w[f"{p}/{name}/kernel"] = r(hidden, hidden)
             w[f"{p}/{name}/bias"] = r(hidden)
         w[f"{p}/intermediate/dense/kernel"] = r(hidden, intermediate)
@@ -70,9 +76,11 @@ def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers):
     """(sequence_output, pooled_output, [every layer's output]) in float64."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
     batch, seq = token_ids.shape
-    x = (w["bert/embeddings/word_embeddings"][token_ids]
-         + w["bert/embeddings/position_embeddings"][:seq][None]
-         + w["bert/embeddings/token_type_embeddings"][segment_ids])
+    x = (
+        w["bert/embeddings/word_embeddings"][token_ids]
+        + w["bert/embeddings/position_embeddings"][:seq][None]
+        + w["bert/embeddings/token_type_embeddings"][segment_ids]
+    )
     x = layer_norm(x, w["bert/embeddings/LayerNorm/gamma"], w["bert/embeddings/LayerNorm/beta"])
     hidden = x.shape[-1]
     size = hidden // num_heads
@@ -91,8 +99,11 @@ def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers):
         scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + adder
         context = (softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(batch, seq, hidden)
         attention = dense(context, "attention/output/dense")
-        x = layer_norm(x + attention, w[f"{p}/attention/output/LayerNorm/gamma"],
-                       w[f"{p}/attention/output/LayerNorm/beta"])
+        x = layer_norm(
+            x + attention,
+            w[f"{p}/attention/output/LayerNorm/gamma"],
+            w[f"{p}/attention/output/LayerNorm/beta"],
+        )
         ffn = dense(gelu(dense(x, "intermediate/dense")), "output/dense")
         x = layer_norm(x + ffn, w[f"{p}/output/LayerNorm/gamma"], w[f"{p}/output/LayerNorm/beta"])
         layers.append(x)
@@ -104,11 +115,18 @@ def pretraining_heads(w, sequence_output, pooled_output, mask_positions):
     """(mlm_logits [B, P, vocab], nsp_logits [B, 2]) as in run_pretraining.py."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
     gathered = np.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
-    h = gelu(gathered @ w["cls/predictions/transform/dense/kernel"]
-             + w["cls/predictions/transform/dense/bias"])
-    h = layer_norm(h, w["cls/predictions/transform/LayerNorm/gamma"],
-                   w["cls/predictions/transform/LayerNorm/beta"])
+    h = gelu(
+        gathered @ w["cls/predictions/transform/dense/kernel"]
+        + w["cls/predictions/transform/dense/bias"]
+    )
+    h = layer_norm(
+        h,
+        w["cls/predictions/transform/LayerNorm/gamma"],
+        w["cls/predictions/transform/LayerNorm/beta"],
+    )
     mlm = h @ w["bert/embeddings/word_embeddings"].T + w["cls/predictions/output_bias"]
-    nsp = (pooled_output @ w["cls/seq_relationship/output_weights"].T
-           + w["cls/seq_relationship/output_bias"])
+    nsp = (
+        pooled_output @ w["cls/seq_relationship/output_weights"].T
+        + w["cls/seq_relationship/output_bias"]
+    )
     return mlm, nsp

@@ -42,8 +42,14 @@ def call_in_fresh_process(export_path, requests, tmp_path):
     with open(request_file, "w") as f:
         json.dump(requests, f)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
-    done = subprocess.run([sys.executable, "-c", _CALLER, export_path, request_file],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _CALLER, export_path, request_file],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["ours"] == [], report["ours"]
@@ -53,8 +59,12 @@ def call_in_fresh_process(export_path, requests, tmp_path):
 
 # tf-text ops that the official TF Serving builds (2.12-2.20) register.
 SERVING_TF_TEXT_OPS = {
-    "FastWordpieceTokenizeWithOffsets", "WordpieceTokenizeWithOffsets",
-    "RegexSplitWithOffsets", "CaseFoldUTF8", "NormalizeUTF8", "FastBertNormalize",
+    "FastWordpieceTokenizeWithOffsets",
+    "WordpieceTokenizeWithOffsets",
+    "RegexSplitWithOffsets",
+    "CaseFoldUTF8",
+    "NormalizeUTF8",
+    "FastBertNormalize",
     "UnicodeScriptTokenizeWithOffsets",
 }
 
@@ -78,8 +88,9 @@ def op_types(export_path):
 def ops_outside_serving(export_path):
     """Op types that are neither core TensorFlow nor in `SERVING_TF_TEXT_OPS`."""
     core = set(dir(tf.raw_ops))
-    return sorted(t for t in op_types(export_path)
-                  if t not in core and t not in SERVING_TF_TEXT_OPS)
+    return sorted(
+        t for t in op_types(export_path) if t not in core and t not in SERVING_TF_TEXT_OPS
+    )
 
 
 def signature_op_types(export_path, signature):

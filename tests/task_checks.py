@@ -11,8 +11,14 @@ import tensorflow as tf
 import keras_bert
 
 # The one tiny config for task tests: odd sizes catch transposed axes.
-TINY = dict(vocabulary_size=13, num_layers=2, num_heads=2, hidden_dim=6,
-            intermediate_dim=10, max_sequence_length=9)
+TINY = dict(
+    vocabulary_size=13,
+    num_layers=2,
+    num_heads=2,
+    hidden_dim=6,
+    intermediate_dim=10,
+    max_sequence_length=9,
+)
 SEQ = 7
 
 
@@ -20,9 +26,11 @@ def tiny_inputs(batch=4, seq=SEQ, seed=0, vocabulary_size=TINY["vocabulary_size"
     rng = np.random.default_rng(seed)
     mask = np.ones((batch, seq), "int32")
     mask[1, 5:] = 0
-    return {"token_ids": rng.integers(5, vocabulary_size, (batch, seq)).astype("int32") * mask,
-            "segment_ids": (np.arange(seq) > 3).astype("int32")[None].repeat(batch, 0),
-            "padding_mask": mask}
+    return {
+        "token_ids": rng.integers(5, vocabulary_size, (batch, seq)).astype("int32") * mask,
+        "segment_ids": (np.arange(seq) > 3).astype("int32")[None].repeat(batch, 0),
+        "padding_mask": mask,
+    }
 
 
 def build_tiny(task, **options):
@@ -63,14 +71,17 @@ def run_task_checks(task, x, y, tmp_path, metric_names, **options):
     assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) > 0
     for a, b in zip(model.optimizer.variables, restored.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    for a, b in zip(keras.tree.flatten(restored.predict(x, verbose=0)),
-                    keras.tree.flatten(model.predict(x, verbose=0))):
+    for a, b in zip(
+        keras.tree.flatten(restored.predict(x, verbose=0)),
+        keras.tree.flatten(model.predict(x, verbose=0)),
+    ):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
     # mixed_bfloat16 trains, with float32 outputs.
     mixed = build_tiny(task, total_steps=2, dtype="mixed_bfloat16", **options)
     history = mixed.fit(x, y, epochs=1, verbose=0).history
     assert np.isfinite(history["loss"]).all()
-    assert all(np.asarray(o).dtype == np.float32
-               for o in keras.tree.flatten(mixed.predict(x, verbose=0)))
+    assert all(
+        np.asarray(o).dtype == np.float32 for o in keras.tree.flatten(mixed.predict(x, verbose=0))
+    )
     return model

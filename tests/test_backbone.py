@@ -11,8 +11,14 @@ VOCAB, HIDDEN, HEADS, INTER, LAYERS, SEQ, MAX_POS = 13, 6, 2, 10, 2, 7, 9
 
 
 def tiny_backbone(**kwargs):
-    config = dict(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
-                  hidden_dim=HIDDEN, intermediate_dim=INTER, max_sequence_length=MAX_POS)
+    config = dict(
+        vocabulary_size=VOCAB,
+        num_layers=LAYERS,
+        num_heads=HEADS,
+        hidden_dim=HIDDEN,
+        intermediate_dim=INTER,
+        max_sequence_length=MAX_POS,
+    )
     config.update(kwargs)
     return BertBackbone(**config)
 
@@ -32,17 +38,17 @@ def tiny_inputs(batch=3, seq=SEQ, seed=0):
 
 def test_matches_numpy_reference():
     model = tiny_backbone()
-    weights = numpy_bert.random_weights(np.random.default_rng(1), VOCAB, HIDDEN, LAYERS,
-                                        INTER, max_positions=MAX_POS, heads=False)
+    weights = numpy_bert.random_weights(
+        np.random.default_rng(1), VOCAB, HIDDEN, LAYERS, INTER, max_positions=MAX_POS, heads=False
+    )
     checkpoints.assign(weights, model)
     inputs = tiny_inputs()
     out = model(inputs)
-    seq, pooled, layers = numpy_bert.forward(weights, inputs["token_ids"],
-                                             inputs["segment_ids"], inputs["padding_mask"],
-                                             HEADS, LAYERS)
+    seq, pooled, layers = numpy_bert.forward(
+        weights, inputs["token_ids"], inputs["segment_ids"], inputs["padding_mask"], HEADS, LAYERS
+    )
     real = inputs["padding_mask"][..., None].astype(bool)
-    np.testing.assert_allclose(np.asarray(out["sequence_output"]) * real, seq * real,
-                               atol=2e-5)
+    np.testing.assert_allclose(np.asarray(out["sequence_output"]) * real, seq * real, atol=2e-5)
     np.testing.assert_allclose(out["pooled_output"], pooled, atol=2e-5)
     assert len(out["encoder_outputs"]) == LAYERS
     for ours, ref in zip(out["encoder_outputs"], layers):
@@ -63,14 +69,16 @@ def test_tanh_gelu_is_selectable_and_differs():
     exact = tiny_backbone()
     approx = tiny_backbone(activation="gelu_approximate")
     approx.set_weights(exact.get_weights())
-    diff = np.abs(np.asarray(exact(inputs)["sequence_output"])
-                  - np.asarray(approx(inputs)["sequence_output"])).max()
+    diff = np.abs(
+        np.asarray(exact(inputs)["sequence_output"]) - np.asarray(approx(inputs)["sequence_output"])
+    ).max()
     assert 0 < diff < 0.1
 
 
 def test_generic_model_checks(tmp_path):
-    run_model_checks(tiny_backbone(), tiny_inputs(), tmp_path,
-                     variable_length_inputs=tiny_inputs(seq=4))
+    run_model_checks(
+        tiny_backbone(), tiny_inputs(), tmp_path, variable_length_inputs=tiny_inputs(seq=4)
+    )
 
 
 def test_dropout_active_in_training_only():
@@ -96,11 +104,16 @@ def test_mixed_bfloat16_runs_with_float32_softmax_and_layer_norm():
     out = model(inputs)
     assert out["sequence_output"].dtype == "bfloat16"
     assert all(v.dtype == "float32" for v in model.weights)
-    norms = [layer for layer in model._flatten_layers()
-             if isinstance(layer, keras.layers.LayerNormalization)]
+    norms = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.LayerNormalization)
+    ]
     assert norms and all(layer.compute_dtype == "float32" for layer in norms)
-    diff = np.abs(np.asarray(out["sequence_output"], "float32")
-                  - np.asarray(reference(inputs)["sequence_output"])).max()
+    diff = np.abs(
+        np.asarray(out["sequence_output"], "float32")
+        - np.asarray(reference(inputs)["sequence_output"])
+    ).max()
     assert diff < 0.1
     # The policy is part of the config: a rebuilt model runs mixed too.
     assert model.dtype_policy.name == "mixed_bfloat16"
@@ -113,18 +126,22 @@ def test_fit_runs_with_jit_compile():
     inputs = tiny_inputs()
     pooled = keras.layers.Dense(2)(model.output["pooled_output"])
     classifier = keras.Model(model.input, pooled)
-    classifier.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                       jit_compile=True)
+    classifier.compile(
+        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
+    )
     history = classifier.fit(inputs, np.array([0, 1, 0]), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("token_ids", -1, r"token_ids must be in \[0, 13\) \(the vocabulary size\)"),
-    ("token_ids", VOCAB, r"token_ids must be in \[0, 13\)"),
-    ("segment_ids", -1, r"segment_ids must be in \[0, 2\) \(num_segments"),
-    ("segment_ids", 2, r"segment_ids must be in \[0, 2\) \(num_segments"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("token_ids", -1, r"token_ids must be in \[0, 13\) \(the vocabulary size\)"),
+        ("token_ids", VOCAB, r"token_ids must be in \[0, 13\)"),
+        ("segment_ids", -1, r"segment_ids must be in \[0, 2\) \(num_segments"),
+        ("segment_ids", 2, r"segment_ids must be in \[0, 2\) \(num_segments"),
+    ],
+)
 def test_out_of_range_ids_are_errors_eager_and_traced(field, value, message):
     import tensorflow as tf
 
@@ -156,8 +173,10 @@ def test_sequence_longer_than_positions_is_a_clear_error():
         model(inputs)
     with pytest.raises(ValueError, match="exceeds max_sequence_length 9.*got 10"):
         model.predict(inputs, verbose=0)  # The length is known when predict traces.
-    traced = tf.function(lambda x: model(x, training=False), input_signature=[
-        {k: tf.TensorSpec([None, None], tf.int32) for k in inputs}])
+    traced = tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[{k: tf.TensorSpec([None, None], tf.int32) for k in inputs}],
+    )
     with pytest.raises(tf.errors.InvalidArgumentError, match="exceeds max_sequence_length 9"):
         traced(inputs)  # Length unknown until run.
     # At the limit it runs.
@@ -209,8 +228,9 @@ def test_a_blocks_first_row_under_attention_dropout_is_the_full_blocks(monkeypat
 
     from keras_bert.layers import TransformerEncoder
 
-    block = TransformerEncoder(num_heads=HEADS, intermediate_dim=INTER, dropout=0.0,
-                               attention_dropout=0.5)
+    block = TransformerEncoder(
+        num_heads=HEADS, intermediate_dim=INTER, dropout=0.0, attention_dropout=0.5
+    )
     rng = np.random.default_rng(5)
     x = tf.Variable(rng.normal(size=(3, SEQ, HIDDEN)).astype("float32"))
     mask = tiny_inputs()["padding_mask"]
@@ -220,7 +240,7 @@ def test_a_blocks_first_row_under_attention_dropout_is_the_full_blocks(monkeypat
     keep = (rng.random((3, HEADS, SEQ, SEQ)) > 0.5).astype("float32") * 2.0
 
     def dropper(scores, dtype):  # Position 0's row of the mask when one query is asked.
-        kept = keep[:, :, :scores.shape[2]]
+        kept = keep[:, :, : scores.shape[2]]
         return lambda probs: keras.ops.cast(probs, dtype) * kept
 
     monkeypatch.setattr(block.attention_dropout_layer, "dropper", dropper)
@@ -237,11 +257,19 @@ def test_a_blocks_first_row_under_attention_dropout_is_the_full_blocks(monkeypat
     expected, expected_gradients = run(first_row=False)
     np.testing.assert_allclose(row, expected, atol=1e-5)
     for variable, a, b in zip(block.trainable_variables + [x], gradients, expected_gradients):
-        np.testing.assert_allclose(tf.convert_to_tensor(a), tf.convert_to_tensor(b),
-                                   rtol=1e-4, atol=1e-5, err_msg=variable.name)
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(a),
+            tf.convert_to_tensor(b),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=variable.name,
+        )
     # The mask matters: without it the row is another.
-    monkeypatch.setattr(block.attention_dropout_layer, "dropper",
-                        lambda scores, dtype: lambda probs: keras.ops.cast(probs, dtype))
+    monkeypatch.setattr(
+        block.attention_dropout_layer,
+        "dropper",
+        lambda scores, dtype: lambda probs: keras.ops.cast(probs, dtype),
+    )
     assert np.abs(run(first_row=True)[0] - row).max() > 1e-2
 
 
@@ -249,9 +277,18 @@ def test_pooled_output_after_keras_own_int8_quantization():
     """Keras's `model.quantize("int8")` keeps the kernels as codes: the first row then
     takes the quantized keys and values of every token, as the full block does."""
     model = tiny_backbone()
-    checkpoints.assign(numpy_bert.random_weights(np.random.default_rng(1), VOCAB, HIDDEN,
-                                                 LAYERS, INTER, max_positions=MAX_POS,
-                                                 heads=False), model)
+    checkpoints.assign(
+        numpy_bert.random_weights(
+            np.random.default_rng(1),
+            VOCAB,
+            HIDDEN,
+            LAYERS,
+            INTER,
+            max_positions=MAX_POS,
+            heads=False,
+        ),
+        model,
+    )
     inputs = tiny_inputs()
     before = keras.ops.convert_to_numpy(model(inputs)["pooled_output"])
     model.quantize("int8")
@@ -267,9 +304,18 @@ def test_pooled_output_trains_like_the_full_last_block():
     import tensorflow as tf
 
     model = tiny_backbone(dropout=0.0)
-    checkpoints.assign(numpy_bert.random_weights(np.random.default_rng(1), VOCAB, HIDDEN,
-                                                 LAYERS, INTER, max_positions=MAX_POS,
-                                                 heads=False), model)
+    checkpoints.assign(
+        numpy_bert.random_weights(
+            np.random.default_rng(1),
+            VOCAB,
+            HIDDEN,
+            LAYERS,
+            INTER,
+            max_positions=MAX_POS,
+            heads=False,
+        ),
+        model,
+    )
     inputs = tiny_inputs()
     weights = np.random.default_rng(4).normal(size=(3, HIDDEN)).astype("float32")
 
@@ -280,12 +326,18 @@ def test_pooled_output_trains_like_the_full_last_block():
 
     ours = gradients(lambda out: out["pooled_output"])
     full = gradients(lambda out: model.pooler_dense(out["sequence_output"][:, 0]))
-    key_kernel = [v is model.encoder_layers[-1].key_dense.kernel
-                  for v in model.trainable_variables].index(True)
+    key_kernel = [
+        v is model.encoder_layers[-1].key_dense.kernel for v in model.trainable_variables
+    ].index(True)
     for variable, a, b in zip(model.trainable_variables, ours, full):
         if b is None:  # Position embeddings past the sequence, for one.
             assert a is None, variable.path
             continue
-        np.testing.assert_allclose(tf.convert_to_tensor(a), tf.convert_to_tensor(b),
-                                   rtol=1e-4, atol=1e-5, err_msg=variable.path)
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(a),
+            tf.convert_to_tensor(b),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=variable.path,
+        )
     assert np.abs(np.asarray(ours[key_kernel])).max() > 1e-2  # Keys do get a gradient.

@@ -55,8 +55,9 @@ def test_other_axes_use_keras_own_call():
     x = np.random.default_rng(2).normal(size=(3, 4, 5)).astype("float32")
     ours, keras_own = BertLayerNorm(axis=1), keras.layers.LayerNormalization(axis=1)
     assert not ours._custom(tf.constant(x))
-    np.testing.assert_allclose(np.asarray(ours(x, training=True)), np.asarray(keras_own(x)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(ours(x, training=True)), np.asarray(keras_own(x)), atol=1e-6
+    )
 
 
 def test_a_block_uses_it_in_training_and_inference(monkeypatch):
@@ -64,8 +65,9 @@ def test_a_block_uses_it_in_training_and_inference(monkeypatch):
     from keras_bert.layers import bert_layer_norm
 
     calls, normalize = [], bert_layer_norm._normalize
-    monkeypatch.setattr(bert_layer_norm, "_normalize",
-                        lambda *args: calls.append(args[-1]) or normalize(*args))
+    monkeypatch.setattr(
+        bert_layer_norm, "_normalize", lambda *args: calls.append(args[-1]) or normalize(*args)
+    )
     block = TransformerEncoder(num_heads=2, intermediate_dim=10)
     x = np.random.default_rng(3).normal(size=(3, 7, 6)).astype("float32")
     inference = block(x, training=False)
@@ -113,8 +115,9 @@ def test_inference_kernel_matches_keras_layer_norm_and_its_gradients(shape, trac
         return [layer(x, training=False)] + tape.gradient(loss, [x, layer.gamma, layer.beta])
 
     run = tf.function(run) if traced else run
-    for ours, keras_own, name in zip(run(layers[0], x), run(layers[1], x),
-                                     ["y", "dx", "dgamma", "dbeta"]):
+    for ours, keras_own, name in zip(
+        run(layers[0], x), run(layers[1], x), ["y", "dx", "dgamma", "dbeta"]
+    ):
         assert np.abs(np.asarray(keras_own)).max() > 0.1, name
         np.testing.assert_allclose(ours, keras_own, rtol=1e-5, atol=2e-5, err_msg=name)
 

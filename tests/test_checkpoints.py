@@ -19,19 +19,21 @@ def inputs(batch=2, seq=7):
     rng = np.random.default_rng(3)
     mask = np.ones((batch, seq), "int32")
     mask[1, 5:] = 0
-    return {"token_ids": rng.integers(0, VOCAB, (batch, seq)).astype("int32"),
-            "segment_ids": (np.arange(seq) > 3).astype("int32")[None].repeat(batch, 0),
-            "padding_mask": mask}
+    return {
+        "token_ids": rng.integers(0, VOCAB, (batch, seq)).astype("int32"),
+        "segment_ids": (np.arange(seq) > 3).astype("int32")[None].repeat(batch, 0),
+        "padding_mask": mask,
+    }
 
 
 def assert_matches_reference(model, weights):
     x = inputs()
     out = model(x)
-    seq, pooled, _ = numpy_bert.forward(weights, x["token_ids"], x["segment_ids"],
-                                        x["padding_mask"], HEADS, LAYERS)
+    seq, pooled, _ = numpy_bert.forward(
+        weights, x["token_ids"], x["segment_ids"], x["padding_mask"], HEADS, LAYERS
+    )
     real = x["padding_mask"][..., None].astype(bool)
-    np.testing.assert_allclose(np.asarray(out["sequence_output"]) * real, seq * real,
-                               atol=2e-5)
+    np.testing.assert_allclose(np.asarray(out["sequence_output"]) * real, seq * real, atol=2e-5)
     np.testing.assert_allclose(out["pooled_output"], pooled, atol=2e-5)
 
 
@@ -63,11 +65,13 @@ def test_pretraining_heads_load_and_match_reference(tmp_path, writer):
     x = inputs()
     out = backbone(x)
     positions = np.array([[1, 2, 4], [0, 3, 3]], "int32")
-    seq, pooled, _ = numpy_bert.forward(weights, x["token_ids"], x["segment_ids"],
-                                        x["padding_mask"], HEADS, LAYERS)
+    seq, pooled, _ = numpy_bert.forward(
+        weights, x["token_ids"], x["segment_ids"], x["padding_mask"], HEADS, LAYERS
+    )
     mlm_ref, nsp_ref = numpy_bert.pretraining_heads(weights, seq, pooled, positions)
-    np.testing.assert_allclose(mlm(out["sequence_output"], mask_positions=positions),
-                               mlm_ref, atol=5e-5)
+    np.testing.assert_allclose(
+        mlm(out["sequence_output"], mask_positions=positions), mlm_ref, atol=5e-5
+    )
     np.testing.assert_allclose(nsp(out["pooled_output"]), nsp_ref, atol=5e-5)
 
 
@@ -119,12 +123,14 @@ def test_missing_variable_is_named(tmp_path):
 
 
 def test_config_disagreeing_with_weights_is_an_error(tmp_path):
-    directory = write_tf1(str(tmp_path / "ckpt"), tiny_weights(),
-                          dict(CONFIG, intermediate_size=12))
+    directory = write_tf1(
+        str(tmp_path / "ckpt"), tiny_weights(), dict(CONFIG, intermediate_size=12)
+    )
     with pytest.raises(ValueError, match="shape mismatch.*intermediate/dense/kernel"):
         keras_bert.build(directory)
-    fewer_layers = write_tf1(str(tmp_path / "fewer"), tiny_weights(),
-                             dict(CONFIG, num_hidden_layers=1))
+    fewer_layers = write_tf1(
+        str(tmp_path / "fewer"), tiny_weights(), dict(CONFIG, num_hidden_layers=1)
+    )
     with pytest.raises(ValueError, match="unexpected.*layer_1"):
         keras_bert.build(fewer_layers)
 
@@ -199,12 +205,12 @@ def test_tokenizer_json_without_vocab_txt_says_how_to_get_one(tmp_path):
     from pipelines.vocabulary import main as write_vocab
 
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s"]
-    tokenizer_json = {"model": {"type": "WordPiece",
-                                "vocab": {t: i for i, t in enumerate(tokens)}}}
+    tokenizer_json = {"model": {"type": "WordPiece", "vocab": {t: i for i, t in enumerate(tokens)}}}
     (tmp_path / "tokenizer.json").write_text(json.dumps(tokenizer_json))
     (tmp_path / "tokenizer_config.json").write_text('{"do_lower_case": true}')
-    with pytest.raises(FileNotFoundError, match="tokenizer.json but no vocab.txt.*"
-                                                "python -m pipelines.vocabulary"):
+    with pytest.raises(
+        FileNotFoundError, match="tokenizer.json but no vocab.txt.*python -m pipelines.vocabulary"
+    ):
         BertTokenizer.from_dir(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no vocab.txt"):
         BertPreprocessor.from_dir(str(tmp_path))

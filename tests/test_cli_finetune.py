@@ -23,9 +23,16 @@ GOOD, BAD = ["the dog is good", "a quick fox", "the cat jump over"], ["lazy dog"
 def tiny_checkpoint(folder, dropout):
     """A tiny encoder in Google's layout with this dropout (hidden and attention)."""
     keras.utils.set_random_seed(0)
-    model = keras_bert.build("tiny", vocabulary_size=len(read_vocabulary(VOCAB)), num_layers=1,
-                             hidden_dim=12, num_heads=2, intermediate_dim=20,
-                             max_sequence_length=64, dropout=dropout)
+    model = keras_bert.build(
+        "tiny",
+        vocabulary_size=len(read_vocabulary(VOCAB)),
+        num_layers=1,
+        hidden_dim=12,
+        num_heads=2,
+        intermediate_dim=20,
+        max_sequence_length=64,
+        dropout=dropout,
+    )
     return write_tf1_checkpoint(str(folder), model, vocabulary=VOCAB, lowercase=True)
 
 
@@ -46,11 +53,33 @@ def write_table(path, rows, seed=0):
 
 
 def table_args(tmp_path, checkpoint, out="run", *extra, rows=40):
-    return ["finetune", "tsv", "--train", write_table(tmp_path / "train.tsv", rows),
-            "--validation", write_table(tmp_path / "dev.tsv", 12, seed=1),
-            "--text-column", "text", "--label-column", "label", "--weights", checkpoint,
-            "--out", str(tmp_path / out), "--seq-len", "16", "--batch-size", "8",
-            "--learning-rate", "3e-3", "--head-dropout", "0", "--verbose", "2", *extra]
+    return [
+        "finetune",
+        "tsv",
+        "--train",
+        write_table(tmp_path / "train.tsv", rows),
+        "--validation",
+        write_table(tmp_path / "dev.tsv", 12, seed=1),
+        "--text-column",
+        "text",
+        "--label-column",
+        "label",
+        "--weights",
+        checkpoint,
+        "--out",
+        str(tmp_path / out),
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "3e-3",
+        "--head-dropout",
+        "0",
+        "--verbose",
+        "2",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +104,8 @@ def test_finetune_learns_and_evaluate_reproduces_its_metrics(trained_run, capsys
     assert evaluated["metrics"] == pytest.approx(results["validation"])
     matrix = np.array(evaluated["confusion_matrix"])
     assert matrix.sum() == 12 and np.trace(matrix) / 12 == pytest.approx(
-        evaluated["metrics"]["accuracy"])
+        evaluated["metrics"]["accuracy"]
+    )
 
 
 def test_evaluate_and_predict_int8(trained_run, capsys):
@@ -92,9 +122,12 @@ def test_evaluate_and_predict_int8(trained_run, capsys):
 def tensorboard_tags(folder):
     import tensorflow as tf
 
-    return {value.tag for name in os.listdir(folder)
-            for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name))
-            for value in event.summary.value}
+    return {
+        value.tag
+        for name in os.listdir(folder)
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name))
+        for value in event.summary.value
+    }
 
 
 def test_predict_raw_text_stdin_and_files(trained_run, tmp_path, capsys, monkeypatch):
@@ -110,20 +143,40 @@ def test_predict_raw_text_stdin_and_files(trained_run, tmp_path, capsys, monkeyp
     assert [r["label"] for r in rows] == ["good", "bad"]
     assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     out = tmp_path / "preds" / "p.tsv"
-    assert cli.main(["predict", run, "--data", str(trained_run / "dev.tsv"), "--out",
-                     str(out)]) == 0
+    assert (
+        cli.main(["predict", run, "--data", str(trained_run / "dev.tsv"), "--out", str(out)]) == 0
+    )
     lines = out.read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 13
 
 
-def test_glue_classification_and_regression_with_leaderboard_files(tmp_path, checkpoint,
-                                                                  capsys):
+def test_glue_classification_and_regression_with_leaderboard_files(tmp_path, checkpoint, capsys):
     data = write_glue(str(tmp_path / "glue"), rows=8)
     for task, metrics in (("mrpc", ["f1", "accuracy"]), ("stsb", ["spearman", "pearson"])):
         out = tmp_path / task
-        assert cli.main(["finetune", f"glue/{task}", "--data-dir", data, "--weights",
-                         checkpoint, "--out", str(out), "--epochs", "1", "--seq-len", "32",
-                         "--batch-size", "4", "--verbose", "0"]) == 0
+        assert (
+            cli.main(
+                [
+                    "finetune",
+                    f"glue/{task}",
+                    "--data-dir",
+                    data,
+                    "--weights",
+                    checkpoint,
+                    "--out",
+                    str(out),
+                    "--epochs",
+                    "1",
+                    "--seq-len",
+                    "32",
+                    "--batch-size",
+                    "4",
+                    "--verbose",
+                    "0",
+                ]
+            )
+            == 0
+        )
         results = json.loads((out / "results.json").read_text())
         assert results["metrics"] == metrics and set(results["validation"]) == set(metrics)
         capsys.readouterr()
@@ -133,7 +186,8 @@ def test_glue_classification_and_regression_with_leaderboard_files(tmp_path, che
         assert cli.main(["predict", str(out), "--data", "test", "--out", str(board)]) == 0
         rows = [line.split("\t") for line in board.read_text().splitlines()]
         assert rows[0] == ["index", "prediction"] and [r[0] for r in rows[1:]] == [
-            str(i) for i in range(8)]
+            str(i) for i in range(8)
+        ]
         if task == "stsb":
             assert all(float(r[1]) == pytest.approx(float(r[1])) for r in rows[1:])
         else:
@@ -146,21 +200,46 @@ def test_class_folders_with_a_seeded_split(tmp_path, checkpoint):
         for i in range(10):
             (tmp_path / "data" / label / f"{i:03d}.txt").write_text(texts[i % len(texts)])
     out = tmp_path / "run"
-    assert cli.main(["finetune", "folders", "--train", str(tmp_path / "data"), "--weights",
-                     checkpoint, "--out", str(out), "--epochs", "1", "--seq-len", "16",
-                     "--batch-size", "4", "--verbose", "0"]) == 0
+    assert (
+        cli.main(
+            [
+                "finetune",
+                "folders",
+                "--train",
+                str(tmp_path / "data"),
+                "--weights",
+                checkpoint,
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--seq-len",
+                "16",
+                "--batch-size",
+                "4",
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     results = json.loads((out / "results.json").read_text())
     assert results["train_examples"] == 16 and results["validation_examples"] == 4
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a: a[:a.index("--text-column")] + a[a.index("--label-column"):],
-     "needs --text-column"),
-    (lambda a: a + ["--seq-len", "600"], "--seq-len 600 must be in [8, 64]"),
-    (lambda a: ["finetune", "glue/mrpc"] + a[2:], "needs --data-dir"),
-    (lambda a: ["finetune", "glue/sst-2"] + a[2:], "Unknown GLUE task 'sst-2'"),
-    (lambda a: ["finetune", "xml"] + a[2:], "unknown data source 'xml'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda a: a[: a.index("--text-column")] + a[a.index("--label-column") :],
+            "needs --text-column",
+        ),
+        (lambda a: a + ["--seq-len", "600"], "--seq-len 600 must be in [8, 64]"),
+        (lambda a: ["finetune", "glue/mrpc"] + a[2:], "needs --data-dir"),
+        (lambda a: ["finetune", "glue/sst-2"] + a[2:], "Unknown GLUE task 'sst-2'"),
+        (lambda a: ["finetune", "xml"] + a[2:], "unknown data source 'xml'"),
+    ],
+)
 def test_bad_input_is_one_line_before_training(tmp_path, checkpoint, capsys, change, message):
     assert cli.main(change(table_args(tmp_path, checkpoint))) == 2
     err = capsys.readouterr().err
@@ -189,17 +268,40 @@ def dropout_checkpoint(tmp_path_factory):
 def test_killed_run_resumes_at_the_same_batch_and_dropout_masks(tmp_path, dropout_checkpoint):
     """Dropout on (encoder and head): the resumed run draws the masks the uninterrupted
     one drew, because the random generators' states are checkpointed."""
-    argv = table_args(tmp_path, dropout_checkpoint, "killed", "--epochs", "3",
-                      "--checkpoint-every", "2", "--seed", "4", "--head-dropout", "0.1")
+    argv = table_args(
+        tmp_path,
+        dropout_checkpoint,
+        "killed",
+        "--epochs",
+        "3",
+        "--checkpoint-every",
+        "2",
+        "--seed",
+        "4",
+        "--head-dropout",
+        "0.1",
+    )
     state = tmp_path / "killed" / "checkpoints" / "state.json"
     killed_at, rerun = kill_then_rerun(argv, state, at_least=4)
     assert 4 <= killed_at < 15
     assert f"resuming from step {killed_at} of 15" in rerun.stderr
-    straight = table_args(tmp_path, dropout_checkpoint, "straight", "--epochs", "3",
-                          "--checkpoint-every", "2", "--seed", "4", "--head-dropout", "0.1")
+    straight = table_args(
+        tmp_path,
+        dropout_checkpoint,
+        "straight",
+        "--epochs",
+        "3",
+        "--checkpoint-every",
+        "2",
+        "--seed",
+        "4",
+        "--head-dropout",
+        "0.1",
+    )
     assert cli.main(straight) == 0
-    resumed, uninterrupted = (_final_weights(tmp_path / name / "model.keras")
-                              for name in ("killed", "straight"))
+    resumed, uninterrupted = (
+        _final_weights(tmp_path / name / "model.keras") for name in ("killed", "straight")
+    )
     for a, b in zip(resumed, uninterrupted):
         np.testing.assert_allclose(a, b, atol=1e-6)  # No batch trained twice or skipped.
     history = json.loads((tmp_path / "killed" / "results.json").read_text())["epochs"]
@@ -210,17 +312,37 @@ def test_scores_used_by_the_cli_are_the_official_ones():
     from keras_bert.cli import task_data
 
     values = task_data.score(("accuracy", "f1", "mcc"), [1, 0, 1, 1], [1, 1, 1, 0])
-    assert values == {"accuracy": 0.5, "f1": scores.f1([1, 0, 1, 1], [1, 1, 1, 0]),
-                      "mcc": scores.matthews_corrcoef([1, 0, 1, 1], [1, 1, 1, 0])}
+    assert values == {
+        "accuracy": 0.5,
+        "f1": scores.f1([1, 0, 1, 1], [1, 1, 1, 0]),
+        "mcc": scores.matthews_corrcoef([1, 0, 1, 1], [1, 1, 1, 0]),
+    }
 
 
-def test_glue_sweep_picks_the_best_rate_and_prints_the_paper_table(tmp_path, checkpoint,
-                                                                  capsys):
+def test_glue_sweep_picks_the_best_rate_and_prints_the_paper_table(tmp_path, checkpoint, capsys):
     data = write_glue(str(tmp_path / "glue"), rows=8)
     out = tmp_path / "sweep"
-    argv = ["glue", "--data-dir", data, "--weights", checkpoint, "--out", str(out),
-            "--tasks", "mrpc", "--learning-rates", "3e-3,1e-5", "--epochs", "1",
-            "--batch-size", "4", "--seq-len", "32", "--verbose", "0"]
+    argv = [
+        "glue",
+        "--data-dir",
+        data,
+        "--weights",
+        checkpoint,
+        "--out",
+        str(out),
+        "--tasks",
+        "mrpc",
+        "--learning-rates",
+        "3e-3,1e-5",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "32",
+        "--verbose",
+        "0",
+    ]
     assert cli.main(argv) == 0
     table = capsys.readouterr().out
     assert "MNLI-m" in table and "BERT-base (paper, test)" in table and "79.6" in table
@@ -228,7 +350,10 @@ def test_glue_sweep_picks_the_best_rate_and_prints_the_paper_table(tmp_path, che
     for task, metric in (("mrpc", "f1"),):
         scores_by_rate = {
             rate: json.loads((out / task / f"lr-{rate}" / "results.json").read_text())[
-                "validation"][metric] for rate in ("0.003", "1e-05")}
+                "validation"
+            ][metric]
+            for rate in ("0.003", "1e-05")
+        }
         best_rate = max(scores_by_rate, key=scores_by_rate.get)
         assert summary["best_runs"][task].endswith(f"lr-{best_rate}")
     assert summary["dev"]["MRPC"] is not None and summary["dev"]["QQP"] is None
@@ -246,8 +371,21 @@ def test_export_serves_the_runs_answers(trained_run, tmp_path, capsys):
     run = str(trained_run / "run")
     config = str(tmp_path / "models.config")
     capsys.readouterr()
-    assert cli.main(["export", run, "--out", str(tmp_path / "topics"), "--serving-config",
-                     config, "--name", "topics"]) == 0
+    assert (
+        cli.main(
+            [
+                "export",
+                run,
+                "--out",
+                str(tmp_path / "topics"),
+                "--serving-config",
+                config,
+                "--name",
+                "topics",
+            ]
+        )
+        == 0
+    )
     path = capsys.readouterr().out.strip()
     assert path == str(tmp_path / "topics" / "1")
     served = tf.saved_model.load(path).signatures["serving_default"]
@@ -255,8 +393,7 @@ def test_export_serves_the_runs_answers(trained_run, tmp_path, capsys):
     answers = served(text=tf.constant(texts))
     assert cli.main(["predict", run, *texts]) == 0
     assert [b.decode() for b in answers["label"].numpy()] == capsys.readouterr().out.split()
-    parsed = text_format.Parse(open(config).read(),
-                               model_server_config_pb2.ModelServerConfig())
+    parsed = text_format.Parse(open(config).read(), model_server_config_pb2.ModelServerConfig())
     assert [m.name for m in parsed.model_config_list.config] == ["topics"]
     assert cli.main(["export", run, "--out", str(tmp_path / "topics")]) == 0
     assert capsys.readouterr().out.strip().endswith("2")  # the next version, never over 1

@@ -13,20 +13,45 @@ CORPUS, VOCAB = os.path.join(DATA, "corpus.txt"), os.path.join(DATA, "vocab.txt"
 
 
 def args(out, *extra, steps=4, every=2):
-    return ["pretrain", "--train", CORPUS, "--vocab", VOCAB, "--lowercase", "--seq-len", "32",
-            "--batch-size", "4", "--steps", str(steps), "--checkpoint-every", str(every),
-            "--out", str(out), "--verbose", "2", *extra]
+    return [
+        "pretrain",
+        "--train",
+        CORPUS,
+        "--vocab",
+        VOCAB,
+        "--lowercase",
+        "--seq-len",
+        "32",
+        "--batch-size",
+        "4",
+        "--steps",
+        str(steps),
+        "--checkpoint-every",
+        str(every),
+        "--out",
+        str(out),
+        "--verbose",
+        "2",
+        *extra,
+    ]
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a, t: a.__setitem__(a.index(CORPUS), str(t / "missing*.txt")), "No files match"),
-    (lambda a, t: a.__setitem__(a.index(CORPUS), _write(t / "blank.txt", "\n \n\n")),
-     "the corpus has no text"),
-    (lambda a, t: a.__setitem__(a.index(VOCAB), _write(t / "v.txt", "hello\nworld\n")),
-     "missing special token"),
-    (lambda a, t: a.__setitem__(a.index("32"), "600"), "--seq-len 600 must be in"),
-    (lambda a, t: a.__setitem__(a.index("4"), "0"), "argument --batch-size: 0 must be > 0"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, t: a.__setitem__(a.index(CORPUS), str(t / "missing*.txt")), "No files match"),
+        (
+            lambda a, t: a.__setitem__(a.index(CORPUS), _write(t / "blank.txt", "\n \n\n")),
+            "the corpus has no text",
+        ),
+        (
+            lambda a, t: a.__setitem__(a.index(VOCAB), _write(t / "v.txt", "hello\nworld\n")),
+            "missing special token",
+        ),
+        (lambda a, t: a.__setitem__(a.index("32"), "600"), "--seq-len 600 must be in"),
+        (lambda a, t: a.__setitem__(a.index("4"), "0"), "argument --batch-size: 0 must be > 0"),
+    ],
+)
 def test_bad_input_fails_before_training(tmp_path, capsys, change, message):
     argv = args(tmp_path / "run")
     change(argv, tmp_path)
@@ -48,8 +73,12 @@ def test_pretrain_writes_tf1_and_keras_checkpoints(tmp_path, capsys):
     assert 0 < metrics["unigram_baseline_mlm_accuracy"] < 1
     model = keras.saving.load_model(str(out / "model.keras"))
     assert int(model.optimizer.iterations) == 4
-    assert {"epoch_mlm_accuracy", "epoch_nsp_accuracy", "epoch_mlm_loss",
-            "epoch_nsp_loss"} <= tensorboard_tags(out / "logs" / "train")
+    assert {
+        "epoch_mlm_accuracy",
+        "epoch_nsp_accuracy",
+        "epoch_mlm_loss",
+        "epoch_nsp_loss",
+    } <= tensorboard_tags(out / "logs" / "train")
     config = json.loads((out / "tf1" / "bert_config.json").read_text())
     assert config["do_lower_case"] is True and config["vocab_size"] == 71
     assert BertTokenizer.from_dir(str(out / "tf1")).vocabulary_size == 71
@@ -97,8 +126,12 @@ def test_rerun_with_other_settings_is_refused(tmp_path, capsys):
 
 def test_vocab_command(tmp_path):
     out = tmp_path / "vocab.txt"
-    assert cli.main(["vocab", "--train", CORPUS, "--out", str(out), "--size", "100",
-                     "--min-count", "1"]) == 0
+    assert (
+        cli.main(
+            ["vocab", "--train", CORPUS, "--out", str(out), "--size", "100", "--min-count", "1"]
+        )
+        == 0
+    )
     tokens = out.read_text().split("\n")[:-1]
     assert tokens[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     assert "the" in tokens and len(tokens) <= 100
@@ -109,6 +142,8 @@ def test_vocab_command(tmp_path):
 
 
 def test_vocab_size_below_the_alphabet_is_an_error(tmp_path, capsys):
-    assert cli.main(["vocab", "--train", CORPUS, "--out", str(tmp_path / "v.txt"),
-                     "--size", "40"]) == 2
+    assert (
+        cli.main(["vocab", "--train", CORPUS, "--out", str(tmp_path / "v.txt"), "--size", "40"])
+        == 2
+    )
     assert "too small" in capsys.readouterr().err

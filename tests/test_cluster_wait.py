@@ -18,8 +18,10 @@ def _blocked():
 
 
 def test_peers_are_every_other_task_of_tf_config():
-    config = {"cluster": {"chief": ["a:1"], "worker": ["b:2", "c:3"]},
-              "task": {"type": "worker", "index": "0"}}
+    config = {
+        "cluster": {"chief": ["a:1"], "worker": ["b:2", "c:3"]},
+        "task": {"type": "worker", "index": "0"},
+    }
     assert cluster_wait.peers(config) == [("chief 0", "a:1"), ("worker 1", "c:3")]
 
 
@@ -29,11 +31,18 @@ def test_the_wait_reports_the_silent_peers_and_times_out():
     lines = []
     started = time.monotonic()
     try:
-        with pytest.raises(cluster_wait.ClusterTimeout,
-                           match=rf"did not form in 2 s; no answer from worker 1 at "
-                                 rf"127\.0\.0\.1:{port}"):
-            cluster_wait.form(make, [("worker 1", f"127.0.0.1:{port}")], timeout=2,
-                              report=lines.append, report_every=0.5)
+        with pytest.raises(
+            cluster_wait.ClusterTimeout,
+            match=rf"did not form in 2 s; no answer from worker 1 at "
+            rf"127\.0\.0\.1:{port}",
+        ):
+            cluster_wait.form(
+                make,
+                [("worker 1", f"127.0.0.1:{port}")],
+                timeout=2,
+                report=lines.append,
+                report_every=0.5,
+            )
     finally:
         release.set()
     assert 2 <= time.monotonic() - started < 10
@@ -65,8 +74,10 @@ def test_a_worker_that_never_comes_up_ends_the_wait(tmp_path, cluster):  # noqa:
     timed = cluster(pretrain_args(tmp_path / "timed", 2, "--cluster-timeout", "6"))
     alone = timed.start(0)  # Worker 1 is never started.
     assert alone.wait(timeout=180) == 2
-    assert (f"the cluster did not form in 6 s; no answer from worker 1 at "
-            f"{timed.addresses[1]} (--cluster-timeout)") in timed.log(0)
+    assert (
+        f"the cluster did not form in 6 s; no answer from worker 1 at "
+        f"{timed.addresses[1]} (--cluster-timeout)"
+    ) in timed.log(0)
 
     waiting = cluster(pretrain_args(tmp_path / "waiting", 2))
     process = waiting.start(0)

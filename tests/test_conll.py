@@ -93,12 +93,13 @@ def test_schemes_round_trip_entities(scheme):
         spans = tag_schemes.entities(_random_tags(rng, 10, "iob2"))
         tags = tag_schemes.to_tags(spans, 10, scheme)
         assert tag_schemes.entities(tags) == spans
-        assert tag_schemes.detect_scheme([tags]) in ({"iob1", "iob2"} if scheme != "iobes"
-                                                      else {"iobes", "iob2"})
+        assert tag_schemes.detect_scheme([tags]) in (
+            {"iob1", "iob2"} if scheme != "iobes" else {"iobes", "iob2"}
+        )
 
 
 def test_hand_worked_conlleval_rules():
-    assert tag_schemes.entities(["O", "I-PER", "I-PER"]) == [("PER", 1, 2)]   # I after O
+    assert tag_schemes.entities(["O", "I-PER", "I-PER"]) == [("PER", 1, 2)]  # I after O
     assert tag_schemes.entities(["B-PER", "I-LOC"]) == [("PER", 0, 0), ("LOC", 1, 1)]
     assert tag_schemes.entities(["I-ORG", "B-ORG", "I-ORG"]) == [("ORG", 0, 0), ("ORG", 1, 2)]
     gold = [tag_schemes.entities(["B-PER", "I-PER", "O", "B-LOC"])]
@@ -112,10 +113,12 @@ def test_hand_worked_conlleval_rules():
 def test_entity_scores_match_seqeval(scheme):
     rng = np.random.default_rng(11)
     gold = [_random_tags(rng, int(rng.integers(1, 15)), scheme) for _ in range(300)]
-    predicted = [[t if rng.random() < 0.7 else _random_tags(rng, 1, scheme)[0] for t in s]
-                 for s in gold]
-    ours = entity_scores([tag_schemes.entities(s) for s in gold],
-                         [tag_schemes.entities(s) for s in predicted])
+    predicted = [
+        [t if rng.random() < 0.7 else _random_tags(rng, 1, scheme)[0] for t in s] for s in gold
+    ]
+    ours = entity_scores(
+        [tag_schemes.entities(s) for s in gold], [tag_schemes.entities(s) for s in predicted]
+    )
     assert ours["precision"] == pytest.approx(precision_score(gold, predicted))
     assert ours["recall"] == pytest.approx(recall_score(gold, predicted))
     assert ours["f1"] == pytest.approx(f1_score(gold, predicted))
@@ -136,14 +139,30 @@ def test_windows_label_every_word_once_and_decode_back(tokenizer):
     names = tag_schemes.label_names(["LOC", "PER"], "iob2")
     labeler = TokenLabeler(tokenizer, names, sequence_length=9)
     # 'unwanted' is 3 pieces; '\x07' is dropped by the tokenizer and becomes [UNK].
-    words = [["Istanbul", "unwanted", "running", "\x07", "news", "the", "dog", "Café",
-              "unwanted", "straße", "market"], ["dog"]]
-    tags = [["B-LOC", "O", "O", "B-PER", "O", "O", "O", "B-PER", "I-PER", "O", "B-LOC"],
-            ["O"]]
+    words = [
+        [
+            "Istanbul",
+            "unwanted",
+            "running",
+            "\x07",
+            "news",
+            "the",
+            "dog",
+            "Café",
+            "unwanted",
+            "straße",
+            "market",
+        ],
+        ["dog"],
+    ]
+    tags = [["B-LOC", "O", "O", "B-PER", "O", "O", "O", "B-PER", "I-PER", "O", "B-LOC"], ["O"]]
     w = labeler.windows(words, tags)
     assert len(w["token_ids"]) > 3  # the long sentence needs several windows
-    seen = sorted((int(w["sentence_index"][r]), int(i)) for r, i in
-                  zip(*np.nonzero(w["word_index"] >= 0)) for i in [w["word_index"][r, i]])
+    seen = sorted(
+        (int(w["sentence_index"][r]), int(i))
+        for r, i in zip(*np.nonzero(w["word_index"] >= 0))
+        for i in [w["word_index"][r, i]]
+    )
     assert seen == [(0, i) for i in range(11)] + [(1, 0)]
     assert (w["sample_weight"] == (w["word_index"] >= 0)).all()
     unk = w["token_ids"][w["word_index"] == 3]
@@ -162,8 +181,12 @@ def test_unknown_tag_for_the_model_names_the_sentence(tokenizer):
 
 
 def test_written_file_is_what_conlleval_reads(tmp_path):
-    path = write_conll(str(tmp_path / "out.txt"), [["EU", "rejects"], ["Peter"]],
-                       [["B-ORG", "O"], ["B-PER"]], [["B-ORG", "O"], ["O"]])
+    path = write_conll(
+        str(tmp_path / "out.txt"),
+        [["EU", "rejects"], ["Peter"]],
+        [["B-ORG", "O"], ["B-PER"]],
+        [["B-ORG", "O"], ["O"]],
+    )
     assert open(path).read() == "EU B-ORG B-ORG\nrejects O O\n\nPeter B-PER O\n\n"
 
 
@@ -176,6 +199,8 @@ def test_graph_entity_decoding_matches_python_rules():
     rng = np.random.default_rng(3)
     sentences = [list(rng.integers(0, len(names), rng.integers(0, 12))) for _ in range(300)]
     types, first, last, kinds = entity_spans(tf.ragged.constant(sentences, tf.int32), names)
-    got = [[(kinds[t], a, b) for t, a, b in zip(*row)] for row in
-           zip(types.to_list(), first.to_list(), last.to_list())]
+    got = [
+        [(kinds[t], a, b) for t, a, b in zip(*row)]
+        for row in zip(types.to_list(), first.to_list(), last.to_list())
+    ]
     assert got == [tag_schemes.entities([names[i] for i in s]) for s in sentences]

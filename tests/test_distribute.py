@@ -26,12 +26,10 @@ def test_default_strategy_without_tpu_cluster_or_devices(monkeypatch, capsys):
 def test_tf_config_roles_and_counts():
     assert distribute.worker_count({"cluster": CLUSTER}) == 3
     assert distribute.is_chief({"cluster": CLUSTER, "task": {"type": "chief", "index": 0}})
-    assert not distribute.is_chief({"cluster": CLUSTER,
-                                    "task": {"type": "worker", "index": 0}})
+    assert not distribute.is_chief({"cluster": CLUSTER, "task": {"type": "worker", "index": 0}})
     no_chief = {"worker": CLUSTER["worker"]}
     assert distribute.is_chief({"cluster": no_chief, "task": {"type": "worker", "index": 0}})
-    assert not distribute.is_chief({"cluster": no_chief,
-                                    "task": {"type": "worker", "index": 1}})
+    assert not distribute.is_chief({"cluster": no_chief, "task": {"type": "worker", "index": 1}})
     assert distribute.is_chief({})  # a single process
 
 
@@ -71,8 +69,14 @@ def test_two_logical_cpus_give_a_two_replica_mirrored_strategy(choice):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TF_CONFIG", None)
     env.pop("TPU_NAME", None)
-    done = subprocess.run([sys.executable, "-c", _TWO_CPUS, choice], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _TWO_CPUS, choice],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     if choice == "none":
@@ -87,8 +91,9 @@ def test_auto_picks_tpu_then_multi_worker_then_devices(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
     assert distribute._choose("auto", None) == "none"  # one CPU device, no GPU
     assert distribute._choose("auto", "my-tpu") == "tpu"
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": CLUSTER,
-                                                "task": {"type": "worker", "index": 1}}))
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({"cluster": CLUSTER, "task": {"type": "worker", "index": 1}})
+    )
     assert distribute._choose("auto", None) == "multi_worker"
     monkeypatch.setenv("TPU_NAME", "my-tpu")
     assert distribute._choose("auto", None) == "tpu"

@@ -24,27 +24,92 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
 
 
 def pretrain_args(out, steps=4, *extra):
-    return ["pretrain", "--train", os.path.join(DATA, "corpus.txt"), "--vocab",
-            os.path.join(DATA, "vocab.txt"), "--lowercase", "--preset", "tiny",
-            "--seq-len", "32", "--batch-size", "4", "--steps", str(steps), "--checkpoint-every",
-        "2", "--dropout", "0", "--verbose", "2", "--out", str(out), *extra]
+    return [
+        "pretrain",
+        "--train",
+        os.path.join(DATA, "corpus.txt"),
+        "--vocab",
+        os.path.join(DATA, "vocab.txt"),
+        "--lowercase",
+        "--preset",
+        "tiny",
+        "--seq-len",
+        "32",
+        "--batch-size",
+        "4",
+        "--steps",
+        str(steps),
+        "--checkpoint-every",
+        "2",
+        "--dropout",
+        "0",
+        "--verbose",
+        "2",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def classify_args(tmp_path, checkpoint, out, *extra):  # noqa: F811
     # 37 rows in batches of 8: the last batch of an epoch (5 rows) splits 2 + 3.
-    return ["finetune", "tsv", "--train", write_table(tmp_path / "train.tsv", 37),
-            "--validation", write_table(tmp_path / "dev.tsv", 12, seed=1),
-            "--text-column", "text", "--label-column", "label", "--weights", checkpoint,
-            "--seq-len", "16", "--batch-size", "8", "--epochs", "2", "--learning-rate",
-            "3e-3", "--head-dropout", "0", "--verbose", "2", "--out", str(out), *extra]
+    return [
+        "finetune",
+        "tsv",
+        "--train",
+        write_table(tmp_path / "train.tsv", 37),
+        "--validation",
+        write_table(tmp_path / "dev.tsv", 12, seed=1),
+        "--text-column",
+        "text",
+        "--label-column",
+        "label",
+        "--weights",
+        checkpoint,
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "2",
+        "--learning-rate",
+        "3e-3",
+        "--head-dropout",
+        "0",
+        "--verbose",
+        "2",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def conll_args(tmp_path, checkpoint, out, *extra):  # noqa: F811
-    return ["finetune", "conll", "--train", _conll_file(tmp_path / "train.txt", 20, 0),
-            "--validation", _conll_file(tmp_path / "dev.txt", 6, 1), "--weights",
-            checkpoint, "--seq-len", "16", "--batch-size", "6", "--epochs", "1",
-            "--learning-rate", "5e-3", "--head-dropout", "0", "--verbose", "2",
-            "--out", str(out), *extra]
+    return [
+        "finetune",
+        "conll",
+        "--train",
+        _conll_file(tmp_path / "train.txt", 20, 0),
+        "--validation",
+        _conll_file(tmp_path / "dev.txt", 6, 1),
+        "--weights",
+        checkpoint,
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "6",
+        "--epochs",
+        "1",
+        "--learning-rate",
+        "5e-3",
+        "--head-dropout",
+        "0",
+        "--verbose",
+        "2",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def run_with_cpus(count, commands, timeout=900):
@@ -74,25 +139,32 @@ def test_mirrored_two_replicas_train_like_one_device(tmp_path, checkpoint):  # n
     commands = []
     for strategy in ("none", "mirrored"):
         commands += [
-            classify_args(tmp_path, checkpoint, tmp_path / f"classify-{strategy}",
-                          "--strategy", strategy),
-            conll_args(tmp_path, checkpoint, tmp_path / f"conll-{strategy}",
-                       "--strategy", strategy),
-            pretrain_args(tmp_path / f"pretrain-{strategy}", 4, "--strategy", strategy)]
+            classify_args(
+                tmp_path, checkpoint, tmp_path / f"classify-{strategy}", "--strategy", strategy
+            ),
+            conll_args(
+                tmp_path, checkpoint, tmp_path / f"conll-{strategy}", "--strategy", strategy
+            ),
+            pretrain_args(tmp_path / f"pretrain-{strategy}", 4, "--strategy", strategy),
+        ]
     err = run_with_cpus(2, commands).stderr
     assert err.count("strategy MirroredStrategy: 2 replica(s)") == 3
     assert err.count("strategy _DefaultDistributionStrategy: 1 replica(s)") == 3
     for name in ("classify", "conll", "pretrain"):
         # Embeddings included: every weight of the real model, after every step.
-        assert_same_weights(tmp_path / f"{name}-none" / "model.keras",
-                            tmp_path / f"{name}-mirrored" / "model.keras")
+        assert_same_weights(
+            tmp_path / f"{name}-none" / "model.keras", tmp_path / f"{name}-mirrored" / "model.keras"
+        )
     for name, file in (("classify", "results.json"), ("conll", "results.json")):
-        one, two = (json.loads((tmp_path / f"{name}-{s}" / file).read_text())
-                    for s in ("none", "mirrored"))
+        one, two = (
+            json.loads((tmp_path / f"{name}-{s}" / file).read_text()) for s in ("none", "mirrored")
+        )
         for key, value in one["validation"].items():
             assert two["validation"][key] == pytest.approx(value, abs=1e-6)
-    one, two = (json.loads((tmp_path / f"pretrain-{s}" / "metrics.json").read_text())
-                for s in ("none", "mirrored"))
+    one, two = (
+        json.loads((tmp_path / f"pretrain-{s}" / "metrics.json").read_text())
+        for s in ("none", "mirrored")
+    )
     for key in ("loss", "mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy"):
         assert two[key] == pytest.approx(one[key], rel=1e-5)  # Reduced over the replicas.
 
@@ -124,13 +196,16 @@ class Cluster:
         self.processes = {}
 
     def start(self, index):
-        config = {"cluster": {"worker": self.addresses},
-                  "task": {"type": "worker", "index": index}}
+        config = {"cluster": {"worker": self.addresses}, "task": {"type": "worker", "index": index}}
         env = dict(ENV, TF_CONFIG=json.dumps(config), TMPDIR=str(self.tmp(index)))
         log = open(self.folder / f"worker{index}.log", "a")
         self.processes[index] = subprocess.Popen(
-            [sys.executable, "-m", "keras_bert.cli"] + self.argv, env=env, stdout=log,
-            stderr=subprocess.STDOUT, cwd=ROOT)
+            [sys.executable, "-m", "keras_bert.cli"] + self.argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         return self.processes[index]
 
     def tmp(self, index):
@@ -186,12 +261,17 @@ def only_the_chief_wrote(cluster, out):
     assert "checkpoint at step" in cluster.log(0) and "checkpoint at step" not in cluster.log(1)
 
 
-def test_two_worker_processes_pretrain_and_finetune_like_one(tmp_path, checkpoint,  # noqa: F811
-                                                             cluster):
+def test_two_worker_processes_pretrain_and_finetune_like_one(
+    tmp_path,
+    checkpoint,  # noqa: F811
+    cluster,
+):
     from keras_bert import cli
 
-    workers = {"pretrain": cluster(pretrain_args(tmp_path / "pretrain", 4)),
-               "classify": cluster(classify_args(tmp_path, checkpoint, tmp_path / "classify"))}
+    workers = {
+        "pretrain": cluster(pretrain_args(tmp_path / "pretrain", 4)),
+        "classify": cluster(classify_args(tmp_path, checkpoint, tmp_path / "classify")),
+    }
     for each in workers.values():
         for index in (0, 1):
             each.start(index)
@@ -203,8 +283,9 @@ def test_two_worker_processes_pretrain_and_finetune_like_one(tmp_path, checkpoin
         assert "CollectiveAllReduceStrategy: 2 replica(s) (chief)" in each.log(0)
         assert fingerprint(each.log(0)) == fingerprint(each.log(1))  # Bit for bit.
         only_the_chief_wrote(each, tmp_path / name)
-        assert_same_weights(tmp_path / name / "model.keras",
-                            tmp_path / f"{name}-one" / "model.keras")
+        assert_same_weights(
+            tmp_path / name / "model.keras", tmp_path / f"{name}-one" / "model.keras"
+        )
     assert (tmp_path / "classify" / "best.keras").exists()
     assert (tmp_path / "pretrain" / "tf1" / "bert_config.json").exists()
 
@@ -246,14 +327,15 @@ def test_clipping_sees_the_embeddings_true_gradient():
     rows, epsilon = {}, 1e3  # A large epsilon: Adam's step follows the clipped gradient.
     for dense in (False, True):
         variable = keras.Variable(np.zeros((5, 2), "float32"))
-        optimizer = make_optimizer(learning_rate=1.0, total_steps=1, warmup_steps=0,
-                                   weight_decay=0.0, epsilon=epsilon)
+        optimizer = make_optimizer(
+            learning_rate=1.0, total_steps=1, warmup_steps=0, weight_decay=0.0, epsilon=epsilon
+        )
         optimizer.build([variable])
         # Token 1 three times, token 2 once; each row of the gradient (3, 4).
-        sliced = tf.IndexedSlices(tf.constant([[3.0, 4.0]] * 4), tf.constant([1, 1, 1, 2]),
-                                  tf.constant([5, 2]))
-        optimizer.apply_gradients([(tf.convert_to_tensor(sliced) if dense else sliced,
-                                    variable)])
+        sliced = tf.IndexedSlices(
+            tf.constant([[3.0, 4.0]] * 4), tf.constant([1, 1, 1, 2]), tf.constant([5, 2])
+        )
+        optimizer.apply_gradients([(tf.convert_to_tensor(sliced) if dense else sliced, variable)])
         rows[dense] = np.asarray(variable)
     np.testing.assert_array_equal(rows[False], rows[True])
     gradient = np.zeros((5, 2))
@@ -272,10 +354,19 @@ def test_the_trainer_leaves_the_optimizer_as_fit_needs_it():
     import keras_bert
     from keras_bert.distributed_trainer import DistributedTrainer
 
-    model = keras_bert.build("tiny", task="classification", num_classes=2, num_layers=1,
-                             vocabulary_size=30, total_steps=2)
-    x = {"token_ids": np.ones((4, 5), "int32"), "segment_ids": np.zeros((4, 5), "int32"),
-         "padding_mask": np.ones((4, 5), "int32")}
+    model = keras_bert.build(
+        "tiny",
+        task="classification",
+        num_classes=2,
+        num_layers=1,
+        vocabulary_size=30,
+        total_steps=2,
+    )
+    x = {
+        "token_ids": np.ones((4, 5), "int32"),
+        "segment_ids": np.zeros((4, 5), "int32"),
+        "padding_mask": np.ones((4, 5), "int32"),
+    }
     data = tf.data.Dataset.from_tensors((x, np.array([0, 1, 0, 1]))).repeat()
     before = model.optimizer._all_reduce_sum_gradients.__func__
     DistributedTrainer(model, tf.distribute.get_strategy()).fit(lambda c: data, 1, verbose=0)

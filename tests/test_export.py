@@ -24,8 +24,15 @@ from tests.serving_checks import (
 )
 
 SEQ = 16
-TINY = dict(vocabulary_size=71, num_layers=1, hidden_dim=6, num_heads=2, intermediate_dim=10,
-            max_sequence_length=SEQ, dropout=0.0)
+TINY = dict(
+    vocabulary_size=71,
+    num_layers=1,
+    hidden_dim=6,
+    num_heads=2,
+    intermediate_dim=10,
+    max_sequence_length=SEQ,
+    dropout=0.0,
+)
 TEXTS = ["The quick brown fox.", "", "日本 straße naïve café " * 10, "dog"]
 PAIRS = ["a lazy dog", "news", "the stock price fell", "good day"]
 
@@ -69,21 +76,30 @@ def _token_ids_request(pre, texts):
 
 
 @pytest.mark.parametrize("num_classes,segments", [(3, 1), (2, 2), (1, 2)])
-def test_classifier_export_serves_raw_text_without_our_code(tmp_path, vocabulary,
-                                                           num_classes, segments):
-    model = keras_bert.build("tiny", task="classification", num_classes=num_classes,
-                             label_names=None if num_classes == 1 else
-                             ["neg", "pos", "mixed"][:num_classes], **TINY)
+def test_classifier_export_serves_raw_text_without_our_code(
+    tmp_path, vocabulary, num_classes, segments
+):
+    model = keras_bert.build(
+        "tiny",
+        task="classification",
+        num_classes=num_classes,
+        label_names=None if num_classes == 1 else ["neg", "pos", "mixed"][:num_classes],
+        **TINY,
+    )
     pre, path = _export(tmp_path, vocabulary, model, segments)
     texts = [TEXTS, PAIRS][:segments]
     names = ["text", "text_pair"][:segments]
     ids_request, features = _token_ids_request(pre, texts)
     expected = np.asarray(model.predict(features, verbose=0))
     _moved(vocabulary)
-    got = call_in_fresh_process(path, {
-        "serving_default": dict(zip(names, texts)),
-        "serve_token_ids": ids_request,
-    }, str(tmp_path))
+    got = call_in_fresh_process(
+        path,
+        {
+            "serving_default": dict(zip(names, texts)),
+            "serve_token_ids": ids_request,
+        },
+        str(tmp_path),
+    )
     raw = got["serve_token_ids"]["score" if num_classes == 1 else "logits"]
     np.testing.assert_allclose(raw, expected, atol=1e-5)
     answer = got["serving_default"]
@@ -109,21 +125,26 @@ def test_encoder_embedder_and_multiple_choice_exports(tmp_path, vocabulary):
     embedder = keras_bert.build("tiny", task="embedding", **TINY)
     chooser = keras_bert.build("tiny", task="multiple_choice", num_choices=2, **TINY)
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
-    paths = [export(m, pre, str(tmp_path / name)) for m, name in
-             ((backbone, "encoder"), (embedder, "embedder"), (chooser, "choice"))]
+    paths = [
+        export(m, pre, str(tmp_path / name))
+        for m, name in ((backbone, "encoder"), (embedder, "embedder"), (chooser, "choice"))
+    ]
     features = pre(TEXTS)
     encoded = backbone.predict(features, verbose=0)
     embedded = embedder.predict(features, verbose=0)
     endings = [[a, b] for a, b in zip(PAIRS, TEXTS)]
     pairs = pre((tuple(np.repeat(PAIRS, 2)), tuple(np.ravel(endings))))
-    choice_logits = chooser.predict({k: v.numpy().reshape(4, 2, SEQ) for k, v in
-                                     pairs.items()}, verbose=0)
+    choice_logits = chooser.predict(
+        {k: v.numpy().reshape(4, 2, SEQ) for k, v in pairs.items()}, verbose=0
+    )
     _moved(vocabulary)
-    got = [call_in_fresh_process(p, {"serving_default": request}, str(tmp_path))
-           ["serving_default"] for p, request in zip(paths, (
-               {"text": TEXTS}, {"text": TEXTS}, {"context": PAIRS, "endings": endings}))]
-    np.testing.assert_allclose(got[0]["sequence_output"], encoded["sequence_output"],
-                               atol=1e-5)
+    got = [
+        call_in_fresh_process(p, {"serving_default": request}, str(tmp_path))["serving_default"]
+        for p, request in zip(
+            paths, ({"text": TEXTS}, {"text": TEXTS}, {"context": PAIRS, "endings": endings})
+        )
+    ]
+    np.testing.assert_allclose(got[0]["sequence_output"], encoded["sequence_output"], atol=1e-5)
     np.testing.assert_allclose(got[0]["pooled_output"], encoded["pooled_output"], atol=1e-5)
     np.testing.assert_allclose(got[1]["embedding"], embedded, atol=1e-5)
     assert got[2]["label_id"] == choice_logits.argmax(-1).tolist()
@@ -131,8 +152,7 @@ def test_encoder_embedder_and_multiple_choice_exports(tmp_path, vocabulary):
         assert ops_outside_serving(path) == []
         _check_warmup(path)
     for model in (backbone, embedder, chooser):  # no Lambda layer in any exported model
-        assert not any(isinstance(layer, keras.layers.Lambda)
-                       for layer in model._flatten_layers())
+        assert not any(isinstance(layer, keras.layers.Lambda) for layer in model._flatten_layers())
 
 
 def test_pretrainer_exports_its_token_id_signature(tmp_path, vocabulary):
@@ -142,8 +162,9 @@ def test_pretrainer_exports_its_token_id_signature(tmp_path, vocabulary):
     features["mask_positions"] = np.array([[1, 2]] * 4, "int32")
     expected = model.predict(features, verbose=0)
     _moved(vocabulary)
-    got = call_in_fresh_process(path, {"serve_token_ids": {
-        k: v.tolist() for k, v in features.items()}}, str(tmp_path))["serve_token_ids"]
+    got = call_in_fresh_process(
+        path, {"serve_token_ids": {k: v.tolist() for k, v in features.items()}}, str(tmp_path)
+    )["serve_token_ids"]
     assert set(got) == set(expected)
     for name, value in expected.items():
         np.testing.assert_allclose(got[name], value, atol=1e-5)
@@ -152,36 +173,48 @@ def test_pretrainer_exports_its_token_id_signature(tmp_path, vocabulary):
 
 
 def test_squad_export_answers_like_evaluation(tmp_path, vocabulary):
-    model = keras_bert.build("tiny", task="question_answering", **dict(TINY,
-                                                                         max_sequence_length=24))
+    model = keras_bert.build(
+        "tiny", task="question_answering", **dict(TINY, max_sequence_length=24)
+    )
     tokenizer = BertTokenizer(vocabulary, lowercase=True)
     windower = SquadWindower(tokenizer, sequence_length=24, max_query_length=4, doc_stride=5)
     pre = BertPreprocessor(tokenizer, 24)
-    path = export(model, pre, str(tmp_path / "squad"), windower=windower,
-                  max_answer_length=5, null_threshold=0.0)
+    path = export(
+        model,
+        pre,
+        str(tmp_path / "squad"),
+        windower=windower,
+        max_answer_length=5,
+        null_threshold=0.0,
+    )
     questions = ["who?", "what is it?", "where", "when"]
-    contexts = ["Café unwanted running dog. " * 4, "the stock price fell", "日本 😀 market",
-                ""]
-    examples = SquadExamples([str(i) for i in range(4)], questions, contexts,
-                             [[] for _ in range(4)], [False] * 4)
+    contexts = ["Café unwanted running dog. " * 4, "the stock price fell", "日本 😀 market", ""]
+    examples = SquadExamples(
+        [str(i) for i in range(4)], questions, contexts, [[] for _ in range(4)], [False] * 4
+    )
     windows = squad_windows(examples, windower)
-    logits = model.predict({k: windows[k] for k in ("token_ids", "segment_ids",
-                                                    "padding_mask")}, verbose=0)
+    logits = model.predict(
+        {k: windows[k] for k in ("token_ids", "segment_ids", "padding_mask")}, verbose=0
+    )
     expected, null_odds, nbest = decode_answers(
-        examples, windows, logits["start_logits"], logits["end_logits"],
-        max_answer_length=5, null_score_diff_threshold=0.0)
+        examples,
+        windows,
+        logits["start_logits"],
+        logits["end_logits"],
+        max_answer_length=5,
+        null_score_diff_threshold=0.0,
+    )
     _moved(vocabulary)
-    got = call_in_fresh_process(path, {"serving_default": {
-        "question": questions, "context": contexts}}, str(tmp_path))["serving_default"]
+    got = call_in_fresh_process(
+        path, {"serving_default": {"question": questions, "context": contexts}}, str(tmp_path)
+    )["serving_default"]
     assert got["answer_text"] == [expected[str(i)] for i in range(4)]
-    np.testing.assert_allclose(got["null_odds"], [null_odds[str(i)] for i in range(4)],
-                               atol=1e-4)
+    np.testing.assert_allclose(got["null_odds"], [null_odds[str(i)] for i in range(4)], atol=1e-4)
     _check_warmup(path)
     for i, (start, end) in enumerate(zip(got["start_char"], got["end_char"])):
         if start >= 0:
             assert contexts[i][start:end] == got["answer_text"][i]
-            assert (start, end) == (nbest[str(i)][0]["start_char"],
-                                    nbest[str(i)][0]["end_char"])
+            assert (start, end) == (nbest[str(i)][0]["start_char"], nbest[str(i)][0]["end_char"])
     assert ops_outside_serving(path) == []
 
 
@@ -198,8 +231,9 @@ def test_versions_are_numbered_never_overwritten_never_half_written(tmp_path, vo
 
 
 def test_int8_model_is_refused_before_anything_is_written(tmp_path, vocabulary):
-    model = keras_bert.quantize_int8(keras_bert.build("tiny", task="classification",
-                                                      num_classes=2, **TINY))
+    model = keras_bert.quantize_int8(
+        keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
+    )
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
     base = tmp_path / "export"
     with pytest.raises(ValueError, match="quantized to int8.*export the float32 model"):
@@ -215,8 +249,10 @@ def test_bad_requests_get_errors_or_sane_answers(tmp_path, vocabulary):
     served = tf.saved_model.load(path).signatures["serving_default"]
     empty = served(text=tf.constant([], tf.string), text_pair=tf.constant([], tf.string))
     assert empty["label_id"].shape == (0,)
-    odd = served(text=tf.constant([b"\xff\xfe bad bytes", b"x" * 100000]),
-                 text_pair=tf.constant(["", "dog " * 5000]))
+    odd = served(
+        text=tf.constant([b"\xff\xfe bad bytes", b"x" * 100000]),
+        text_pair=tf.constant(["", "dog " * 5000]),
+    )
     assert odd["probabilities"].shape == (2, 2)
     assert np.isfinite(odd["probabilities"].numpy()).all()
     with pytest.raises(tf.errors.InvalidArgumentError, match="must have one batch size"):
@@ -233,8 +269,11 @@ def test_warmup_requests_run_and_models_config_parses(tmp_path, vocabulary):
     model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
     _, path = _export(tmp_path, vocabulary, model, segments=2)
     requests = read_warmup(os.path.join(path, WARMUP_FILE))
-    assert {name for name, _ in requests} == {"serving_default", "serve_examples",
-                                             "serve_token_ids"}
+    assert {name for name, _ in requests} == {
+        "serving_default",
+        "serve_examples",
+        "serve_token_ids",
+    }
     loaded = tf.saved_model.load(path)
     for name, inputs in requests:
         outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
@@ -243,8 +282,7 @@ def test_warmup_requests_run_and_models_config_parses(tmp_path, vocabulary):
     update_models_config(config, "topics", str(tmp_path / "export"))
     assert update_models_config(config, "squad", "/srv/squad") == ["topics", "squad"]
     assert update_models_config(config, "topics", "/srv/topics2") == ["topics", "squad"]
-    parsed = text_format.Parse(open(config).read(),
-                               model_server_config_pb2.ModelServerConfig())
+    parsed = text_format.Parse(open(config).read(), model_server_config_pb2.ModelServerConfig())
     entries = {m.name: m for m in parsed.model_config_list.config}
     assert entries["topics"].base_path == "/srv/topics2"
     assert entries["squad"].model_platform == "tensorflow"
@@ -259,43 +297,65 @@ def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, 
 
     names = tag_schemes.label_names(["LOC", "PER"], "iobes")
     options = {"lstm_units": 3} if task == "feature_tagging" else {}
-    model = keras_bert.build("tiny", task=task, num_classes=len(names), label_names=names,
-                             **TINY, **options)
+    model = keras_bert.build(
+        "tiny", task=task, num_classes=len(names), label_names=names, **TINY, **options
+    )
     # Bias the head so that entities (of every shape) are predicted.
     dense = model.get_layer("token_logits")
     dense.bias.assign(np.random.default_rng(0).normal(0, 3, len(names)).astype("float32"))
-    width = 2 if task == "feature_tagging" else 16     # 2: widened for longer rows
+    width = 2 if task == "feature_tagging" else 16  # 2: widened for longer rows
     pre, path = _export(tmp_path, vocabulary, model, max_entities=width)
-    texts = ["Café market news fell in Istanbul, unwanted day.",
-             "日本 😀 the quick brown fox jumps over the lazy dog " * 3, "", "dog"]
+    texts = [
+        "Café market news fell in Istanbul, unwanted day.",
+        "日本 😀 the quick brown fox jumps over the lazy dog " * 3,
+        "",
+        "dog",
+    ]
     words, starts, ends = (x.to_list() for x in split_words(texts))
     words = [[w.decode() for w in s] for s in words]
     labeler = TokenLabeler(BertTokenizer(vocabulary, lowercase=True), names, SEQ)
     present = [i for i, w in enumerate(words) if w]
     windows = labeler.windows([words[i] for i in present])
-    logits = model.predict({k: windows[k] for k in ("token_ids", "segment_ids",
-                                                    "padding_mask")}, verbose=0)
-    tags = dict(zip(present, labeler.word_tags(windows, logits.argmax(-1),
-                                               [len(words[i]) for i in present])))
+    logits = model.predict(
+        {k: windows[k] for k in ("token_ids", "segment_ids", "padding_mask")}, verbose=0
+    )
+    tags = dict(
+        zip(
+            present, labeler.word_tags(windows, logits.argmax(-1), [len(words[i]) for i in present])
+        )
+    )
     _moved(vocabulary)
-    got = call_in_fresh_process(path, {"serving_default": {"text": texts}},
-                                str(tmp_path))["serving_default"]
+    got = call_in_fresh_process(path, {"serving_default": {"text": texts}}, str(tmp_path))[
+        "serving_default"
+    ]
     assert ops_outside_serving(path) == []
     _check_warmup(path)
     for i, text in enumerate(texts):
         n = got["word_count"][i]
         assert got["words"][i][:n] == words[i]
         assert got["tags"][i][:n] == tags.get(i, [])
-        expected = [(kind, starts[i][a], ends[i][b]) for kind, a, b in
-                    tag_schemes.entities(tags.get(i, []))]
+        expected = [
+            (kind, starts[i][a], ends[i][b]) for kind, a, b in tag_schemes.entities(tags.get(i, []))
+        ]
         k = got["entity_count"][i]
-        assert list(zip(got["entity_type"][i][:k], got["entity_start_char"][i][:k],
-                        got["entity_end_char"][i][:k])) == expected
+        assert (
+            list(
+                zip(
+                    got["entity_type"][i][:k],
+                    got["entity_start_char"][i][:k],
+                    got["entity_end_char"][i][:k],
+                )
+            )
+            == expected
+        )
         assert got["entity_text"][i][:k] == [text[a:b] for _, a, b in expected]
     assert sum(got["entity_count"]) > 2
-    width = max(width, *got["entity_count"])     # one width for every row and field
-    assert {len(row) for key in ("entity_type", "entity_start_char", "entity_end_char",
-                                 "entity_text") for row in got[key]} == {width}
+    width = max(width, *got["entity_count"])  # one width for every row and field
+    assert {
+        len(row)
+        for key in ("entity_type", "entity_start_char", "entity_end_char", "entity_text")
+        for row in got[key]
+    } == {width}
 
 
 def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
@@ -306,30 +366,73 @@ def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
     _, path = _export(tmp_path, vocabulary, model)
     # saved_model_cli with tensorflow-text's ops registered (the raw-text graphs use them;
     # a TF Serving build registers them itself).
-    cli = [sys.executable, "-c", "import sys, tensorflow_text; from tensorflow.python.tools "
-           "import saved_model_cli as c; sys.argv[0] = 'saved_model_cli'; c.main()"]
+    cli = [
+        sys.executable,
+        "-c",
+        "import sys, tensorflow_text; from tensorflow.python.tools "
+        "import saved_model_cli as c; sys.argv[0] = 'saved_model_cli'; c.main()",
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    shown = subprocess.run(cli + ["show", "--dir", path, "--all"], capture_output=True,
-                           text=True, env=env, timeout=300)
+    shown = subprocess.run(
+        cli + ["show", "--dir", path, "--all"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert shown.returncode == 0, shown.stderr[-2000:]
-    for name in ("serving_default", "serve_token_ids", "serve_examples", "probabilities",
-                 "label_id", "token_ids"):
+    for name in (
+        "serving_default",
+        "serve_token_ids",
+        "serve_examples",
+        "probabilities",
+        "label_id",
+        "token_ids",
+    ):
         assert name in shown.stdout, name
-    ran = subprocess.run(cli + [
-        "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serve_token_ids",
-        "--input_exprs", "token_ids=[[2,15,48,3]];segment_ids=[[0,0,0,0]];"
-                         "padding_mask=[[1,1,1,1]]"], capture_output=True, text=True,
-        env=env, timeout=300)
+    ran = subprocess.run(
+        cli
+        + [
+            "run",
+            "--dir",
+            path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serve_token_ids",
+            "--input_exprs",
+            "token_ids=[[2,15,48,3]];segment_ids=[[0,0,0,0]];padding_mask=[[1,1,1,1]]",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert ran.returncode == 0, ran.stderr[-2000:]
-    expected = model.predict({"token_ids": np.array([[2, 15, 48, 3]]),
-                              "segment_ids": np.zeros((1, 4), int),
-                              "padding_mask": np.ones((1, 4), int)}, verbose=0)
+    expected = model.predict(
+        {
+            "token_ids": np.array([[2, 15, 48, 3]]),
+            "segment_ids": np.zeros((1, 4), int),
+            "padding_mask": np.ones((1, 4), int),
+        },
+        verbose=0,
+    )
     assert "logits" in ran.stdout and f"{expected[0, 0]:.4f}"[:5] in ran.stdout
     # The raw-text signature runs in a session too (how TF Serving's C++ loader runs it).
-    text = subprocess.run(cli + [
-        "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
-        "--input_exprs", "text=['The quick brown fox.', 'dog']"], capture_output=True,
-        text=True, env=env, timeout=300)
+    text = subprocess.run(
+        cli
+        + [
+            "run",
+            "--dir",
+            path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--input_exprs",
+            "text=['The quick brown fox.', 'dog']",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert text.returncode == 0, text.stderr[-2000:]
     assert "label_id" in text.stdout and "probabilities" in text.stdout
 
@@ -346,10 +449,19 @@ def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
     texts = [f"{a} {b}" for a in TEXTS for b in PAIRS]
     pairs = PAIRS * len(TEXTS)
     expected = served(text=tf.constant(texts), text_pair=tf.constant(pairs))["probabilities"]
-    examples = [tf.train.Example(features=tf.train.Features(feature={
-        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[a.encode()])),
-        "text_pair": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b.encode()]))}))
-        .SerializeToString() for a, b in zip(texts, pairs)]
+    examples = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[a.encode()])),
+                    "text_pair": tf.train.Feature(
+                        bytes_list=tf.train.BytesList(value=[b.encode()])
+                    ),
+                }
+            )
+        ).SerializeToString()
+        for a, b in zip(texts, pairs)
+    ]
     from_examples = loaded.signatures["serve_examples"](examples=tf.constant(examples))
     np.testing.assert_allclose(from_examples["probabilities"], expected, atol=1e-6)
 
@@ -361,9 +473,12 @@ def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(call, range(200)))
     for rows, probabilities in results:
-        np.testing.assert_array_equal(probabilities, served(
-            text=tf.constant(texts[rows]), text_pair=tf.constant(pairs[rows]))
-            ["probabilities"].numpy())
+        np.testing.assert_array_equal(
+            probabilities,
+            served(text=tf.constant(texts[rows]), text_pair=tf.constant(pairs[rows]))[
+                "probabilities"
+            ].numpy(),
+        )
 
 
 def _rest_reply(outputs, row_format):
@@ -394,10 +509,10 @@ def _assert_same_form(shown, reply, where="reply"):
         assert isinstance(reply, list), (where, reply)
         if "..." in shown:
             cut = shown.index("...")
-            head, tail = shown[:cut], shown[cut + 1:]
+            head, tail = shown[:cut], shown[cut + 1 :]
             assert len(reply) >= len(head) + len(tail), (where, len(reply))
-            pairs = list(zip(head, reply)) + list(zip(tail, reply[len(reply) - len(tail):]))
-            pairs += [(head[-1], r) for r in reply[len(head):len(reply) - len(tail)]]
+            pairs = list(zip(head, reply)) + list(zip(tail, reply[len(reply) - len(tail) :]))
+            pairs += [(head[-1], r) for r in reply[len(head) : len(reply) - len(tail)]]
         else:
             assert len(reply) == len(shown), (where, len(reply), len(shown))
             pairs = list(zip(shown, reply))
@@ -420,8 +535,9 @@ def test_readmes_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
     from pipelines import tag_schemes
 
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    examples = re.findall(r"<!-- rest: (\w+) -->\n```json\n(.*?)\n```\s*```json\n(.*?)\n```",
-                          readme, re.S)
+    examples = re.findall(
+        r"<!-- rest: (\w+) -->\n```json\n(.*?)\n```\s*```json\n(.*?)\n```", readme, re.S
+    )
     assert len(examples) == len(re.findall(r"```json", readme)) // 2 == 7
     topics = ["business", "entertainment", "politics", "sport", "tech"]
     tags = tag_schemes.label_names(["LOC", "ORG", "PER"], "iob2")
@@ -431,31 +547,34 @@ def test_readmes_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
         "classifier": (dict(task="classification", num_classes=5, label_names=topics), {}),
         "regressor": (dict(task="classification", num_classes=1), {"segments": 2}),
         "squad": (dict(task="question_answering"), {"windower": windower}),
-        "ner": (dict(task="token_classification", num_classes=len(tags), label_names=tags),
-                {"max_entities": 6}),
+        "ner": (
+            dict(task="token_classification", num_classes=len(tags), label_names=tags),
+            {"max_entities": 6},
+        ),
         "swag": (dict(task="multiple_choice", num_choices=4), {}),
         "embedder": (dict(task="embedding"), {}),
     }
-    built = {name: keras_bert.build("tiny", **TINY, **build)
-             for name, (build, _) in models.items()}
+    built = {name: keras_bert.build("tiny", **TINY, **build) for name, (build, _) in models.items()}
     # Mostly "O": a random tagger would find more entities than the 6 columns shown
     # (widening past them is tested above).
     built["ner"].get_layer("token_logits").bias.assign(
-        np.asarray([4.0] + [0.0] * (len(tags) - 1), "float32"))
-    served = {name: tf.saved_model.load(export(
-        built[name], pre, str(tmp_path / name), **options)).signatures["serving_default"]
-        for name, (_, options) in models.items()}
+        np.asarray([4.0] + [0.0] * (len(tags) - 1), "float32")
+    )
+    served = {
+        name: tf.saved_model.load(
+            export(built[name], pre, str(tmp_path / name), **options)
+        ).signatures["serving_default"]
+        for name, (_, options) in models.items()
+    }
     assert {task for task, _, _ in examples} == set(models)
     for task, request, shown in examples:
         request, shown = json.loads(request), json.loads(shown)
         rows = "instances" in request
         if rows:
-            columns = {k: [row[k] for row in request["instances"]]
-                       for k in request["instances"][0]}
+            columns = {k: [row[k] for row in request["instances"]] for k in request["instances"][0]}
         else:
             columns = request["inputs"]
-        reply = _rest_reply(served[task](**{k: tf.constant(v) for k, v in columns.items()}),
-                            rows)
+        reply = _rest_reply(served[task](**{k: tf.constant(v) for k, v in columns.items()}), rows)
         _assert_same_form(shown, reply, task)
         if task == "ner":
             assert reply["predictions"][0]["words"] == shown["predictions"][0]["words"]
@@ -476,10 +595,14 @@ def test_readmes_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkey
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    (client,) = [b for b in re.findall(r"```python\n(.*?)\n```", readme, re.S)
-                 if "PredictionServiceStub" in b]
-    model = keras_bert.build("tiny", task="classification", num_classes=2,
-                             label_names=["business", "sport"], **TINY)
+    (client,) = [
+        b
+        for b in re.findall(r"```python\n(.*?)\n```", readme, re.S)
+        if "PredictionServiceStub" in b
+    ]
+    model = keras_bert.build(
+        "tiny", task="classification", num_classes=2, label_names=["business", "sport"], **TINY
+    )
     _, path = _export(tmp_path, vocabulary, model)
     loaded = tf.saved_model.load(path)
     seen = []
@@ -511,18 +634,27 @@ def test_bad_squad_and_ner_requests(tmp_path, vocabulary):
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
     with pytest.raises(ValueError, match="needs its label_names"):
         export(tagger, pre, str(tmp_path / "unnamed"))
-    tagger = keras_bert.build("tiny", task="token_classification", num_classes=3,
-                              label_names=["O", "B-LOC", "I-LOC"], **TINY)
+    tagger = keras_bert.build(
+        "tiny",
+        task="token_classification",
+        num_classes=3,
+        label_names=["O", "B-LOC", "I-LOC"],
+        **TINY,
+    )
     windower = SquadWindower(pre.tokenizer, SEQ, max_query_length=4, doc_stride=4)
-    qa = tf.saved_model.load(export(squad, pre, str(tmp_path / "qa"), windower=windower)) \
-        .signatures["serving_default"]
-    ner = tf.saved_model.load(export(tagger, pre, str(tmp_path / "ner"))) \
-        .signatures["serving_default"]
+    qa = tf.saved_model.load(
+        export(squad, pre, str(tmp_path / "qa"), windower=windower)
+    ).signatures["serving_default"]
+    ner = tf.saved_model.load(export(tagger, pre, str(tmp_path / "ner"))).signatures[
+        "serving_default"
+    ]
     empty = qa(question=tf.constant([], tf.string), context=tf.constant([], tf.string))
     assert empty["answer_text"].shape == (0,)
     assert ner(text=tf.constant([], tf.string))["entity_count"].shape == (0,)
-    odd = qa(question=tf.constant(["", "\xff?".encode("latin-1")]),
-             context=tf.constant([b"\xff\xfe dog", "dog " * 3000]))
+    odd = qa(
+        question=tf.constant(["", "\xff?".encode("latin-1")]),
+        context=tf.constant([b"\xff\xfe dog", "dog " * 3000]),
+    )
     assert odd["answer_text"].shape == (2,)
     long = ner(text=tf.constant(["dog " * 3000, b"\xff\xfe"]))
     assert long["word_count"].numpy().tolist() == [3000, 1]  # windowed, every word tagged

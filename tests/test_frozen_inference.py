@@ -27,24 +27,26 @@ def tiny_model(kind, task=None, **options):
 
 
 def as_float(outputs):
-    return [np.asarray(keras.ops.convert_to_numpy(t), "float32")
-            for t in keras.tree.flatten(outputs)]
+    return [
+        np.asarray(keras.ops.convert_to_numpy(t), "float32") for t in keras.tree.flatten(outputs)
+    ]
 
 
 def assert_close(got, want, tolerance):
     for a, b in zip(as_float(got), as_float(want)):
         assert a.shape == b.shape
-        assert np.abs(a - b).max() <= tolerance * max(1.0, np.abs(b).max()), (
-            np.abs(a - b).max())
+        assert np.abs(a - b).max() <= tolerance * max(1.0, np.abs(b).max()), np.abs(a - b).max()
 
 
 def test_the_kept_weights_kernels_run_where_the_cpu_has_them():
     # TensorFlow's x86 builds carry them. The bfloat16 one needs AVX-512 BF16 or AMX
     # (elsewhere it is not tried: oneDNN would abort the process); int8 gives its exact
     # numbers with VNNI. Where they do not run, the models run as usual (tests below).
-    known = [(module, cpu_kernels.expected(kind))
-             for module, kind in ((frozen_matmul, "bf16"), (int8_matmul, "int8"))
-             if cpu_kernels.expected(kind) is not None]
+    known = [
+        (module, cpu_kernels.expected(kind))
+        for module, kind in ((frozen_matmul, "bf16"), (int8_matmul, "int8"))
+        if cpu_kernels.expected(kind) is not None
+    ]
     if not known:
         pytest.skip("neither answer is known for this CPU")
     for module, want in known:
@@ -103,8 +105,7 @@ def test_bfloat16_dense_layers_keep_their_weights_only_when_frozen(monkeypatch):
     monkeypatch.setattr(frozen_matmul, "_AVAILABLE", True)
     model = tiny_model("bfloat16")
     inputs = tiny_inputs()
-    kept = _graph_ops(keras_bert.FrozenInference(model)._function, inputs,
-                      "_MklNativeFusedMatMul")
+    kept = _graph_ops(keras_bert.FrozenInference(model)._function, inputs, "_MklNativeFusedMatMul")
     assert kept and all(op.get_attr("is_filter_const") for op in kept)
     fused = sorted(tuple(o.decode() for o in op.get_attr("fused_ops")) for op in kept)
     layers = TINY["num_layers"]
@@ -122,10 +123,8 @@ def test_int8_kernels_keep_their_weights_only_when_frozen(monkeypatch):
     monkeypatch.setattr(int8_matmul, "_AVAILABLE", True)  # Traced only, as above.
     model = tiny_model("int8")
     inputs = tiny_inputs()
-    frozen = _graph_ops(keras_bert.FrozenInference(model)._function, inputs,
-                        "_QuantizedMatMul")
-    plain = _graph_ops(tf.function(lambda x: model(x, training=False)), inputs,
-                       "_QuantizedMatMul")
+    frozen = _graph_ops(keras_bert.FrozenInference(model)._function, inputs, "_QuantizedMatMul")
+    plain = _graph_ops(tf.function(lambda x: model(x, training=False)), inputs, "_QuantizedMatMul")
     assert frozen and all(op.get_attr("is_weight_const") for op in frozen)
     assert plain and not any(op.get_attr("is_weight_const") for op in plain)
 

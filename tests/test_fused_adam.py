@@ -9,12 +9,12 @@ import pytest
 
 from keras_bert.training import make_optimizer
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                                reason="the fused kernels are TensorFlow's")
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="the fused kernels are TensorFlow's"
+)
 
 
-def numpy_adamw(weights, steps, names, peak, total, wd=0.01, eps=1e-6, clip=1.0,
-                b1=0.9, b2=0.999):
+def numpy_adamw(weights, steps, names, peak, total, wd=0.01, eps=1e-6, clip=1.0, b1=0.9, b2=0.999):
     weights = [w.astype("float64") for w in weights]
     m = [np.zeros_like(w) for w in weights]
     v = [np.zeros_like(w) for w in weights]
@@ -39,9 +39,11 @@ def test_numpy_reference_is_pytorchs_adamw():
     # Tiny gradients, where epsilon's place matters most.
     steps = [[rng.normal(size=w.shape) * 1e-5 for w in start] for _ in range(4)]
     params = [torch.tensor(w, requires_grad=True) for w in start]
-    optimizer = torch.optim.AdamW([{"params": params[:1], "weight_decay": 0.01},
-                                   {"params": params[1:], "weight_decay": 0.0}],
-                                  lr=0.1, eps=1e-6)
+    optimizer = torch.optim.AdamW(
+        [{"params": params[:1], "weight_decay": 0.01}, {"params": params[1:], "weight_decay": 0.0}],
+        lr=0.1,
+        eps=1e-6,
+    )
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: (4 - t) / 4)
     for grads in steps:
         for p, g in zip(params, grads):
@@ -61,8 +63,9 @@ def test_fused_adamw_matches_numpy():
     shapes = [(7, 5), (5,), (5,), (11, 5)]
     start = [rng.normal(size=s).astype("float32") for s in shapes]
     # Norms above and below the clip (1.0), so both branches are taken.
-    steps = [[rng.normal(size=s).astype("float32") * scale for s in shapes]
-             for scale in (2.0, 0.01, 0.5)]
+    steps = [
+        [rng.normal(size=s).astype("float32") * scale for s in shapes] for scale in (2.0, 0.01, 0.5)
+    ]
     variables = [keras.Variable(w, name=n) for w, n in zip(start, names)]
     optimizer = make_optimizer(learning_rate=0.1, total_steps=10, warmup_steps=0)
     optimizer.build(variables)
@@ -76,8 +79,7 @@ def test_fused_adamw_matches_numpy():
         apply([tf.constant(g) for g in grads])
     expected = numpy_adamw(start, steps, names, peak=0.1, total=10)
     for variable, want, name in zip(variables, expected, names):
-        np.testing.assert_allclose(np.asarray(variable), want, rtol=2e-6, atol=2e-7,
-                                   err_msg=name)
+        np.testing.assert_allclose(np.asarray(variable), want, rtol=2e-6, atol=2e-7, err_msg=name)
     assert int(optimizer.iterations) == 3
 
 
@@ -87,19 +89,32 @@ def test_fused_and_keras_steps_agree_on_a_model():
     weights."""
     import keras_bert
 
-    x = {"token_ids": np.arange(35).reshape(5, 7) % 29 + 1,
-         "segment_ids": np.zeros((5, 7), "int32"), "padding_mask": np.ones((5, 7), "int32")}
+    x = {
+        "token_ids": np.arange(35).reshape(5, 7) % 29 + 1,
+        "segment_ids": np.zeros((5, 7), "int32"),
+        "padding_mask": np.ones((5, 7), "int32"),
+    }
     y = np.array([0, 1, 1, 0, 1])
     weights = {}
     for fused in (True, False):
         keras.utils.set_random_seed(0)
-        model = keras_bert.build("tiny", task="classification", num_classes=2, num_layers=1,
-                                 vocabulary_size=30, hidden_dim=6, num_heads=2,
-                                 intermediate_dim=10, dropout=0.0, total_steps=4)
+        model = keras_bert.build(
+            "tiny",
+            task="classification",
+            num_classes=2,
+            num_layers=1,
+            vocabulary_size=30,
+            hidden_dim=6,
+            num_heads=2,
+            intermediate_dim=10,
+            dropout=0.0,
+            total_steps=4,
+        )
         if not fused:
             model.optimizer._fused = lambda variable: False
-            model.optimizer._clip_gradients = (
-                lambda grads: keras.optimizers.AdamW._clip_gradients(model.optimizer, grads))
+            model.optimizer._clip_gradients = lambda grads: keras.optimizers.AdamW._clip_gradients(
+                model.optimizer, grads
+            )
         model.fit(x, y, batch_size=5, epochs=3, verbose=0)
         weights[fused] = [np.asarray(w) for w in model.weights]
     for a, b in zip(weights[True], weights[False]):

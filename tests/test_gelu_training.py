@@ -77,17 +77,19 @@ def test_bfloat16_is_the_float32_result_rounded_once(xla):
     # One rounding of the value; the gradient is the upstream (rounded to bfloat16)
     # times the rounded slope, rounded: a few bfloat16 ulps (2**-8 relative).
     np.testing.assert_allclose(tf.cast(y, tf.float32).numpy(), want_y, rtol=2**-8, atol=1e-6)
-    np.testing.assert_allclose(tf.cast(dx, tf.float32).numpy(), want_slope * upstream,
-                               rtol=3 * 2**-8, atol=1e-3)
+    np.testing.assert_allclose(
+        tf.cast(dx, tf.float32).numpy(), want_slope * upstream, rtol=3 * 2**-8, atol=1e-3
+    )
 
 
 def test_a_block_uses_it_in_training_only_and_trains_the_same_function(monkeypatch):
     calls, original = [], activations.gelu_exact_training
-    monkeypatch.setattr("keras_bert.layers.transformer_encoder.gelu_exact_training",
-                        lambda x: calls.append(1) or original(x))
+    monkeypatch.setattr(
+        "keras_bert.layers.transformer_encoder.gelu_exact_training",
+        lambda x: calls.append(1) or original(x),
+    )
     keras.utils.set_random_seed(3)
-    block = TransformerEncoder(num_heads=2, intermediate_dim=10, dropout=0.0,
-                               attention_dropout=0.0)
+    block = TransformerEncoder(num_heads=2, intermediate_dim=10, dropout=0.0, attention_dropout=0.0)
     x = tf.constant(np.random.default_rng(3).normal(size=(3, 7, 6)).astype("float32"))
     upstream = np.random.default_rng(4).normal(size=(3, 7, 6)).astype("float32")
     results = {}
@@ -96,8 +98,9 @@ def test_a_block_uses_it_in_training_only_and_trains_the_same_function(monkeypat
             tape.watch(x)
             loss = tf.reduce_sum(block(x, training=training) * upstream)
         assert len(calls) == int(training)
-        results[training] = [np.asarray(g) for g in tape.gradient(
-            loss, [x] + block.trainable_weights)] + [loss.numpy()]
+        results[training] = [
+            np.asarray(g) for g in tape.gradient(loss, [x] + block.trainable_weights)
+        ] + [loss.numpy()]
     for inference, training in zip(results[False], results[True]):
         np.testing.assert_allclose(training, inference, rtol=1e-5, atol=1e-6)
 
@@ -107,8 +110,10 @@ def test_int8_blocks_keep_the_activation_inside_the_int8_layer():
     block = TransformerEncoder(num_heads=2, intermediate_dim=10)
     x = np.random.default_rng(5).normal(size=(2, 7, 6)).astype("float32")
     float_out = np.asarray(block(x))
-    assert block.intermediate_dense.activation is None or \
-        block.intermediate_dense.activation is keras.activations.linear
+    assert (
+        block.intermediate_dense.activation is None
+        or block.intermediate_dense.activation is keras.activations.linear
+    )
     block.quantize_int8()
     assert block.intermediate_dense.activation == "gelu"
     np.testing.assert_allclose(np.asarray(block(x)), float_out, atol=0.05)
@@ -117,8 +122,7 @@ def test_int8_blocks_keep_the_activation_inside_the_int8_layer():
 def test_erf_polynomial_gelu_is_as_exact_as_erf_and_serves_other_backends(monkeypatch):
     x = np.concatenate([np.linspace(-12, 12, 20001), [-1e-3, 0.0, 1e-3]]).astype("float32")
     want_y, want_slope = numpy_gelu_and_slope(x)
-    y, dx = value_and_gradient(activations.gelu_erf_polynomial, tf.constant(x),
-                               np.ones_like(x))
+    y, dx = value_and_gradient(activations.gelu_erf_polynomial, tf.constant(x), np.ones_like(x))
     assert np.abs(np.asarray(y, "float64") - want_y).max() <= 5e-7  # erf's own: 3.9e-7
     assert np.abs(np.asarray(dx, "float64") - want_slope).max() <= 1e-6
     y_erf = np.asarray(erf_gelu(tf.constant(x)), "float64")

@@ -87,8 +87,11 @@ def test_tfds_path_fails_fast_when_not_prepared(tmp_path):
     import time
 
     start = time.time()
-    with pytest.raises(FileNotFoundError, match=r"glue/mrpc is not prepared in .*tfds build "
-                                                r"glue/mrpc"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"glue/mrpc is not prepared in .*tfds build "
+        r"glue/mrpc",
+    ):
         glue.tfds_examples("mrpc", "train", data_dir=str(tmp_path))
     assert time.time() - start < 30  # No download attempts, no retries.
 
@@ -105,8 +108,7 @@ def test_tfds_path_reads_prepared_data(task):
     assert len(examples) == 5 and len(examples.texts) == len(spec.text_columns)
     assert all(isinstance(t, str) for t in examples.texts[1])
     if spec.regression:
-        assert examples.label_names is None and all(isinstance(v, float)
-                                                    for v in examples.labels)
+        assert examples.label_names is None and all(isinstance(v, float) for v in examples.labels)
     else:
         assert examples.label_names == spec.label_names
         assert set(examples.labels) <= set(range(len(spec.label_names)))

@@ -82,10 +82,13 @@ def test_int8_dense_keeps_leading_axes_and_activation():
 
 NUMPY_ACTIVATIONS = {
     "gelu": lambda y: 0.5 * y * (1.0 + np.vectorize(math.erf)(y / math.sqrt(2.0))),
-    "gelu_approximate": lambda y: 0.5 * y * (1.0 + np.tanh(
-        math.sqrt(2.0 / math.pi) * (y + 0.044715 * y ** 3))),
-    "relu": lambda y: np.maximum(y, 0.0), "tanh": np.tanh,
-    "swish": lambda y: y / (1.0 + np.exp(-y))}
+    "gelu_approximate": lambda y: (
+        0.5 * y * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (y + 0.044715 * y**3)))
+    ),
+    "relu": lambda y: np.maximum(y, 0.0),
+    "tanh": np.tanh,
+    "swish": lambda y: y / (1.0 + np.exp(-y)),
+}
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["onednn", "keras_ops"])
@@ -101,7 +104,8 @@ def test_int8_dense_activations_against_numpy(activation, fast, monkeypatch):
     x = np.random.default_rng(3).normal(size=(13, 9)).astype("float32") * 2 + 0.5
     layer = Int8Dense.from_dense(dense, activation=activation)
     want = NUMPY_ACTIVATIONS[activation](
-        numpy_int8_dense(x, dense.kernel.numpy(), dense.bias.numpy()))
+        numpy_int8_dense(x, dense.kernel.numpy(), dense.bias.numpy())
+    )
     np.testing.assert_allclose(layer(x), want, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(tf.function(layer)(tf.constant(x)), want, rtol=1e-5, atol=1e-5)
 
@@ -131,15 +135,18 @@ def test_int8_block_graph_is_one_kernel_per_dense_layer(monkeypatch):
 
 def tiny_inputs(batch=3, seq=7):
     rng = np.random.default_rng(0)
-    return {"token_ids": rng.integers(0, 30, (batch, seq)).astype("int32"),
-            "segment_ids": np.zeros((batch, seq), "int32"),
-            "padding_mask": np.array([[1] * seq, [1] * 4 + [0] * 3, [1] * seq][:batch], "int32")}
+    return {
+        "token_ids": rng.integers(0, 30, (batch, seq)).astype("int32"),
+        "segment_ids": np.zeros((batch, seq), "int32"),
+        "padding_mask": np.array([[1] * seq, [1] * 4 + [0] * 3, [1] * seq][:batch], "int32"),
+    }
 
 
 def test_quantize_int8_backbone_saves_and_reloads(tmp_path):
     keras.utils.set_random_seed(3)
-    model = keras_bert.BertBackbone(vocabulary_size=30, num_layers=2, num_heads=2,
-                                    hidden_dim=6, intermediate_dim=10)
+    model = keras_bert.BertBackbone(
+        vocabulary_size=30, num_layers=2, num_heads=2, hidden_dim=6, intermediate_dim=10
+    )
     x = tiny_inputs()
     exact = model(x)["sequence_output"].numpy()
     float_paths = len(model.weights)
@@ -161,9 +168,16 @@ def test_quantize_int8_backbone_saves_and_reloads(tmp_path):
 
 def test_quantize_int8_task_model_and_refusals():
     keras.utils.set_random_seed(4)
-    task = keras_bert.build("tiny", task="classification", num_classes=3, num_layers=1,
-                            vocabulary_size=30, hidden_dim=6, num_heads=2,
-                            intermediate_dim=10)
+    task = keras_bert.build(
+        "tiny",
+        task="classification",
+        num_classes=3,
+        num_layers=1,
+        vocabulary_size=30,
+        hidden_dim=6,
+        num_heads=2,
+        intermediate_dim=10,
+    )
     x = tiny_inputs()
     exact = task.predict(x, verbose=0)
     assert keras_bert.quantize_int8(task) is task and task.backbone.quantization == "int8"
@@ -171,8 +185,14 @@ def test_quantize_int8_task_model_and_refusals():
     assert not np.array_equal(got, exact) and np.abs(got - exact).max() < 0.05
     with pytest.raises(ValueError, match="no BertBackbone"):
         keras_bert.quantize_int8(keras.Sequential([keras.layers.Dense(2)]))
-    bf16 = keras_bert.BertBackbone(vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=6,
-                                   intermediate_dim=10, dtype="bfloat16")
+    bf16 = keras_bert.BertBackbone(
+        vocabulary_size=30,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=6,
+        intermediate_dim=10,
+        dtype="bfloat16",
+    )
     with pytest.raises(ValueError, match="float32"):
         keras_bert.quantize_int8(bf16)
 
@@ -184,10 +204,16 @@ MODEL_DIR = minilm_dir()
 def test_real_minilm_sentence_embeddings_survive_int8():
     from pipelines import BertPreprocessor
 
-    texts = ["The cat sat on the mat.", "Stocks fell sharply on Monday after the report.",
-             "A man is playing a guitar on stage.", "How old are you?",
-             "A cat was sitting on a rug.", "Share prices dropped steeply early in the week.",
-             "Someone plays an instrument at a concert.", "What is your age?"]
+    texts = [
+        "The cat sat on the mat.",
+        "Stocks fell sharply on Monday after the report.",
+        "A man is playing a guitar on stage.",
+        "How old are you?",
+        "A cat was sitting on a rug.",
+        "Share prices dropped steeply early in the week.",
+        "Someone plays an instrument at a concert.",
+        "What is your age?",
+    ]
     pre = BertPreprocessor.from_dir(MODEL_DIR, sequence_length=24)
     features = {k: v.numpy() for k, v in pre((texts,)).items()}
     model = keras_bert.build(MODEL_DIR)

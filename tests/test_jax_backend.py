@@ -17,11 +17,18 @@ from tests import numpy_bert
 from tests.checkpoint_files import tf1_config, tiny_weights, write_hf, write_tf1
 from tests.conftest import minilm_dir
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                                reason="jax is not installed (the [test] extra installs it)")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="jax is not installed (the [test] extra installs it)",
+)
 HEADS, LAYERS = 2, 2
-MINILM_TEXTS = (["Short.", "A considerably longer sentence, with punctuation; and accents: "
-                 "café, naïve, Zürich."], ["What is it?", "Stocks fell sharply on Monday."])
+MINILM_TEXTS = (
+    [
+        "Short.",
+        "A considerably longer sentence, with punctuation; and accents: café, naïve, Zürich.",
+    ],
+    ["What is it?", "Stocks fell sharply on Monday."],
+)
 
 
 def _minilm_reference(work):
@@ -32,24 +39,33 @@ def _minilm_reference(work):
     from pipelines import BertPreprocessor
 
     os.symlink(minilm_dir(), os.path.join(work, "minilm"))
-    features = {k: v.numpy() for k, v in
-                BertPreprocessor.from_dir(minilm_dir(), sequence_length=24)(MINILM_TEXTS)
-                .items()}
+    features = {
+        k: v.numpy()
+        for k, v in BertPreprocessor.from_dir(minilm_dir(), sequence_length=24)(
+            MINILM_TEXTS
+        ).items()
+    }
     reference = transformers.BertModel.from_pretrained(minilm_dir()).eval()
     with torch.no_grad():
-        out = reference(input_ids=torch.tensor(features["token_ids"]).long(),
-                        token_type_ids=torch.tensor(features["segment_ids"]).long(),
-                        attention_mask=torch.tensor(features["padding_mask"]).long())
+        out = reference(
+            input_ids=torch.tensor(features["token_ids"]).long(),
+            token_type_ids=torch.tensor(features["segment_ids"]).long(),
+            attention_mask=torch.tensor(features["padding_mask"]).long(),
+        )
     return features, out.last_hidden_state.numpy(), out.pooler_output.numpy()
 
 
 def _run_on_jax(work, *arguments):
-    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
-               JAX_PLATFORMS="cpu")
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
     script = os.path.join(os.path.dirname(__file__), "jax_backend_run.py")
-    done = subprocess.run([sys.executable, script, work, *arguments], capture_output=True,
-                          text=True, env=env, timeout=600,
-                          cwd=os.path.dirname(os.path.dirname(script)))
+    done = subprocess.run(
+        [sys.executable, script, work, *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=os.path.dirname(os.path.dirname(script)),
+    )
     assert done.returncode == 0, done.stderr[-4000:]
 
 
@@ -62,9 +78,11 @@ def test_model_code_runs_on_jax(tmp_path):
     rng = np.random.default_rng(3)
     mask = np.ones((2, 7), "int32")
     mask[1, 5:] = 0
-    tiny = {"token_ids": rng.integers(0, 11, (2, 7)).astype("int32"),
-            "segment_ids": (np.arange(7) > 3).astype("int32")[None].repeat(2, 0),
-            "padding_mask": mask}
+    tiny = {
+        "token_ids": rng.integers(0, 11, (2, 7)).astype("int32"),
+        "segment_ids": (np.arange(7) > 3).astype("int32")[None].repeat(2, 0),
+        "padding_mask": mask,
+    }
     saved = dict(tiny)
     has_minilm = minilm_dir() is not None and importlib.util.find_spec("torch") is not None
     if has_minilm:
@@ -80,12 +98,12 @@ def test_model_code_runs_on_jax(tmp_path):
     assert report["backend"] == "jax"
     assert not report["tensorflow_after_import"], "import keras_bert loaded TensorFlow"
     assert not report["tensorflow_after_hf_load"], "a safetensors load loaded TensorFlow"
-    sequence, pooled, _ = numpy_bert.forward(weights, tiny["token_ids"], tiny["segment_ids"],
-                                             mask, HEADS, LAYERS)
+    sequence, pooled, _ = numpy_bert.forward(
+        weights, tiny["token_ids"], tiny["segment_ids"], mask, HEADS, LAYERS
+    )
     real = mask[..., None].astype(bool)
     for source in ("hf", "tf1", "frozen"):
-        np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence * real,
-                                   atol=2e-5)
+        np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence * real, atol=2e-5)
         np.testing.assert_allclose(got[f"{source}_pooled"], pooled, atol=2e-5)
     int8_error = np.abs((got["hf_int8_sequence"] - sequence) * real).max()
     assert 0 < int8_error < 0.05, int8_error  # int8's error on LayerNorm'd outputs
@@ -94,9 +112,14 @@ def test_model_code_runs_on_jax(tmp_path):
         assert np.abs((got["minilm_sequence"] - minilm_sequence) * real).max() <= 1e-5
         assert np.abs(got["minilm_pooled"] - minilm_pooled).max() <= 1e-5
 
-    assert set(report["tasks"]) == {"classification", "token_classification",
-                                    "feature_tagging", "multiple_choice",
-                                    "question_answering", "embedding"}
+    assert set(report["tasks"]) == {
+        "classification",
+        "token_classification",
+        "feature_tagging",
+        "multiple_choice",
+        "question_answering",
+        "embedding",
+    }
     for task, result in report["tasks"].items():
         losses = result["losses"]
         assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], (task, losses)
@@ -104,7 +127,9 @@ def test_model_code_runs_on_jax(tmp_path):
         # Reloaded, the same weights train (the feature tagger's encoder stays frozen)
         # and the optimizer's state fits them.
         assert len(set(result["trainable"])) == 1 and len(set(result["optimizer"])) == 1, (
-            task, result)
+            task,
+            result,
+        )
     frozen = report["tasks"]["feature_tagging"]["trainable"][0]
     assert frozen < report["tasks"]["token_classification"]["trainable"][0]
 
@@ -126,21 +151,25 @@ def test_jax_attention_takes_key_lengths_only_for_prefix_masks(tmp_path):
     rng = np.random.default_rng(5)
     query, key, value = (rng.normal(size=(4, 7, 2, 3)).astype("float32") for _ in range(3))
     full = [1] * 7
-    masks = {"prefix": [full, [1] * 5 + [0] * 2, [1, 1] + [0] * 5, [1] + [0] * 6],
-             "left_padding": [full, [0, 0] + [1] * 5, full, full],
-             "hole": [full, [1, 1, 0, 1, 1, 0, 0], full, full],
-             "empty_row": [full, [0] * 7, full, full]}
+    masks = {
+        "prefix": [full, [1] * 5 + [0] * 2, [1, 1] + [0] * 5, [1] + [0] * 6],
+        "left_padding": [full, [0, 0] + [1] * 5, full, full],
+        "hole": [full, [1, 1, 0, 1, 1, 0, 0], full, full],
+        "empty_row": [full, [0] * 7, full, full],
+    }
     masks = {name: np.array(rows, "int32") for name, rows in masks.items()}
-    np.savez(os.path.join(work, "attention_inputs.npz"), query=query, key=key, value=value,
-             **masks)
+    np.savez(os.path.join(work, "attention_inputs.npz"), query=query, key=key, value=value, **masks)
     _run_on_jax(work, "attention")
     got = np.load(os.path.join(work, "attention_outputs.npz"))
     for name, mask in masks.items():
         keep = mask.astype(bool)
         real = keep.any(-1)
-        np.testing.assert_allclose(got[name][real],
-                                   _attention_reference(query, key, value, keep)[real],
-                                   atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            got[name][real],
+            _attention_reference(query, key, value, keep)[real],
+            atol=1e-6,
+            err_msg=name,
+        )
         # Without the mask-tensor path: a prefix batch is unchanged (lengths served it),
         # any other batch is zeros (the fallback served it).
         without = got[f"{name}_without_mask_path"]

@@ -25,8 +25,9 @@ def test_drops_the_rate_and_scales_the_rest(shape):
 
 def test_dynamic_shapes_in_a_traced_function():
     layer = MaskDropout(0.25, seed=4)
-    f = tf.function(lambda x: layer(x, training=True),
-                    input_signature=[tf.TensorSpec((None, None), tf.float32)])
+    f = tf.function(
+        lambda x: layer(x, training=True), input_signature=[tf.TensorSpec((None, None), tf.float32)]
+    )
     for shape in [(64, 64), (33, 129)]:
         y = f(tf.ones(shape)).numpy()
         assert y.shape == shape and abs((y == 0).mean() - 0.25) < 0.02
@@ -62,8 +63,10 @@ def test_dropper_applies_keep_mask_in_one_kernel(dtype):
     drop = MaskDropout(0.3, seed=11).dropper(x, dtype)(x)
     keep = MaskDropout(0.3, seed=11).keep_mask(x, dtype)
     assert drop.dtype == dtype
-    np.testing.assert_array_equal(np.asarray(tf.cast(drop, tf.float32)),
-                                  np.asarray(tf.cast(tf.cast(x, dtype) * keep, tf.float32)))
+    np.testing.assert_array_equal(
+        np.asarray(tf.cast(drop, tf.float32)),
+        np.asarray(tf.cast(tf.cast(x, dtype) * keep, tf.float32)),
+    )
     assert 0.15 < float(tf.reduce_mean(tf.cast(keep == 0, tf.float32))) < 0.45
 
 
@@ -97,8 +100,10 @@ def test_softmax_dropout_gradient_is_the_chain_rules(dtype, tolerance):
         results.append((out, tape.gradient(loss, scores)))
     (out, grad), (want_out, want_grad) = results
     assert out.dtype == want_out.dtype
-    np.testing.assert_array_equal(np.asarray(tf.cast(out, tf.float32)),
-                                  np.asarray(tf.cast(want_out, tf.float32)))
+    np.testing.assert_array_equal(
+        np.asarray(tf.cast(out, tf.float32)), np.asarray(tf.cast(want_out, tf.float32))
+    )
     assert float(tf.reduce_max(tf.abs(want_grad))) > 0.1
-    np.testing.assert_allclose(np.asarray(grad), np.asarray(want_grad), atol=tolerance,
-                               rtol=tolerance)
+    np.testing.assert_allclose(
+        np.asarray(grad), np.asarray(want_grad), atol=tolerance, rtol=tolerance
+    )

@@ -14,8 +14,15 @@ def packed(rows):
 
 
 def test_exact_output_with_full_selection_and_masking():
-    masker = MaskedLMMasker(50, MASK, SPECIAL, max_predictions=6, selection_rate=1.0,
-                            mask_token_rate=1.0, random_token_rate=0.0)
+    masker = MaskedLMMasker(
+        50,
+        MASK,
+        SPECIAL,
+        max_predictions=6,
+        selection_rate=1.0,
+        mask_token_rate=1.0,
+        random_token_rate=0.0,
+    )
     ids = packed([[10, 11, 12], [20, 21, 22, 23, 24]])
     out = masker(ids, tf.constant([0, 1]))
     np.testing.assert_array_equal(out["token_ids"], [[2, 4, 4, 4, 3, 0, 0], [2, 4, 4, 4, 4, 4, 3]])
@@ -67,9 +74,16 @@ def test_rates_match_bert_on_thousands_of_sequences():
 
 def test_whole_word_masking_takes_every_piece():
     continuation = [40, 41, 42]  # "##" pieces.
-    masker = MaskedLMMasker(50, MASK, SPECIAL, max_predictions=4, selection_rate=0.3,
-                            mask_token_rate=1.0, random_token_rate=0.0,
-                            continuation_ids=continuation)
+    masker = MaskedLMMasker(
+        50,
+        MASK,
+        SPECIAL,
+        max_predictions=4,
+        selection_rate=0.3,
+        mask_token_rate=1.0,
+        random_token_rate=0.0,
+        continuation_ids=continuation,
+    )
     words = [[10, 40, 41], [11], [12, 42], [13], [14, 40], [15]]
     ids = packed([sum(words, [])])
     starts = [1, 4, 5, 7, 8, 10]  # Position of each word's first piece.

@@ -21,9 +21,9 @@ def random_cases(seed, classes=2, n=200):
 HAND_WORKED = [
     ([1, 1, 1, 1], [1, 1, 1, 1]),  # Constant and all right.
     ([0, 1, 0, 1], [0, 0, 0, 0]),  # Constant prediction: MCC 0, F1 0.
-    ([0, 0, 0], [0, 0, 0]),         # No positives anywhere.
+    ([0, 0, 0], [0, 0, 0]),  # No positives anywhere.
     ([0, 1, 1, 0, 1], [1, 1, 0, 0, 1]),
-    ([1, 0], [0, 1]),               # All wrong: MCC -1.
+    ([1, 0], [0, 1]),  # All wrong: MCC -1.
 ]
 
 
@@ -33,18 +33,22 @@ def test_classification_scores_match_sklearn(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert scores.accuracy(y_true, y_pred) == pytest.approx(
-            sklearn.metrics.accuracy_score(y_true, y_pred))
+            sklearn.metrics.accuracy_score(y_true, y_pred)
+        )
         assert scores.f1(y_true, y_pred) == pytest.approx(
-            sklearn.metrics.f1_score(y_true, y_pred, zero_division=0))
+            sklearn.metrics.f1_score(y_true, y_pred, zero_division=0)
+        )
         assert scores.matthews_corrcoef(y_true, y_pred) == pytest.approx(
-            sklearn.metrics.matthews_corrcoef(y_true, y_pred))
+            sklearn.metrics.matthews_corrcoef(y_true, y_pred)
+        )
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_multiclass_mcc_matches_sklearn(seed):
     y_true, y_pred = random_cases(seed, classes=3)
     assert scores.matthews_corrcoef(y_true, y_pred) == pytest.approx(
-        sklearn.metrics.matthews_corrcoef(y_true, y_pred))
+        sklearn.metrics.matthews_corrcoef(y_true, y_pred)
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -54,9 +58,11 @@ def test_correlations_match_scipy_with_ties(seed):
     predictions = labels + rng.normal(0, 1.0, 150)
     predictions[:20] = np.round(predictions[:20])  # Ties in the predictions too.
     assert scores.pearson(predictions, labels) == pytest.approx(
-        scipy.stats.pearsonr(predictions, labels)[0], abs=1e-12)
+        scipy.stats.pearsonr(predictions, labels)[0], abs=1e-12
+    )
     assert scores.spearman(predictions, labels) == pytest.approx(
-        scipy.stats.spearmanr(predictions, labels)[0], abs=1e-12)
+        scipy.stats.spearmanr(predictions, labels)[0], abs=1e-12
+    )
     np.testing.assert_allclose(scores.rank(labels), scipy.stats.rankdata(labels))
 
 
@@ -88,8 +94,7 @@ def test_streaming_f1_and_mcc_equal_the_exact_scores_over_batches(case):
         for metric in (f1, mcc):
             metric.update_state(y_true[part], _logits(y_pred[part], 2))
     assert float(f1.result()) == pytest.approx(scores.f1(y_true, y_pred), abs=1e-6)
-    assert float(mcc.result()) == pytest.approx(scores.matthews_corrcoef(y_true, y_pred),
-                                                abs=1e-6)
+    assert float(mcc.result()) == pytest.approx(scores.matthews_corrcoef(y_true, y_pred), abs=1e-6)
     mcc.reset_state()
     assert float(mcc.result()) == 0.0
 
@@ -100,17 +105,24 @@ def test_streaming_pearson_is_close_to_scipy():
     predictions = labels + rng.normal(0, 0.8, 300)
     metric = PearsonCorrelation()
     for start in range(0, 300, 32):
-        metric.update_state(labels[start:start + 32], predictions[start:start + 32])
+        metric.update_state(labels[start : start + 32], predictions[start : start + 32])
     assert float(metric.result()) == pytest.approx(
-        scipy.stats.pearsonr(predictions, labels)[0], abs=1e-4)
+        scipy.stats.pearsonr(predictions, labels)[0], abs=1e-4
+    )
 
 
 def test_streaming_metrics_during_fit_and_evaluate():
     import keras_bert
     from tests.task_checks import TINY, tiny_inputs
 
-    model = keras_bert.build("tiny", task="classification", num_classes=2, total_steps=4,
-                             metrics=[BinaryF1(), MatthewsCorrelation()], **TINY)
+    model = keras_bert.build(
+        "tiny",
+        task="classification",
+        num_classes=2,
+        total_steps=4,
+        metrics=[BinaryF1(), MatthewsCorrelation()],
+        **TINY,
+    )
     x, y = tiny_inputs(batch=8), np.array([0, 1, 1, 0, 1, 0, 0, 1], "int32")
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     result = model.evaluate(x, y, batch_size=3, verbose=0, return_dict=True)

@@ -20,11 +20,33 @@ needs_torch = pytest.mark.skipif(
 PAIR = ("A man is playing a guitar.", "Someone plays an instrument on stage.")
 # Recorded from transformers' BertModel (PyTorch, float32) on PAIR: the reference's
 # token ids, last_hidden_state[0, 1:4, 1:4] and pooler_output[0, :4].
-GOLDEN_IDS = [101, 1037, 2158, 2003, 2652, 1037, 2858, 1012, 102, 2619, 3248, 2019, 6602,
-              2006, 2754, 1012, 102]
-GOLDEN_SEQUENCE = np.array([[0.06995244, -0.19839288, -0.27930310],
-                            [0.28135690, -0.36543402, -1.01779580],
-                            [0.16899382, -0.12527294, -0.40381294]], np.float32)
+GOLDEN_IDS = [
+    101,
+    1037,
+    2158,
+    2003,
+    2652,
+    1037,
+    2858,
+    1012,
+    102,
+    2619,
+    3248,
+    2019,
+    6602,
+    2006,
+    2754,
+    1012,
+    102,
+]
+GOLDEN_SEQUENCE = np.array(
+    [
+        [0.06995244, -0.19839288, -0.27930310],
+        [0.28135690, -0.36543402, -1.01779580],
+        [0.16899382, -0.12527294, -0.40381294],
+    ],
+    np.float32,
+)
 GOLDEN_POOLED = np.array([0.03391874, -0.02404239, 0.04427095, 0.02969315], np.float32)
 
 
@@ -45,10 +67,17 @@ def test_golden_slice_from_raw_text(model):
 
 CASES = {
     "single": (["The cat sat on the mat."],),
-    "pairs": (["How old are you?", "Stocks fell sharply on Monday."],
-              ["What is your age?", "Markets in Asia closed lower after the news."]),
-    "padded_batch": (["Short.", "A considerably longer sentence, with punctuation; and "
-                      "accents: café, naïve, Zürich.", "Mid-length text about football."],),
+    "pairs": (
+        ["How old are you?", "Stocks fell sharply on Monday."],
+        ["What is your age?", "Markets in Asia closed lower after the news."],
+    ),
+    "padded_batch": (
+        [
+            "Short.",
+            "A considerably longer sentence, with punctuation; and accents: café, naïve, Zürich.",
+            "Mid-length text about football.",
+        ],
+    ),
 }
 
 
@@ -62,8 +91,9 @@ def test_matches_pytorch_reference_from_raw_text(model, case):
     segments = CASES[case]
     reference_tokenizer = transformers.BertTokenizer.from_pretrained(MODEL_DIR)
     reference = transformers.BertModel.from_pretrained(MODEL_DIR).eval()
-    encoded = reference_tokenizer(*segments, padding="max_length", max_length=32,
-                                  truncation=True, return_tensors="np")
+    encoded = reference_tokenizer(
+        *segments, padding="max_length", max_length=32, truncation=True, return_tensors="np"
+    )
     pre = BertPreprocessor.from_dir(MODEL_DIR, sequence_length=32)
     features = pre(tuple(segments))
     np.testing.assert_array_equal(features["token_ids"], encoded["input_ids"])
@@ -73,8 +103,9 @@ def test_matches_pytorch_reference_from_raw_text(model, case):
         expected = reference(**{k: torch.tensor(v) for k, v in encoded.items()})
     out = model(features)
     real = encoded["attention_mask"][..., None].astype(bool)
-    seq_diff = np.abs(np.asarray(out["sequence_output"])
-                      - expected.last_hidden_state.numpy()) * real
+    seq_diff = (
+        np.abs(np.asarray(out["sequence_output"]) - expected.last_hidden_state.numpy()) * real
+    )
     assert seq_diff.max() <= 1e-5
     pooled_diff = np.abs(np.asarray(out["pooled_output"]) - expected.pooler_output.numpy())
     assert pooled_diff.max() <= 1e-5
@@ -97,24 +128,26 @@ def test_bfloat16_inference_mode_within_stated_tolerance():
     features = pre(tuple(segments))
     reference = transformers.BertModel.from_pretrained(MODEL_DIR).eval()
     with torch.no_grad():
-        expected = reference(input_ids=torch.tensor(features["token_ids"].numpy()).long(),
-                             token_type_ids=torch.tensor(features["segment_ids"].numpy())
-                             .long(),
-                             attention_mask=torch.tensor(features["padding_mask"].numpy())
-                             .long())
+        expected = reference(
+            input_ids=torch.tensor(features["token_ids"].numpy()).long(),
+            token_type_ids=torch.tensor(features["segment_ids"].numpy()).long(),
+            attention_mask=torch.tensor(features["padding_mask"].numpy()).long(),
+        )
     bf16 = keras_bert.build(MODEL_DIR, dtype="bfloat16")
     assert bf16.token_embedding.embeddings.dtype == "bfloat16"
     out = bf16(features)
     mixed = keras_bert.build(MODEL_DIR, dtype="mixed_bfloat16")(features)
     for key in ("sequence_output", "pooled_output"):
-        np.testing.assert_array_equal(np.asarray(out[key], "float32"),
-                                      np.asarray(mixed[key], "float32"))
+        np.testing.assert_array_equal(
+            np.asarray(out[key], "float32"), np.asarray(mixed[key], "float32")
+        )
     real = features["padding_mask"].numpy()[..., None].astype(bool)
     want = expected.last_hidden_state.numpy()
     got = np.asarray(out["sequence_output"], "float32")
     assert np.abs((got - want) * real).max() <= 0.01 * np.abs(want * real).max()
     pooled = np.asarray(out["pooled_output"], "float32")
     want_pooled = expected.pooler_output.numpy()
-    cosine = (pooled * want_pooled).sum(-1) / (np.linalg.norm(pooled, axis=-1)
-                                               * np.linalg.norm(want_pooled, axis=-1))
+    cosine = (pooled * want_pooled).sum(-1) / (
+        np.linalg.norm(pooled, axis=-1) * np.linalg.norm(want_pooled, axis=-1)
+    )
     assert cosine.min() >= (0.9999 if cpu_kernels.BF16 else 0.999), cosine

@@ -48,14 +48,20 @@ def test_same_seed_same_pairs_other_seed_other_pairs():
     two = make_pairs(docs, 60, tf.constant([1, 2]))
     other = make_pairs(docs, 60, tf.constant([9, 9]))
     assert one[0].to_list() == two[0].to_list() and one[1].to_list() == two[1].to_list()
-    assert one[0].to_list() != other[0].to_list() or one[2].numpy().tolist() != \
-        other[2].numpy().tolist()
+    assert (
+        one[0].to_list() != other[0].to_list()
+        or one[2].numpy().tolist() != other[2].numpy().tolist()
+    )
 
 
 def test_pairs_are_cut_to_the_budget_from_the_longer_segment():
     # Sentences of 20 tokens never fit a budget of 13: A (one sentence) is trimmed.
-    a, b, _ = make_pairs(corpus(50, sentences=6, length=20), max_num_tokens=13,
-                         seed=tf.constant([5, 6]), short_seq_prob=0.0)
+    a, b, _ = make_pairs(
+        corpus(50, sentences=6, length=20),
+        max_num_tokens=13,
+        seed=tf.constant([5, 6]),
+        short_seq_prob=0.0,
+    )
     lengths = np.array([[len(x), len(y)] for x, y in zip(a.to_list(), b.to_list())])
     assert (lengths.sum(1) <= 13).all()
     assert (lengths.min(1) >= 1).all()

@@ -38,8 +38,9 @@ def test_an_unknown_cpu_checks_the_bfloat16_kernel_in_a_child(monkeypatch):
     monkeypatch.setattr(frozen_matmul, "_AVAILABLE", None)
     monkeypatch.setattr(onednn_probe, "cpu_flags", lambda: None)
     asked = []
-    monkeypatch.setattr(onednn_probe, "passes_in_child",
-                        lambda target, **options: asked.append(target) or True)
+    monkeypatch.setattr(
+        onednn_probe, "passes_in_child", lambda target, **options: asked.append(target) or True
+    )
     assert frozen_matmul.available() is True
     assert asked == ["keras_bert.frozen_matmul:_probe"]
 

@@ -21,23 +21,32 @@ def test_span_extractor_task_checks(tmp_path):
     x = tiny_inputs()
     rng = np.random.default_rng(0)
     y = {"start_logits": rng.integers(0, SEQ, 4), "end_logits": rng.integers(0, SEQ, 4)}
-    run_task_checks("question_answering", x, y, tmp_path,
-                    ["start_logits_accuracy", "end_logits_accuracy"])
+    run_task_checks(
+        "question_answering", x, y, tmp_path, ["start_logits_accuracy", "end_logits_accuracy"]
+    )
 
 
 def test_token_classifier_task_checks(tmp_path):
     x = tiny_inputs()
     y = np.random.default_rng(1).integers(0, 5, (4, SEQ))
-    model = run_task_checks("token_classification", x, y, tmp_path, ["accuracy"],
-                            num_classes=5, label_names=list("OBIES"))
+    model = run_task_checks(
+        "token_classification",
+        x,
+        y,
+        tmp_path,
+        ["accuracy"],
+        num_classes=5,
+        label_names=list("OBIES"),
+    )
     assert model.label_names == list("OBIES")
 
 
 def test_feature_tagger_task_checks(tmp_path):
     x = tiny_inputs()
     y = np.random.default_rng(2).integers(0, 3, (4, SEQ))
-    run_task_checks("feature_tagging", x, y, tmp_path, ["accuracy"], num_classes=3,
-                    lstm_units=4, lstm_layers=1)
+    run_task_checks(
+        "feature_tagging", x, y, tmp_path, ["accuracy"], num_classes=3, lstm_units=4, lstm_layers=1
+    )
 
 
 def test_multiple_choice_task_checks(tmp_path):
@@ -77,8 +86,9 @@ def test_run_squad_checkpoint_loads_matches_numpy_and_writes_back(tmp_path):
     directory, weights = _checkpoint(tmp_path, "cls/squad/", (2, HIDDEN))
     model = keras_bert.build(directory, task="question_answering", dropout=0.0)
     x = _inputs()
-    sequence, _, _ = numpy_bert.forward(weights, x["token_ids"], x["segment_ids"],
-                                        x["padding_mask"], HEADS, LAYERS)
+    sequence, _, _ = numpy_bert.forward(
+        weights, x["token_ids"], x["segment_ids"], x["padding_mask"], HEADS, LAYERS
+    )
     logits = sequence @ weights["cls/squad/output_weights"].T + weights["cls/squad/output_bias"]
     out = model.predict(x, verbose=0)
     np.testing.assert_allclose(out["start_logits"], logits[..., 0], atol=5e-5)
@@ -95,8 +105,9 @@ def test_multiple_choice_matches_numpy(tmp_path):
     directory, weights = _checkpoint(tmp_path, "", (1, HIDDEN))
     model = keras_bert.build(directory, task="multiple_choice", num_choices=3, dropout=0.0)
     pairs = tiny_inputs(6, 7, seed=5, vocabulary_size=VOCAB)
-    _, pooled, _ = numpy_bert.forward(weights, pairs["token_ids"], pairs["segment_ids"],
-                                      pairs["padding_mask"], HEADS, LAYERS)
+    _, pooled, _ = numpy_bert.forward(
+        weights, pairs["token_ids"], pairs["segment_ids"], pairs["padding_mask"], HEADS, LAYERS
+    )
     expected = (pooled @ weights["output_weights"].T + weights["output_bias"]).reshape(2, 3)
     x = {k: v.reshape(2, 3, 7) for k, v in pairs.items()}
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=5e-5)
@@ -116,8 +127,14 @@ def test_scalar_mix_matches_numpy():
 
 @pytest.mark.parametrize("features", ["last", "last_four", "scalar_mix"])
 def test_feature_tagger_freezes_the_encoder_and_uses_the_chosen_layers(features):
-    model = keras_bert.build("tiny", task="feature_tagging", num_classes=3, features=features,
-                             lstm_units=3, **dict(TINY, num_layers=4, dropout=0.5))
+    model = keras_bert.build(
+        "tiny",
+        task="feature_tagging",
+        num_classes=3,
+        features=features,
+        lstm_units=3,
+        **dict(TINY, num_layers=4, dropout=0.5),
+    )
     backbone_ids = {id(v) for v in model.backbone.weights}
     assert not any(id(v) in backbone_ids for v in model.trainable_weights)
     x = tiny_inputs()

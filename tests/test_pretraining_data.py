@@ -33,7 +33,8 @@ def test_formats(tmp_path):
     files = [d.numpy().tolist() for d in document_dataset(str(path), "files")]
     assert files == [[b"One here.", b"Two here!", b"Three.", b"Four (4.)", b"five?"]]
     assert split_sentences(tf.constant(['He said "Go." Then left.'])).to_list() == [
-        [b'He said "Go."', b"Then left."]]
+        [b'He said "Go."', b"Then left."]
+    ]
 
 
 def test_corpus_errors(tmp_path):
@@ -61,8 +62,9 @@ def test_invalid_utf8_is_an_error_naming_file_and_line(tmp_path, format):
     (tmp_path / "a.txt").write_text("Fine text.\nMore here.\n")
     (tmp_path / "b.bin").write_bytes(BINARY)
     files = [str(tmp_path / "a.txt"), str(tmp_path / "b.bin")]
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"b\.bin\] \[line\] \[2\] \[is not valid UTF-8"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"b\.bin\] \[line\] \[2\] \[is not valid UTF-8"
+    ):
         list(document_dataset(files, format))
 
 
@@ -78,8 +80,11 @@ def test_check_utf8_names_file_line_and_offset(tmp_path, chunk_bytes):
     (tmp_path / "a.txt").write_text("Fine text, caf\u00e9 \ufffd.\n")  # Valid, even U+FFFD.
     (tmp_path / "b.bin").write_bytes(BINARY)
     check_utf8([str(tmp_path / "a.txt")], chunk_bytes=chunk_bytes)
-    with pytest.raises(ValueError, match=r"b\.bin:2: not valid UTF-8 \(invalid byte at "
-                                         r"offset 18\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"b\.bin:2: not valid UTF-8 \(invalid byte at "
+        r"offset 18\)",
+    ):
         check_utf8([str(tmp_path / "a.txt"), str(tmp_path / "b.bin")], chunk_bytes=chunk_bytes)
 
 
@@ -89,8 +94,9 @@ def test_max_predictions_defaults():
 
 
 def test_batches_have_the_pretraining_features(tokenizer, corpus_path):
-    data = pretraining_dataset(corpus_path, tokenizer, sequence_length=24, batch_size=4,
-                               seed=3, for_fit=False)
+    data = pretraining_dataset(
+        corpus_path, tokenizer, sequence_length=24, batch_size=4, seed=3, for_fit=False
+    )
     batch = first_batch(data)
     assert batch["token_ids"].shape == (4, 24) and batch["mask_positions"].shape == (4, 4)
     assert {v.dtype for k, v in batch.items() if k != "mask_weights"} == {np.dtype("int32")}
@@ -105,8 +111,11 @@ def test_batches_have_the_pretraining_features(tokenizer, corpus_path):
 
 
 def test_seeded_datasets_repeat_and_start_step_reseeds(tokenizer, corpus_path):
-    make = lambda seed, step=0: first_batch(pretraining_dataset(
-        corpus_path, tokenizer, 24, 4, seed=seed, start_step=step, for_fit=False))
+    make = lambda seed, step=0: first_batch(
+        pretraining_dataset(
+            corpus_path, tokenizer, 24, 4, seed=seed, start_step=step, for_fit=False
+        )
+    )
     a, b, c = make(5), make(5), make(5, step=100)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
@@ -114,17 +123,27 @@ def test_seeded_datasets_repeat_and_start_step_reseeds(tokenizer, corpus_path):
 
 
 def test_exact_masking_with_full_rates(tokenizer, corpus_path):
-    data = pretraining_dataset(corpus_path, tokenizer, 24, 4, seed=1, selection_rate=1.0,
-                               mask_token_rate=1.0, random_token_rate=0.0, max_predictions=24,
-                               for_fit=False)
+    data = pretraining_dataset(
+        corpus_path,
+        tokenizer,
+        24,
+        4,
+        seed=1,
+        selection_rate=1.0,
+        mask_token_rate=1.0,
+        random_token_rate=0.0,
+        max_predictions=24,
+        for_fit=False,
+    )
     batch = first_batch(data)
     ids, mask = batch["token_ids"], batch["padding_mask"].astype(bool)
     structure = np.isin(ids, [tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id])
     assert (ids[mask & ~structure] == tokenizer.mask_id).all()
     count = (mask & ~structure).sum(1)
     np.testing.assert_array_equal(batch["mask_weights"].sum(1), count)
-    words = tokenizer.detokenize(tf.ragged.boolean_mask(batch["mask_ids"],
-                                                        batch["mask_weights"] > 0))
+    words = tokenizer.detokenize(
+        tf.ragged.boolean_mask(batch["mask_ids"], batch["mask_weights"] > 0)
+    )
     text = open(corpus_path).read().lower()
     for sentence in words.numpy():
         for word in sentence.decode().split():

@@ -40,7 +40,8 @@ def test_correlations_of_nan_predictions_are_nan_as_in_scipy():
     assert str(scores.spearman(gold, predicted)) == "nan"
     assert str(scores.pearson(gold, predicted)) == "nan"
     assert scores.spearman(gold, [0.2, 0.6, 0.8, 0.1]) == pytest.approx(
-        scipy.spearmanr(gold, [0.2, 0.6, 0.8, 0.1])[0])
+        scipy.spearmanr(gold, [0.2, 0.6, 0.8, 0.1])[0]
+    )
 
 
 def test_an_empty_label_is_a_bad_row_not_a_class(tmp_path):
@@ -52,18 +53,31 @@ def test_an_empty_label_is_a_bad_row_not_a_class(tmp_path):
 
 
 def test_numbers_name_one_class_however_written(tmp_path):
-    rows = [{"t": "a", "y": 1}, {"t": "b", "y": "1.0"}, {"t": "c", "y": "01"},
-            {"t": "d", "y": 0}, {"t": "e", "y": "0"}, {"t": "f", "y": 2.0}]
+    rows = [
+        {"t": "a", "y": 1},
+        {"t": "b", "y": "1.0"},
+        {"t": "c", "y": "01"},
+        {"t": "d", "y": 0},
+        {"t": "e", "y": "0"},
+        {"t": "f", "y": 2.0},
+    ]
     path = _write(tmp_path / "n.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     examples = read_examples(path, ["t"], "y")
     assert examples.label_names == ("0", "1", "2")
     assert examples.labels == [1, 1, 1, 0, 0, 2]
     assert [label_name(v) for v in ("1e1", "-0", "2.50", True, " x ")] == [
-        "10", "0", "2.5", "true", "x"]
+        "10",
+        "0",
+        "2.5",
+        "true",
+        "x",
+    ]
 
 
-@pytest.mark.parametrize("value, kind", [(5, "a number"), (True, "a boolean"),
-                                         ({"a": 1}, "an object"), (["a"], "a list")])
+@pytest.mark.parametrize(
+    "value, kind",
+    [(5, "a number"), (True, "a boolean"), ({"a": 1}, "an object"), (["a"], "a list")],
+)
 def test_jsonl_text_that_is_not_a_string_is_a_bad_row(tmp_path, value, kind):
     rows = [{"t": "fine", "y": "a"}, {"t": value, "y": "b"}, {"t": "also fine", "y": "b"}]
     path = _write(tmp_path / "j.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
@@ -81,8 +95,11 @@ def test_a_header_naming_a_column_twice_is_an_error(tmp_path):
 def test_invalid_utf8_is_named_by_line_or_replaced_when_asked(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes(b"text,label\nfine,pos\ncaf\xe9 au lait,neg\n")
-    with pytest.raises(ValueError, match=r"latin1\.csv:3: not valid UTF-8 \(invalid byte at "
-                                         r"offset 23\).*encoding-errors replace"):
+    with pytest.raises(
+        ValueError,
+        match=r"latin1\.csv:3: not valid UTF-8 \(invalid byte at "
+        r"offset 23\).*encoding-errors replace",
+    ):
         read_examples(str(path), ["text"], "label")
     replaced = read_examples(str(path), ["text"], "label", encoding_errors="replace")
     assert replaced.texts[0][1] == "caf\ufffd au lait"
@@ -107,28 +124,43 @@ def test_a_conll_file_without_sentence_breaks_is_an_error(tmp_path):
     lines = "".join(f"word{n} NN O\n" for n in range(330))
     with pytest.raises(ValueError, match=r"330 words and no blank line"):
         read_conll(_write(tmp_path / "flat.txt", lines))
-    with_breaks = "".join(f"word{n} NN O\n" + ("\n" if n % 30 == 29 else "")
-                          for n in range(330))
+    with_breaks = "".join(f"word{n} NN O\n" + ("\n" if n % 30 == 29 else "") for n in range(330))
     assert len(read_conll(_write(tmp_path / "ok.txt", with_breaks))) == 11
 
 
 def _squad(tmp_path, qa=None, article=None):
-    qa = qa or {"id": "q1", "question": "Where?",
-                "answers": [{"text": "France", "answer_start": 12}]}
-    article = article if article is not None else {"title": "t", "paragraphs": [
-        {"context": "Paris is in France.", "qas": [qa]}]}
+    qa = qa or {
+        "id": "q1",
+        "question": "Where?",
+        "answers": [{"text": "France", "answer_start": 12}],
+    }
+    article = (
+        article
+        if article is not None
+        else {"title": "t", "paragraphs": [{"context": "Paris is in France.", "qas": [qa]}]}
+    )
     return _write(tmp_path / "squad.json", json.dumps({"version": "v2.0", "data": [article]}))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"is_impossible": "false"}, r"question q1: is_impossible should be true or false, not "
-                                 r"\"false\""),
-    ({"answers": [1]}, r"question q1, answer 0: should be a JSON object, not int"),
-    ({"answers": "France"}, r"question q1: field 'answers' should be list, not str"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"is_impossible": "false"},
+            r"question q1: is_impossible should be true or false, not "
+            r"\"false\"",
+        ),
+        ({"answers": [1]}, r"question q1, answer 0: should be a JSON object, not int"),
+        ({"answers": "France"}, r"question q1: field 'answers' should be list, not str"),
+    ],
+)
 def test_squad_fields_of_the_wrong_type_name_the_question(tmp_path, change, message):
-    qa = {"id": "q1", "question": "Where?",
-          "answers": [{"text": "France", "answer_start": 12}], **change}
+    qa = {
+        "id": "q1",
+        "question": "Where?",
+        "answers": [{"text": "France", "answer_start": 12}],
+        **change,
+    }
     with pytest.raises(ValueError, match=message):
         read_squad(_squad(tmp_path, qa))
     assert read_squad(_squad(tmp_path, qa), on_error="skip").skipped == 1

@@ -69,8 +69,13 @@ def shortened(block):
 @pytest.fixture(scope="module")
 def fresh_checkout(tmp_path_factory):
     """The tracked (and new, not ignored) files only: no runs/, no build outputs."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     target = tmp_path_factory.mktemp("checkout")
     for name in files:
         if os.path.isfile(os.path.join(ROOT, name)):
@@ -107,16 +112,27 @@ def test_every_shortening_still_matches_the_readme():
 
 @pytest.mark.parametrize("block", [runnable(b) for b in blocks("bash") if runnable(b)])
 def test_bash_block_runs_from_a_fresh_checkout(block, fresh_checkout):
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-               + os.environ.get("PATH", ""))
-    run = subprocess.run(["bash", "-euo", "pipefail", "-c", shortened(block)],
-                         cwd=fresh_checkout, env=env, capture_output=True, text=True,
-                         timeout=900)
+    env = dict(
+        os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    )
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", shortened(block)],
+        cwd=fresh_checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, f"{block}\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
 
 
 @pytest.mark.parametrize("block", [b for b in blocks("python") if runnable(b)])
 def test_python_block_runs_as_pasted(block, fresh_checkout):
-    run = subprocess.run([sys.executable, "-c", block], cwd=fresh_checkout,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", block],
+        cwd=fresh_checkout,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]

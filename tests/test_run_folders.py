@@ -33,11 +33,34 @@ def _copy(one_epoch_run, tmp_path):
 
 def _argv(folder, checkpoint, *extra):  # noqa: F811
     """The run's own command line (its files are already in `folder`)."""
-    argv = ["finetune", "tsv", "--train", str(folder / "train.tsv"), "--validation",
-            str(folder / "dev.tsv"), "--text-column", "text", "--label-column", "label",
-            "--weights", checkpoint, "--out", str(folder / "run"), "--seq-len", "16",
-            "--batch-size", "8", "--learning-rate", "3e-3", "--head-dropout", "0",
-            "--verbose", "0", "--epochs", "1"]
+    argv = [
+        "finetune",
+        "tsv",
+        "--train",
+        str(folder / "train.tsv"),
+        "--validation",
+        str(folder / "dev.tsv"),
+        "--text-column",
+        "text",
+        "--label-column",
+        "label",
+        "--weights",
+        checkpoint,
+        "--out",
+        str(folder / "run"),
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "3e-3",
+        "--head-dropout",
+        "0",
+        "--verbose",
+        "0",
+        "--epochs",
+        "1",
+    ]
     return argv + list(extra)
 
 
@@ -51,17 +74,29 @@ def run_files(one_epoch_run):
         (one_epoch_run / name).write_text(text)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a, f: _set(a, "--warmup-ratio", "0.3"), "--warmup-ratio 0.1 -> 0.3"),
-    (lambda a, f: _set(a, "--weight-decay", "0"), "--weight-decay 0.01 -> 0.0"),
-    (lambda a, f: _set(a, "--validation", write_table(f / "other.tsv", 12, seed=5)),
-     "--validation"),
-    (lambda a, f: _set(a, "--train", write_table(f / "more.tsv", 60, seed=9)), "--train"),
-    (lambda a, f: _set(_with_column(a, f), "--label-column", "text2"),
-     "--label-column 'label' -> 'text2'"),
-])
-def test_resume_refuses_a_changed_setting_by_name(run_files, capsys, checkpoint,  # noqa: F811
-                                                  change, message):
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, f: _set(a, "--warmup-ratio", "0.3"), "--warmup-ratio 0.1 -> 0.3"),
+        (lambda a, f: _set(a, "--weight-decay", "0"), "--weight-decay 0.01 -> 0.0"),
+        (
+            lambda a, f: _set(a, "--validation", write_table(f / "other.tsv", 12, seed=5)),
+            "--validation",
+        ),
+        (lambda a, f: _set(a, "--train", write_table(f / "more.tsv", 60, seed=9)), "--train"),
+        (
+            lambda a, f: _set(_with_column(a, f), "--label-column", "text2"),
+            "--label-column 'label' -> 'text2'",
+        ),
+    ],
+)
+def test_resume_refuses_a_changed_setting_by_name(
+    run_files,
+    capsys,
+    checkpoint,  # noqa: F811
+    change,
+    message,
+):
     err = fails(capsys, change(_argv(run_files, checkpoint), run_files), message)
     assert "holds a run with other settings" in err
 
@@ -79,34 +114,36 @@ def _with_column(argv, folder):
     """Gives both files a second column, so --label-column can name it."""
     for name in ("train.tsv", "dev.tsv"):
         lines = (folder / name).read_text().splitlines()
-        rows = ["text\tlabel\ttext2"] + [f"{line}\t{line.split(chr(9))[1]}"
-                                         for line in lines[1:]]
+        rows = ["text\tlabel\ttext2"] + [f"{line}\t{line.split(chr(9))[1]}" for line in lines[1:]]
         (folder / name).write_text("\n".join(rows) + "\n")
     return argv
 
 
-def test_resume_refuses_data_changed_under_the_same_name(run_files, capsys,
-                                                         checkpoint):  # noqa: F811
+def test_resume_refuses_data_changed_under_the_same_name(run_files, capsys, checkpoint):  # noqa: F811
     lines = (run_files / "train.tsv").read_text().splitlines()
-    swapped = [lines[0]] + [line.replace("\tgood", "\tXX").replace("\tbad", "\tgood")
-                            .replace("\tXX", "\tbad") for line in lines[1:]]
+    swapped = [lines[0]] + [
+        line.replace("\tgood", "\tXX").replace("\tbad", "\tgood").replace("\tXX", "\tbad")
+        for line in lines[1:]
+    ]
     (run_files / "train.tsv").write_text("\n".join(swapped) + "\n")
     fails(capsys, _argv(run_files, checkpoint), "the data's contents")
 
 
-def test_resume_takes_the_weights_folder_by_any_path(run_files, capsys, checkpoint,  # noqa: F811
-                                                     monkeypatch):
+def test_resume_takes_the_weights_folder_by_any_path(
+    run_files,
+    capsys,
+    checkpoint,  # noqa: F811
+    monkeypatch,
+):
     monkeypatch.chdir(os.path.dirname(checkpoint))
     assert cli.main(_argv(run_files, os.path.basename(checkpoint))) == 0
     assert "resuming from step 5 of 5" in capsys.readouterr().err
 
 
-def test_a_second_run_into_a_busy_folder_is_refused_naming_the_holder(tmp_path, capsys,
-                                                                      checkpoint):  # noqa: F811
+def test_a_second_run_into_a_busy_folder_is_refused_naming_the_holder(tmp_path, capsys, checkpoint):  # noqa: F811
     holder = RunFolder(str(tmp_path / "run"))
     try:
-        err = fails(capsys, table_args(tmp_path, checkpoint), "is in use by pid "
-                    f"{os.getpid()} on ")
+        err = fails(capsys, table_args(tmp_path, checkpoint), f"is in use by pid {os.getpid()} on ")
         assert "give another folder" in err
         assert not (tmp_path / "run" / "checkpoints" / "state.json").exists()
     finally:
@@ -114,8 +151,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_naming_the_holder(tmp_path, 
     assert cli.main(table_args(tmp_path, checkpoint, "run", "--epochs", "1")) == 0
 
 
-def test_a_one_epoch_run_numbers_its_one_segment(one_epoch_run, tmp_path, capfd,
-                                                 checkpoint):  # noqa: F811
+def test_a_one_epoch_run_numbers_its_one_segment(one_epoch_run, tmp_path, capfd, checkpoint):  # noqa: F811
     argv = _set(table_args(tmp_path, checkpoint, "run", "--epochs", "1"), "--verbose", "1")
     assert cli.main(argv) == 0
     out = capfd.readouterr().out
@@ -131,12 +167,24 @@ def test_a_diverged_loss_ends_the_run_before_its_checkpoint(tmp_path):
     x = np.array([[1.0, 2.0, np.inf]] * 8, "float32")  # The loss becomes NaN at once.
     folder = RunFolder(str(tmp_path / "run"))
     try:
-        with pytest.raises(UsageError, match=r"training diverged by step 2 \(loss (nan|inf)\); "
-                                             r"nothing of it was saved \(no checkpoint"):
-            train_in_segments(model, folder, 0, 4, lambda at: at + 2,
-                              lambda at, count, context: tf.data.Dataset.from_tensor_slices(
-                                  (x, np.ones((8, 1), "float32"))).batch(4).repeat(),
-                              verbose=0)
+        with pytest.raises(
+            UsageError,
+            match=r"training diverged by step 2 \(loss (nan|inf)\); "
+            r"nothing of it was saved \(no checkpoint",
+        ):
+            train_in_segments(
+                model,
+                folder,
+                0,
+                4,
+                lambda at: at + 2,
+                lambda at, count, context: (
+                    tf.data.Dataset.from_tensor_slices((x, np.ones((8, 1), "float32")))
+                    .batch(4)
+                    .repeat()
+                ),
+                verbose=0,
+            )
     finally:
         folder.close()
     assert not (tmp_path / "run" / "checkpoints" / "state.json").exists()
@@ -151,8 +199,11 @@ def test_a_full_disk_leaves_no_temporary_file_and_names_the_folder(tmp_path):
             f.write("half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(UsageError, match=rf"cannot write {target} \(No space left on "
-                                         rf"device\); free space in \(or fix\) {tmp_path}"):
+    with pytest.raises(
+        UsageError,
+        match=rf"cannot write {target} \(No space left on "
+        rf"device\); free space in \(or fix\) {tmp_path}",
+    ):
         save_atomically(write, str(target))
     assert os.listdir(tmp_path) == ["model.keras"]
     assert target.read_text() == "the previous version"
@@ -162,8 +213,7 @@ def test_results_json_holds_null_for_nan(tmp_path):
     from keras_bert.cli.run_model import write_json
 
     write_json(str(tmp_path / "r.json"), {"spearman": float("nan"), "x": [1.5, float("inf")]})
-    assert json.loads((tmp_path / "r.json").read_text()) == {"spearman": None,
-                                                             "x": [1.5, None]}
+    assert json.loads((tmp_path / "r.json").read_text()) == {"spearman": None, "x": [1.5, None]}
 
 
 def test_evaluate_names_a_damaged_run_file_and_falls_back(one_epoch_run, tmp_path, capsys):
@@ -180,15 +230,29 @@ def test_evaluate_names_a_damaged_run_file_and_falls_back(one_epoch_run, tmp_pat
     fails(capsys, ["evaluate", str(run)], f"{run / 'run.json'}: unreadable")
 
 
-def test_folders_without_validation_train_and_keep_the_last_model(tmp_path, capsys,
-                                                                  checkpoint):  # noqa: F811
+def test_folders_without_validation_train_and_keep_the_last_model(tmp_path, capsys, checkpoint):  # noqa: F811
     for label, text in (("good", "the dog is good"), ("bad", "lazy dog")):
         os.makedirs(tmp_path / "data" / label)
         for i in range(2):  # 2 x 0.2 rounds to no file held out.
             (tmp_path / "data" / label / f"{i}.txt").write_text(text)
-    argv = ["finetune", "folders", "--train", str(tmp_path / "data"), "--weights", checkpoint,
-            "--out", str(tmp_path / "run"), "--epochs", "1", "--seq-len", "16",
-            "--batch-size", "4", "--verbose", "0"]
+    argv = [
+        "finetune",
+        "folders",
+        "--train",
+        str(tmp_path / "data"),
+        "--weights",
+        checkpoint,
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "1",
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "4",
+        "--verbose",
+        "0",
+    ]
     fails(capsys, argv, "validation_split 0.2 holds out no file")
     assert not (tmp_path / "run" / "checkpoints" / "state.json").exists()
     assert cli.main(argv + ["--validation-split", "0"]) == 0
@@ -197,5 +261,8 @@ def test_folders_without_validation_train_and_keep_the_last_model(tmp_path, caps
     assert results["validation"] is None and results["validation_examples"] == 0
     assert (tmp_path / "run" / "model.keras").exists()
     assert not (tmp_path / "run" / "best.keras").exists()
-    fails(capsys, ["evaluate", str(tmp_path / "run")], "the run has no validation data: "
-                                                       "give --data FILE")
+    fails(
+        capsys,
+        ["evaluate", str(tmp_path / "run")],
+        "the run has no validation data: give --data FILE",
+    )

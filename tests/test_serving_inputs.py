@@ -42,15 +42,20 @@ def test_text_of_the_wrong_rank_is_named(tmp_path, vocabulary):  # noqa: F811
     _, signatures = _served(tmp_path, vocabulary, model, segments=2)
     served = signatures["serving_default"]
     for text in (tf.constant([["a dog", "a cat"]]), tf.constant("a dog")):
-        with pytest.raises(tf.errors.InvalidArgumentError,
-                           match=r"text_must_be_1D_batch(.|\n)*not compatible with expected "
-                                 r"shape \[\?\]"):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"text_must_be_1D_batch(.|\n)*not compatible with expected "
+            r"shape \[\?\]",
+        ):
             served(text=text, text_pair=tf.constant(["x"]))
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match="text and text_pair must have one batch size"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="text and text_pair must have one batch size"
+    ):
         served(text=tf.constant(["a", "b"]), text_pair=tf.constant(["c"]))
-    assert served(text=tf.constant(["a"]), text_pair=tf.constant(["b"]))[
-        "probabilities"].shape == (1, 2)
+    assert served(text=tf.constant(["a"]), text_pair=tf.constant(["b"]))["probabilities"].shape == (
+        1,
+        2,
+    )
 
 
 def test_token_ids_of_different_shapes_are_named(tmp_path, vocabulary):  # noqa: F811
@@ -60,14 +65,13 @@ def test_token_ids_of_different_shapes_are_named(tmp_path, vocabulary):  # noqa:
     _, signatures = _served(tmp_path, vocabulary, model)
     served = signatures["serve_token_ids"]
     ones = tf.ones([2, SEQ], tf.int32)
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match="token_ids and segment_ids must have one shape"):
-        served(token_ids=ones, segment_ids=tf.ones([2, SEQ - 3], tf.int32),
-               padding_mask=ones)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="token_ids and segment_ids must have one shape"
+    ):
+        served(token_ids=ones, segment_ids=tf.ones([2, SEQ - 3], tf.int32), padding_mask=ones)
     with pytest.raises(tf.errors.InvalidArgumentError, match="padding_mask_must_be_2D"):
         served(token_ids=ones, segment_ids=ones, padding_mask=tf.ones([2], tf.int32))
-    assert served(token_ids=ones, segment_ids=ones, padding_mask=ones)["logits"].shape == (
-        2, 2)
+    assert served(token_ids=ones, segment_ids=ones, padding_mask=ones)["logits"].shape == (2, 2)
 
 
 def test_swag_endings_must_be_batch_by_choices(tmp_path, vocabulary):  # noqa: F811
@@ -76,11 +80,15 @@ def test_swag_endings_must_be_batch_by_choices(tmp_path, vocabulary):  # noqa: F
     model = keras_bert.build("tiny", task="multiple_choice", num_choices=3, **TINY)
     _, signatures = _served(tmp_path, vocabulary, model)
     served = signatures["serving_default"]
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"endings_must_be_2D_batch_by_3(.|\n)*\[2,2\] is not compatible"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"endings_must_be_2D_batch_by_3(.|\n)*\[2,2\] is not compatible",
+    ):
         served(context=tf.constant(["a", "b"]), endings=tf.constant([["x", "y"]] * 2))
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match="context and endings must have one batch size"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="context and endings must have one batch size"
+    ):
         served(context=tf.constant(["a"]), endings=tf.constant([["x", "y", "z"]] * 2))
     assert served(context=tf.constant(["a"]), endings=tf.constant([["x", "y", "z"]]))[
-        "label_id"].shape == (1,)
+        "label_id"
+    ].shape == (1,)

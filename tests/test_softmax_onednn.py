@@ -13,8 +13,9 @@ from keras_bert.layers import TransformerEncoder
 from keras_bert.layers import transformer_encoder
 from tests import cpu_kernels
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                                reason="TensorFlow's kernels")
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TensorFlow's kernels"
+)
 
 
 def test_bfloat16_softmax_is_usable_where_the_cpu_has_bfloat16():

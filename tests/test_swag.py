@@ -11,13 +11,13 @@ from pipelines.swag import choice_dataset, read_swag
 from tests.conftest import DATA, SHARED_SAMPLES
 
 # SWAG's real header (train/val.csv): an unnamed index column first.
-HEADER = ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2," \
-         "ending3,label\n"
+HEADER = (
+    ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2,ending3,label\n"
+)
 ROWS = [
     '0,anetv_1,5,"The dog runs. The cat",The dog runs.,The cat,gold,fell.,rose.,'
     '"sat, then ran.",jumped.,2\n',
-    '1,lsmdc_2,7,The market fell. Stock,The market fell.,Stock,gen,rose.,fell.,'
-    'good.,bad.,1\n',
+    "1,lsmdc_2,7,The market fell. Stock,The market fell.,Stock,gen,rose.,fell.,good.,bad.,1\n",
 ]
 
 
@@ -26,8 +26,12 @@ def test_reads_swag_csv_and_jsonl(tmp_path):
     path.write_text(HEADER + "".join(ROWS))
     data = read_swag(str(path))
     assert data.contexts == ["The dog runs.", "The market fell."]
-    assert data.endings[0] == ["The cat fell.", "The cat rose.", "The cat sat, then ran.",
-                               "The cat jumped."]
+    assert data.endings[0] == [
+        "The cat fell.",
+        "The cat rose.",
+        "The cat sat, then ran.",
+        "The cat jumped.",
+    ]
     assert data.labels == [2, 1] and data.ids == ["2", "3"]
     sample_path = os.path.join(SHARED_SAMPLES, "swag/sample.jsonl")
     sample = read_swag(sample_path)
@@ -57,8 +61,9 @@ def test_choice_batches_pack_each_pair(tmp_path):
     path = tmp_path / "train.csv"
     path.write_text(HEADER + "".join(ROWS))
     data = read_swag(str(path))
-    pre = BertPreprocessor.from_vocab(os.path.join(DATA, "vocab.txt"), lowercase=True,
-                                      sequence_length=12)
+    pre = BertPreprocessor.from_vocab(
+        os.path.join(DATA, "vocab.txt"), lowercase=True, sequence_length=12
+    )
     features, labels = next(iter(choice_dataset(data, pre, batch_size=2)))
     assert tuple(features["token_ids"].shape) == (2, 4, 12)
     assert labels.numpy().tolist() == [2, 1]

@@ -8,8 +8,15 @@ import pytest
 
 import keras_bert
 
-TINY = dict(vocabulary_size=23, num_layers=1, hidden_dim=6, num_heads=2, intermediate_dim=10,
-            max_sequence_length=16, dropout=0.0)
+TINY = dict(
+    vocabulary_size=23,
+    num_layers=1,
+    hidden_dim=6,
+    num_heads=2,
+    intermediate_dim=10,
+    max_sequence_length=16,
+    dropout=0.0,
+)
 
 
 def _numpy_cross_entropy(logits, labels):
@@ -34,8 +41,11 @@ def _token_batch(length, rng):
         labels[row, :count] = rng.integers(0, 3, count)
     weights[0, [1, 3]] = 1  # word-first pieces of row 0 (piece 2 continues word 1)
     weights[1, [1]] = 1
-    x = {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
-         "padding_mask": padding_mask}
+    x = {
+        "token_ids": token_ids,
+        "segment_ids": np.zeros_like(token_ids),
+        "padding_mask": padding_mask,
+    }
     return x, labels, weights
 
 
@@ -45,22 +55,32 @@ def _loss_and_gradients(model, x, y, weights):
     with tf.GradientTape() as tape:
         y_pred = model(x, training=True)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weights)
-    return float(loss), [tf.convert_to_tensor(g).numpy()
-                         for g in tape.gradient(loss, model.trainable_variables)
-                         if g is not None], y_pred
+    return (
+        float(loss),
+        [
+            tf.convert_to_tensor(g).numpy()
+            for g in tape.gradient(loss, model.trainable_variables)
+            if g is not None
+        ],
+        y_pred,
+    )
 
 
-@pytest.mark.parametrize("task, options", [
-    ("token_classification", {}),
-    ("feature_tagging", {"features": "last", "lstm_units": 4, "lstm_layers": 1,
-                         "head_dropout": 0.0}),
-])
+@pytest.mark.parametrize(
+    "task, options",
+    [
+        ("token_classification", {}),
+        (
+            "feature_tagging",
+            {"features": "last", "lstm_units": 4, "lstm_layers": 1, "head_dropout": 0.0},
+        ),
+    ],
+)
 def test_token_loss_is_the_mean_over_labelled_pieces_at_any_padding(task, options):
     keras.utils.set_random_seed(3)
     if task == "token_classification":
         options = dict(options, head_dropout=0.0)
-    model = keras_bert.build("tiny", task=task, num_classes=3, total_steps=10, **options,
-                             **TINY)
+    model = keras_bert.build("tiny", task=task, num_classes=3, total_steps=10, **options, **TINY)
     rng = np.random.default_rng(0)
     short = _token_batch(7, rng)
     x_long, y_long, w_long = _token_batch(11, np.random.default_rng(0))
@@ -79,8 +99,9 @@ def test_token_loss_is_the_mean_over_labelled_pieces_at_any_padding(task, option
 def test_token_loss_gradient_equals_the_numpy_gradient():
     """d loss / d (head kernel) = sum over labelled pieces of h (softmax - onehot) / N."""
     keras.utils.set_random_seed(4)
-    model = keras_bert.build("tiny", task="token_classification", num_classes=3,
-                             head_dropout=0.0, total_steps=10, **TINY)
+    model = keras_bert.build(
+        "tiny", task="token_classification", num_classes=3, head_dropout=0.0, total_steps=10, **TINY
+    )
     x, y, w = _token_batch(9, np.random.default_rng(1))
     _, _, logits = _loss_and_gradients(model, x, y, w)
     import tensorflow as tf
@@ -94,18 +115,21 @@ def test_token_loss_gradient_equals_the_numpy_gradient():
     probs = np.exp(logits - logits.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
     delta = (probs - np.eye(3)[y]) * w[..., None] / w.sum()
-    np.testing.assert_allclose(got, np.einsum("bsh,bsc->hc", hidden, delta), rtol=1e-4,
-                               atol=1e-7)
+    np.testing.assert_allclose(got, np.einsum("bsh,bsc->hc", hidden, delta), rtol=1e-4, atol=1e-7)
 
 
 def test_sentence_level_losses_are_the_mean_over_examples():
     keras.utils.set_random_seed(5)
     rng = np.random.default_rng(2)
-    x = {"token_ids": rng.integers(1, 23, (3, 7)).astype("int32"),
-         "segment_ids": np.zeros((3, 7), "int32"), "padding_mask": np.ones((3, 7), "int32")}
+    x = {
+        "token_ids": rng.integers(1, 23, (3, 7)).astype("int32"),
+        "segment_ids": np.zeros((3, 7), "int32"),
+        "padding_mask": np.ones((3, 7), "int32"),
+    }
     x["padding_mask"][1, 5:] = 0
-    classifier = keras_bert.build("tiny", task="classification", num_classes=4,
-                                  head_dropout=0.0, total_steps=10, **TINY)
+    classifier = keras_bert.build(
+        "tiny", task="classification", num_classes=4, head_dropout=0.0, total_steps=10, **TINY
+    )
     labels = np.array([0, 3, 1])
     loss, _, logits = _loss_and_gradients(classifier, x, labels, None)
     assert loss == pytest.approx(_numpy_cross_entropy(logits.numpy(), labels).mean(), rel=1e-5)
@@ -113,13 +137,14 @@ def test_sentence_level_losses_are_the_mean_over_examples():
     spans = keras_bert.build("tiny", task="question_answering", total_steps=10, **TINY)
     targets = {"start_logits": np.array([1, 2, 0]), "end_logits": np.array([3, 4, 0])}
     loss, _, outputs = _loss_and_gradients(spans, x, targets, None)
-    expected = np.mean([_numpy_cross_entropy(outputs[k].numpy(), targets[k]).mean()
-                        for k in targets])  # run_squad: (start + end) / 2
+    expected = np.mean(
+        [_numpy_cross_entropy(outputs[k].numpy(), targets[k]).mean() for k in targets]
+    )  # run_squad: (start + end) / 2
     assert loss == pytest.approx(expected, rel=1e-5)
 
-    chooser = keras_bert.build("tiny", task="multiple_choice", num_choices=2,
-                               head_dropout=0.0, total_steps=10, **TINY)
+    chooser = keras_bert.build(
+        "tiny", task="multiple_choice", num_choices=2, head_dropout=0.0, total_steps=10, **TINY
+    )
     choices = {k: np.stack([v, v[::-1]], axis=1) for k, v in x.items()}  # (3, 2, 7)
     loss, _, logits = _loss_and_gradients(chooser, choices, labels % 2, None)
-    assert loss == pytest.approx(_numpy_cross_entropy(logits.numpy(), labels % 2).mean(),
-                                 rel=1e-5)
+    assert loss == pytest.approx(_numpy_cross_entropy(logits.numpy(), labels % 2).mean(), rel=1e-5)

@@ -62,8 +62,11 @@ def test_head_dropout_does_not_touch_the_encoder():
 
 
 def test_task_option_errors_name_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown option.*'classification': dropout_rate.*"
-                                         "num_classes, head_dropout, label_names"):
+    with pytest.raises(
+        ValueError,
+        match="Unknown option.*'classification': dropout_rate.*"
+        "num_classes, head_dropout, label_names",
+    ):
         build_tiny("classification", num_classes=2, dropout_rate=0.3)
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         build_tiny("classification", num_classes=0)
@@ -79,10 +82,16 @@ def test_fine_tuning_recipe_is_berts():
     schedule = optimizer._learning_rate
     assert schedule.peak == 5e-5 and schedule.warmup_steps == 10 and schedule.total_steps == 100
     assert float(schedule(100)) == 0.0
-    assert build_tiny("classification", num_classes=2,
-                      learning_rate=2e-5).optimizer._learning_rate.peak == 2e-5
-    assert isinstance(build_tiny("classification", num_classes=2, dtype="mixed_float16")
-                      .optimizer, __import__("keras").optimizers.LossScaleOptimizer)
+    assert (
+        build_tiny(
+            "classification", num_classes=2, learning_rate=2e-5
+        ).optimizer._learning_rate.peak
+        == 2e-5
+    )
+    assert isinstance(
+        build_tiny("classification", num_classes=2, dtype="mixed_float16").optimizer,
+        __import__("keras").optimizers.LossScaleOptimizer,
+    )
 
 
 def _classifier_checkpoint(tmp_path, num_classes=3, seed=0):
@@ -102,8 +111,9 @@ def test_google_classifier_checkpoint_loads_and_matches_reference(tmp_path):
     directory, weights = _classifier_checkpoint(tmp_path)
     model = keras_bert.build(directory, task="classification", num_classes=3, dropout=0.0)
     x = _inputs()
-    _, pooled, _ = numpy_bert.forward(weights, x["token_ids"], x["segment_ids"],
-                                      x["padding_mask"], HEADS, LAYERS)
+    _, pooled, _ = numpy_bert.forward(
+        weights, x["token_ids"], x["segment_ids"], x["padding_mask"], HEADS, LAYERS
+    )
     expected = pooled @ weights["output_weights"].T + weights["output_bias"]
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=5e-5)
 
@@ -112,15 +122,17 @@ def test_google_classifier_checkpoint_loads_and_matches_reference(tmp_path):
     checkpoints.write_tf1_checkpoint(target, model)
     reader = tf.train.load_checkpoint(f"{target}/bert_model.ckpt")
     assert reader.get_variable_to_shape_map()["output_weights"] == [3, HIDDEN]
-    np.testing.assert_array_equal(reader.get_tensor("output_weights"),
-                                  weights["output_weights"])
+    np.testing.assert_array_equal(reader.get_tensor("output_weights"), weights["output_weights"])
     np.testing.assert_array_equal(reader.get_tensor("output_bias"), weights["output_bias"])
 
 
 def test_classifier_checkpoint_with_other_label_count_is_a_loud_error(tmp_path):
     directory, _ = _classifier_checkpoint(tmp_path, num_classes=3)
-    with pytest.raises(ValueError, match=r"output_weights: checkpoint \(6, 3\) vs model "
-                                         r"\(6, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"output_weights: checkpoint \(6, 3\) vs model "
+        r"\(6, 2\)",
+    ):
         keras_bert.build(directory, task="classification", num_classes=2)
 
 
@@ -153,8 +165,9 @@ def test_embedder_matches_numpy_pooling(tmp_path, pooling):
     embedder = keras_bert.build(directory, task="embedding", pooling=pooling)
     x = _inputs()
     x["padding_mask"][0, 4:] = 0
-    sequence, _, _ = numpy_bert.forward(weights, x["token_ids"], x["segment_ids"],
-                                        x["padding_mask"], HEADS, LAYERS)
+    sequence, _, _ = numpy_bert.forward(
+        weights, x["token_ids"], x["segment_ids"], x["padding_mask"], HEADS, LAYERS
+    )
     if pooling == "mean":
         mask = x["padding_mask"][..., None]
         expected = (sequence * mask).sum(1) / mask.sum(1)

@@ -22,19 +22,25 @@ def test_csv_with_quoted_commas_and_newlines(tmp_path):
 
 def test_jsonl_pairs_with_numeric_labels_in_numeric_order(tmp_path):
     path = tmp_path / "data.jsonl"
-    rows = [{"a": "x one", "b": "y one", "label": 10}, {"a": "x two", "b": "y two", "label": 9},
-            {"a": "x three", "b": "y three", "label": 2}]
+    rows = [
+        {"a": "x one", "b": "y one", "label": 10},
+        {"a": "x two", "b": "y two", "label": 9},
+        {"a": "x three", "b": "y three", "label": 2},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")
     examples = read_examples(str(path), ["a", "b"], "label")
     assert examples.label_names == ("2", "9", "10") and examples.labels == [2, 1, 0]
     assert examples.texts[1] == ["y one", "y two", "y three"]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("text\tlabel\nfine\tpos\nnot fine\n", r"data\.tsv:3: expected 2 columns \(text, label\)"),
-    ("text\tlabel\nfine\tpos\n \tneg\n", r"data\.tsv:3: empty text in column 'text'"),
-    ("text\tscore\nfine\t0.5\nbad\tn/a\n", r"data\.tsv:3: score 'n/a' is not a number"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("text\tlabel\nfine\tpos\nnot fine\n", r"data\.tsv:3: expected 2 columns \(text, label\)"),
+        ("text\tlabel\nfine\tpos\n \tneg\n", r"data\.tsv:3: empty text in column 'text'"),
+        ("text\tscore\nfine\t0.5\nbad\tn/a\n", r"data\.tsv:3: score 'n/a' is not a number"),
+    ],
+)
 def test_bad_rows_are_errors_naming_file_and_line(tmp_path, content, message):
     path = tmp_path / "data.tsv"
     path.write_text(content)
@@ -42,8 +48,7 @@ def test_bad_rows_are_errors_naming_file_and_line(tmp_path, content, message):
     label = "score" if regression else "label"
     with pytest.raises(ValueError, match=message):
         read_examples(str(path), ["text"], label, regression=regression)
-    skipped = read_examples(str(path), ["text"], label, regression=regression,
-                            on_error="skip")
+    skipped = read_examples(str(path), ["text"], label, regression=regression, on_error="skip")
     assert len(skipped) == 1 and skipped.skipped == 1
 
 
@@ -62,7 +67,8 @@ def _examples(tmp_path, n=41):
     rng = np.random.default_rng(0)
     words = ["the", "dog", "cat", "quick", "brown", "fox", "jump", "over", "lazy"]
     lines = ["text\tlabel"] + [
-        " ".join(rng.choice(words, rng.integers(1, 40))) + f"\t{i % 3}" for i in range(n)]
+        " ".join(rng.choice(words, rng.integers(1, 40))) + f"\t{i % 3}" for i in range(n)
+    ]
     (tmp_path / "d.tsv").write_text("\n".join(lines) + "\n")
     return read_examples(str(tmp_path / "d.tsv"), ["text"], "label")
 
@@ -84,8 +90,9 @@ def test_buckets_pad_to_boundaries_and_keep_every_example(tmp_path, vocab_path):
     full = classification_dataset(examples, pre, 4)
     expected = []
     for features, labels in full:
-        for ids, mask, label in zip(features["token_ids"].numpy(),
-                                    features["padding_mask"].numpy(), labels.numpy()):
+        for ids, mask, label in zip(
+            features["token_ids"].numpy(), features["padding_mask"].numpy(), labels.numpy()
+        ):
             expected.append((tuple(ids[: mask.sum()]), int(label)))
     assert sorted(seen) == sorted(expected) and len(seen) == len(examples)
 
@@ -96,16 +103,22 @@ def test_bucketed_batches_give_the_same_logits(tmp_path, vocab_path):
 
     examples = _examples(tmp_path, n=9)
     pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=48)
-    model = keras_bert.build("tiny", task="classification", num_classes=3,
-                             **dict(TINY, vocabulary_size=pre.tokenizer.vocabulary_size,
-                                    max_sequence_length=48))
+    model = keras_bert.build(
+        "tiny",
+        task="classification",
+        num_classes=3,
+        **dict(TINY, vocabulary_size=pre.tokenizer.vocabulary_size, max_sequence_length=48),
+    )
     padded = model.predict(classification_dataset(examples, pre, 3), verbose=0)
     order, logits = [], []
     for features, _ in classification_dataset(examples, pre, 3, bucket_lengths=[16, 32, 48]):
         logits.append(model.predict(features, verbose=0))
         order += [tuple(r) for r in features["token_ids"].numpy()[:, :10]]
-    full_order = [tuple(r) for features, _ in classification_dataset(examples, pre, 3)
-                  for r in features["token_ids"].numpy()[:, :10]]
+    full_order = [
+        tuple(r)
+        for features, _ in classification_dataset(examples, pre, 3)
+        for r in features["token_ids"].numpy()[:, :10]
+    ]
     index = [full_order.index(key) for key in order]
     np.testing.assert_allclose(np.concatenate(logits), padded[index], atol=1e-5)
 
@@ -150,8 +163,11 @@ def test_class_folders_split_is_seeded_stratified_and_complete(tmp_path):
 def test_class_folder_errors_name_the_file(tmp_path):
     root = _folders(tmp_path / "data", {"a": 2, "b": 2})
     (tmp_path / "data" / "b" / "001.txt").write_bytes(b"caf\xe9 \xa315")  # Latin-1.
-    with pytest.raises(ValueError, match=r"b/001\.txt: not valid UTF-8 \(invalid byte at "
-                                         r"offset 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"b/001\.txt: not valid UTF-8 \(invalid byte at "
+        r"offset 3\)",
+    ):
         folder_examples(root)
     replaced = folder_examples(root, encoding_errors="replace")
     assert "\ufffd" in replaced.texts[0][3] and "b/001.txt" in replaced.problems[0]

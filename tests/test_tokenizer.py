@@ -18,20 +18,23 @@ def tokens_of(tokenizer, text):
     return [tokenizer.tokens[i] for i in tokenizer.tokenize(text).numpy()]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Hello, World!", ["hello", ",", "world", "!"]),
-    ("unwanted running", ["un", "##want", "##ed", "run", "##ning"]),
-    ("Café naïve RÉSUMÉ", ["cafe", "naive", "resume"]),
-    ("nai\u0308ve", ["naive"]),                       # Combining mark stripped.
-    ("The quick-brown fox", ["the", "quick", "-", "brown", "fox"]),
-    ("日本", ["日", "本"]),                             # CJK ideographs split apart.
-    ("ca\u200bt\x00s dog\x07", ["cat", "##s", "dog"]),  # Controls deleted, joining "cats".
-    ("ca\u200bt dog", ["cat", "dog"]),
-    ("  \t\n ", []),
-    ("", []),
-    ("bert\u3000token\u00a0tokenizers", ["bert", "token", "token", "##izer", "##s"]),
-    ("xylophone", ["[UNK]"]),                          # Not in the vocabulary.
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hello, World!", ["hello", ",", "world", "!"]),
+        ("unwanted running", ["un", "##want", "##ed", "run", "##ning"]),
+        ("Café naïve RÉSUMÉ", ["cafe", "naive", "resume"]),
+        ("nai\u0308ve", ["naive"]),  # Combining mark stripped.
+        ("The quick-brown fox", ["the", "quick", "-", "brown", "fox"]),
+        ("日本", ["日", "本"]),  # CJK ideographs split apart.
+        ("ca\u200bt\x00s dog\x07", ["cat", "##s", "dog"]),  # Controls deleted, joining "cats".
+        ("ca\u200bt dog", ["cat", "dog"]),
+        ("  \t\n ", []),
+        ("", []),
+        ("bert\u3000token\u00a0tokenizers", ["bert", "token", "token", "##izer", "##s"]),
+        ("xylophone", ["[UNK]"]),  # Not in the vocabulary.
+    ],
+)
 def test_uncased_tokens(tokenizer, text, expected):
     assert tokens_of(tokenizer, text) == expected
 
@@ -47,7 +50,15 @@ def test_offsets_are_character_spans_of_the_input(tokenizer):
     ids, starts, ends = tokenizer.tokenize_with_offsets(text)
     spans = [text[s:e] for s, e in zip(starts.numpy(), ends.numpy())]
     assert [tokenizer.tokens[i] for i in ids.numpy()] == [
-        "hello", ",", "naive", "world", "!", "un", "##want", "##ed"]
+        "hello",
+        ",",
+        "naive",
+        "world",
+        "!",
+        "un",
+        "##want",
+        "##ed",
+    ]
     assert spans == ["Héllo", ",", "naïve", "wor\u0308ld", "!", "un", "want", "ed"]
 
 
@@ -88,18 +99,25 @@ def test_runs_in_dataset_map_and_tf_function(tokenizer):
     dataset = tf.data.Dataset.from_tensor_slices(texts).batch(3).map(tokenizer.tokenize)
     got = next(iter(dataset))
     assert got.to_list() == expected.to_list()
-    fn = tf.function(tokenizer.tokenize_with_offsets,
-                     input_signature=[tf.TensorSpec([None], tf.string)])
+    fn = tf.function(
+        tokenizer.tokenize_with_offsets, input_signature=[tf.TensorSpec([None], tf.string)]
+    )
     assert fn(tf.constant(texts))[0].to_list() == expected.to_list()
 
 
-@pytest.mark.parametrize("content, message", [
-    ("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nhello\n", "vocab.txt:7: duplicate token 'hello'"),
-    ("[PAD]\r\n[UNK]\r\n", "vocab.txt:1: Windows line ending"),
-    ("[PAD]\n\n[UNK]\n", "vocab.txt:2: empty token"),
-    ("[PAD]\n[UNK]\nhello\n", "missing special token.*CLS"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nhello\n",
+            "vocab.txt:7: duplicate token 'hello'",
+        ),
+        ("[PAD]\r\n[UNK]\r\n", "vocab.txt:1: Windows line ending"),
+        ("[PAD]\n\n[UNK]\n", "vocab.txt:2: empty token"),
+        ("[PAD]\n[UNK]\nhello\n", "missing special token.*CLS"),
+        ("", "empty"),
+    ],
+)
 def test_bad_vocabulary_files(tmp_path, content, message):
     path = tmp_path / "vocab.txt"
     path.write_bytes(content.encode())
@@ -138,7 +156,8 @@ def test_vocabulary_travels_with_an_exported_saved_model(tmp_path, vocab_path):
     module.tokenizer = tokenizer
     module.serve = tf.function(
         lambda texts: tokenizer.tokenize(texts).to_tensor(),
-        input_signature=[tf.TensorSpec([None], tf.string)])
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
     texts = tf.constant(["Hello, World! Café", "unwanted running 日本"])
     expected = module.serve(texts).numpy()
     export = str(tmp_path / "export")
@@ -149,9 +168,19 @@ def test_vocabulary_travels_with_an_exported_saved_model(tmp_path, vocab_path):
     np.testing.assert_array_equal(reloaded.serve(texts).numpy(), expected)
 
 
-ASCII_EDGES = ["", "   ", "Hello, World!", "don't stop", "U.S.A. (1999)", "~`^_|{}[]\\",
-               "tab\tsep\r\nline", "  leading and trailing  ", "a" * 200, "b" * 201 + " ok",
-               "The Dog's   quick-brown fox."]
+ASCII_EDGES = [
+    "",
+    "   ",
+    "Hello, World!",
+    "don't stop",
+    "U.S.A. (1999)",
+    "~`^_|{}[]\\",
+    "tab\tsep\r\nline",
+    "  leading and trailing  ",
+    "a" * 200,
+    "b" * 201 + " ok",
+    "The Dog's   quick-brown fox.",
+]
 MIXED = ["naïve café", "a\x7fb", "x\x00y", "日本 and dog", "\u00a0nbsp", "Zürich!"]
 
 

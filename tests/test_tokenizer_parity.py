@@ -58,7 +58,9 @@ def test_tricky_text_matches_reference(wordpiece):
     mismatches = compare(TRICKY, reference, ours_like(reference, wordpiece))
     assert not mismatches, "\n".join(
         f"{t!r}\n  reference {reference.convert_ids_to_tokens(e)}\n"
-        f"  ours      {reference.convert_ids_to_tokens(g)}" for t, e, g in mismatches)
+        f"  ours      {reference.convert_ids_to_tokens(g)}"
+        for t, e, g in mismatches
+    )
 
 
 def bbc_lines():
@@ -90,4 +92,5 @@ def test_every_bbc_news_line_matches_reference(wordpiece):
     for i in range(0, len(lines), 2000):
         mismatches += compare(lines[i : i + 2000], reference, ours)
     assert not mismatches, f"{len(mismatches)} of {len(lines)} lines differ, e.g. " + repr(
-        mismatches[:3])
+        mismatches[:3]
+    )

@@ -33,42 +33,63 @@ def _batches(rng, task):
     return out
 
 
-@pytest.mark.parametrize("task, head", [("token_classification", "BertForTokenClassification"),
-                                        ("classification", "BertForSequenceClassification")])
+@pytest.mark.parametrize(
+    "task, head",
+    [
+        ("token_classification", "BertForTokenClassification"),
+        ("classification", "BertForSequenceClassification"),
+    ],
+)
 def test_fine_tuning_steps_equal_transformers(task, head):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     keras.utils.set_random_seed(0)
-    ours = keras_bert.build(minilm_dir(), task=task, num_classes=5, head_dropout=0.0,
-                            dropout=0.0, attention_dropout=0.0, learning_rate=5e-5,
-                            total_steps=TOTAL, warmup_steps=WARMUP)
+    ours = keras_bert.build(
+        minilm_dir(),
+        task=task,
+        num_classes=5,
+        head_dropout=0.0,
+        dropout=0.0,
+        attention_dropout=0.0,
+        learning_rate=5e-5,
+        total_steps=TOTAL,
+        warmup_steps=WARMUP,
+    )
     theirs = getattr(transformers, head).from_pretrained(
-        minilm_dir(), num_labels=5, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        minilm_dir(), num_labels=5, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
+    )
     dense = ours.get_layer("token_logits" if task == "token_classification" else "classifier")
     with torch.no_grad():  # The same new head on both sides.
         theirs.classifier.weight.copy_(torch.tensor(dense.kernel.numpy().T))
         theirs.classifier.bias.copy_(torch.tensor(dense.bias.numpy()))
     no_decay = [p for n, p in theirs.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
-    decay = [p for n, p in theirs.named_parameters() if not (n.endswith("bias")
-                                                              or "LayerNorm" in n)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=5e-5, eps=1e-6)
+    decay = [
+        p for n, p in theirs.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)
+    ]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=5e-5,
+        eps=1e-6,
+    )
     schedule = transformers.get_linear_schedule_with_warmup(optimizer, WARMUP, TOTAL)
     for features, labels, weights in _batches(np.random.default_rng(1), task):
         loss = ours.train_on_batch(features, labels, sample_weight=weights, return_dict=True)
         target = labels if weights is None else np.where(weights > 0, labels, -100)
-        reference = theirs(input_ids=torch.tensor(features["token_ids"], dtype=torch.long),
-                           attention_mask=torch.tensor(features["padding_mask"]),
-                           token_type_ids=torch.tensor(features["segment_ids"]),
-                           labels=torch.tensor(target, dtype=torch.long)).loss
+        reference = theirs(
+            input_ids=torch.tensor(features["token_ids"], dtype=torch.long),
+            attention_mask=torch.tensor(features["padding_mask"]),
+            token_type_ids=torch.tensor(features["segment_ids"]),
+            labels=torch.tensor(target, dtype=torch.long),
+        ).loss
         reference.backward()
         torch.nn.utils.clip_grad_norm_(theirs.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
         assert loss["loss"] == pytest.approx(float(reference), rel=2e-5)
-    np.testing.assert_allclose(dense.kernel.numpy(),
-                               theirs.classifier.weight.detach().numpy().T, atol=2e-7)
+    np.testing.assert_allclose(
+        dense.kernel.numpy(), theirs.classifier.weight.detach().numpy().T, atol=2e-7
+    )
     query = ours.backbone.get_layer("transformer_layer_5").query_dense.kernel.numpy()
     their_query = theirs.bert.encoder.layer[5].attention.self.query.weight.detach().numpy()
     np.testing.assert_allclose(query.reshape(384, 384), their_query.T, atol=2e-7)

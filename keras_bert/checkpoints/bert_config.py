@@ -18,11 +18,23 @@ _KEYS = {
     "initializer_range": "initializer_range",
     "layer_norm_eps": "layer_norm_epsilon",
 }
-_REQUIRED = ("vocab_size", "num_hidden_layers", "num_attention_heads", "hidden_size",
-             "intermediate_size")
+_REQUIRED = (
+    "vocab_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "hidden_size",
+    "intermediate_size",
+)
 # Arguments that decide the shapes of the weights (a mismatch is never a "default").
-STRUCTURAL = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim",
-              "intermediate_dim", "max_sequence_length", "num_segments")
+STRUCTURAL = (
+    "vocabulary_size",
+    "num_layers",
+    "num_heads",
+    "hidden_dim",
+    "intermediate_dim",
+    "max_sequence_length",
+    "num_segments",
+)
 
 
 def backbone_kwargs(config, source="config"):
@@ -87,8 +99,7 @@ def find_config(directory):
         if os.path.exists(path):
             return path
     raise FileNotFoundError(
-        f"{directory}: no bert_config.json or config.json (a BERT checkpoint folder "
-        "needs one)."
+        f"{directory}: no bert_config.json or config.json (a BERT checkpoint folder needs one)."
     )
 
 
@@ -100,6 +111,4 @@ def check_agrees(expected, actual, expected_source, actual_source):
         if arg in expected and arg in actual and expected[arg] != actual[arg]
     ]
     if diffs:
-        raise ValueError(
-            f"{expected_source} and {actual_source} disagree: " + "; ".join(diffs)
-        )
+        raise ValueError(f"{expected_source} and {actual_source} disagree: " + "; ".join(diffs))

@@ -21,6 +21,7 @@ _SKIPPED_NAMES = ("global_step",)
 def find_prefix(path):
     """The checkpoint prefix for a folder or prefix path, or None when there is none."""
     import tensorflow as tf  # lazily: the model itself runs without TensorFlow
+
     if os.path.exists(path + ".index"):
         return path
     if not os.path.isdir(path):
@@ -40,18 +41,22 @@ def find_prefix(path):
 def is_tf1_checkpoint(prefix):
     """True when the checkpoint holds Google's `bert/...` variable names."""
     import tensorflow as tf  # lazily: the model itself runs without TensorFlow
+
     try:
         names = {name for name, _ in tf.train.list_variables(prefix)}
     except (tf.errors.OpError, ValueError) as e:
         message = getattr(e, "message", None) or str(e)
-        raise ValueError(f"{prefix}: cannot read the checkpoint index "
-                         f"({message.splitlines()[0]}); is {prefix}.index complete?") from None
+        raise ValueError(
+            f"{prefix}: cannot read the checkpoint index "
+            f"({message.splitlines()[0]}); is {prefix}.index complete?"
+        ) from None
     return "bert/embeddings/word_embeddings" in names
 
 
 def read_weights(prefix):
     """{name: numpy array} of every model variable; optimizer slots are skipped."""
     import tensorflow as tf  # lazily: the model itself runs without TensorFlow
+
     try:
         reader = tf.train.load_checkpoint(prefix)
         weights = {}
@@ -61,14 +66,17 @@ def read_weights(prefix):
             weights[name] = reader.get_tensor(name)
     except (tf.errors.OpError, IndexError, ValueError) as e:
         message = getattr(e, "message", None) or str(e)
-        raise ValueError(f"{prefix}: cannot read the checkpoint ({message.splitlines()[0]}); "
-                         "are its .index and .data-* files complete?") from None
+        raise ValueError(
+            f"{prefix}: cannot read the checkpoint ({message.splitlines()[0]}); "
+            "are its .index and .data-* files complete?"
+        ) from None
     return weights
 
 
 def write_weights(prefix, weights):
     """Writes {name: array} as a TF1-style (name-based) V2 checkpoint at `prefix`."""
     import tensorflow as tf  # lazily: the model itself runs without TensorFlow
+
     names = sorted(weights)
     tf.raw_ops.SaveV2(
         prefix=prefix,

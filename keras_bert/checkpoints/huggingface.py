@@ -12,31 +12,42 @@ _RENAMES = [
     (r"embeddings\.token_type_embeddings\.weight", "bert/embeddings/token_type_embeddings"),
     (r"embeddings\.LayerNorm\.(weight|gamma)", "bert/embeddings/LayerNorm/gamma"),
     (r"embeddings\.LayerNorm\.(bias|beta)", "bert/embeddings/LayerNorm/beta"),
-    (r"encoder\.layer\.(\d+)\.attention\.self\.(query|key|value)\.(weight|bias)",
-     r"bert/encoder/layer_\1/attention/self/\2/\3"),
-    (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias)",
-     r"bert/encoder/layer_\1/attention/output/dense/\2"),
-    (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.(weight|bias|gamma|beta)",
-     r"bert/encoder/layer_\1/attention/output/LayerNorm/\2"),
-    (r"encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias)",
-     r"bert/encoder/layer_\1/intermediate/dense/\2"),
-    (r"encoder\.layer\.(\d+)\.output\.dense\.(weight|bias)",
-     r"bert/encoder/layer_\1/output/dense/\2"),
-    (r"encoder\.layer\.(\d+)\.output\.LayerNorm\.(weight|bias|gamma|beta)",
-     r"bert/encoder/layer_\1/output/LayerNorm/\2"),
+    (
+        r"encoder\.layer\.(\d+)\.attention\.self\.(query|key|value)\.(weight|bias)",
+        r"bert/encoder/layer_\1/attention/self/\2/\3",
+    ),
+    (
+        r"encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias)",
+        r"bert/encoder/layer_\1/attention/output/dense/\2",
+    ),
+    (
+        r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.(weight|bias|gamma|beta)",
+        r"bert/encoder/layer_\1/attention/output/LayerNorm/\2",
+    ),
+    (
+        r"encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias)",
+        r"bert/encoder/layer_\1/intermediate/dense/\2",
+    ),
+    (
+        r"encoder\.layer\.(\d+)\.output\.dense\.(weight|bias)",
+        r"bert/encoder/layer_\1/output/dense/\2",
+    ),
+    (
+        r"encoder\.layer\.(\d+)\.output\.LayerNorm\.(weight|bias|gamma|beta)",
+        r"bert/encoder/layer_\1/output/LayerNorm/\2",
+    ),
     (r"pooler\.dense\.(weight|bias)", r"bert/pooler/dense/\1"),
-    (r"cls\.predictions\.transform\.dense\.(weight|bias)",
-     r"cls/predictions/transform/dense/\1"),
-    (r"cls\.predictions\.transform\.LayerNorm\.(weight|bias|gamma|beta)",
-     r"cls/predictions/transform/LayerNorm/\1"),
+    (r"cls\.predictions\.transform\.dense\.(weight|bias)", r"cls/predictions/transform/dense/\1"),
+    (
+        r"cls\.predictions\.transform\.LayerNorm\.(weight|bias|gamma|beta)",
+        r"cls/predictions/transform/LayerNorm/\1",
+    ),
     (r"cls\.predictions\.bias", "cls/predictions/output_bias"),
     (r"cls\.seq_relationship\.weight", "cls/seq_relationship/output_weights"),
     (r"cls\.seq_relationship\.bias", "cls/seq_relationship/output_bias"),
 ]
 # Buffers and tied copies that carry no weights of their own.
-_IGNORED = re.compile(
-    r"(embeddings\.position_ids|cls\.predictions\.decoder\.(weight|bias))$"
-)
+_IGNORED = re.compile(r"(embeddings\.position_ids|cls\.predictions\.decoder\.(weight|bias))$")
 _LEAF = {"weight": "kernel", "bias": "bias"}
 _NORM_LEAF = {"weight": "gamma", "bias": "beta", "gamma": "gamma", "beta": "beta"}
 
@@ -52,7 +63,7 @@ def check_loadable(directory):
             raise ValueError(
                 f"{directory}: only {name} is present; keras_bert reads model.safetensors "
                 "(no torch needed). Convert it once with torch installed: "
-                "`python -c \"import torch, safetensors.torch as st; "
+                '`python -c "import torch, safetensors.torch as st; '
                 f"st.save_file(torch.load('{name}'), 'model.safetensors')\"` "
                 "or `transformers`' save_pretrained(..., safe_serialization=True)."
             )
@@ -82,11 +93,12 @@ def read_weights(directory):
     try:
         tensors = load_file(path)
     except Exception as e:  # safetensors raises its own error type without the path.
-        raise ValueError(f"{path}: cannot read the safetensors file ({e}); is it truncated "
-                         "or corrupt?") from None
+        raise ValueError(
+            f"{path}: cannot read the safetensors file ({e}); is it truncated or corrupt?"
+        ) from None
     weights, unknown = {}, []
     for hf_name, value in tensors.items():
-        bare = hf_name[len("bert."):] if hf_name.startswith("bert.") else hf_name
+        bare = hf_name[len("bert.") :] if hf_name.startswith("bert.") else hf_name
         if _IGNORED.search(bare):
             continue
         name, transpose = _tf1_name(bare)

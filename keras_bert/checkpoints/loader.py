@@ -53,8 +53,9 @@ def load_weights(model, directory, heads=None, heads_optional=False):
     """
     fmt, weights = read_weights(directory)
     backbone, heads = weight_map.model_parts(model, heads)
-    head_names = {name for prefix, layer in heads.items()
-                  for name in weight_map.head_variables(prefix, layer)}
+    head_names = {
+        name for prefix, layer in heads.items() for name in weight_map.head_variables(prefix, layer)
+    }
     if heads_optional and not head_names & set(weights):
         heads = {}
     weight_map.assign(weights, backbone, heads, source=f"{directory} ({fmt})")

@@ -15,17 +15,27 @@ _RENAMES = [
     (r"position_embedding/embeddings", "bert/embeddings/position_embeddings"),
     (r"type_embeddings/embeddings", "bert/embeddings/token_type_embeddings"),
     (r"embeddings/layer_norm/(gamma|beta)", r"bert/embeddings/LayerNorm/\1"),
-    (r"transformer/layer_(\d+)/self_attention/(query|key|value)/(kernel|bias)",
-     r"bert/encoder/layer_\1/attention/self/\2/\3"),
-    (r"transformer/layer_(\d+)/self_attention/attention_output/(kernel|bias)",
-     r"bert/encoder/layer_\1/attention/output/dense/\2"),
-    (r"transformer/layer_(\d+)/self_attention_layer_norm/(gamma|beta)",
-     r"bert/encoder/layer_\1/attention/output/LayerNorm/\2"),
-    (r"transformer/layer_(\d+)/intermediate/(kernel|bias)",
-     r"bert/encoder/layer_\1/intermediate/dense/\2"),
+    (
+        r"transformer/layer_(\d+)/self_attention/(query|key|value)/(kernel|bias)",
+        r"bert/encoder/layer_\1/attention/self/\2/\3",
+    ),
+    (
+        r"transformer/layer_(\d+)/self_attention/attention_output/(kernel|bias)",
+        r"bert/encoder/layer_\1/attention/output/dense/\2",
+    ),
+    (
+        r"transformer/layer_(\d+)/self_attention_layer_norm/(gamma|beta)",
+        r"bert/encoder/layer_\1/attention/output/LayerNorm/\2",
+    ),
+    (
+        r"transformer/layer_(\d+)/intermediate/(kernel|bias)",
+        r"bert/encoder/layer_\1/intermediate/dense/\2",
+    ),
     (r"transformer/layer_(\d+)/output/(kernel|bias)", r"bert/encoder/layer_\1/output/dense/\2"),
-    (r"transformer/layer_(\d+)/output_layer_norm/(gamma|beta)",
-     r"bert/encoder/layer_\1/output/LayerNorm/\2"),
+    (
+        r"transformer/layer_(\d+)/output_layer_norm/(gamma|beta)",
+        r"bert/encoder/layer_\1/output/LayerNorm/\2",
+    ),
     (r"pooler_transform/(kernel|bias)", r"bert/pooler/dense/\1"),
 ]
 
@@ -44,6 +54,7 @@ def _import_tfm():
 def _encoder_path(prefix):
     """The object path of the encoder inside the checkpoint, e.g. ['encoder']."""
     import tensorflow as tf  # lazily: the model itself runs without TensorFlow
+
     for name, _ in tf.train.list_variables(prefix):
         if name.endswith(_PROBE):
             return name[: -len(_PROBE)].strip("/").split("/")
@@ -67,6 +78,7 @@ def read_weights(prefix, config):
     """{tf1_name: numpy array} from a Model Garden checkpoint described by `config`
     (BertBackbone arguments); fails when the checkpoint does not fill the encoder."""
     import tensorflow as tf  # lazily: the model itself runs without TensorFlow
+
     networks = _import_tfm()
     encoder = networks.BertEncoder(
         vocab_size=config["vocabulary_size"],
@@ -88,8 +100,10 @@ def read_weights(prefix, config):
         raise ValueError(f"{prefix}: does not match the config's encoder: {e}") from None
     except (tf.errors.OpError, IndexError) as e:
         message = getattr(e, "message", None) or str(e)
-        raise ValueError(f"{prefix}: cannot read the checkpoint ({message.splitlines()[0]}); "
-                         "are its .index and .data-* files complete?") from None
+        raise ValueError(
+            f"{prefix}: cannot read the checkpoint ({message.splitlines()[0]}); "
+            "are its .index and .data-* files complete?"
+        ) from None
     weights = {}
     for variable in encoder.weights:
         name, value = _tf1_name(variable.name, variable.numpy(), config["hidden_dim"])

@@ -39,12 +39,16 @@ def head_variables(prefix, layer):
     as run_pretraining.py (NSP), run_classifier.py (prefix "") and run_squad.py do.
     """
     if hasattr(layer, "transform_dense"):
-        return {**_dense(_join(prefix, "transform/dense"), layer.transform_dense),
-                **_layer_norm(_join(prefix, "transform/LayerNorm"), layer.layer_norm),
-                _join(prefix, "output_bias"): (layer.output_bias, False)}
+        return {
+            **_dense(_join(prefix, "transform/dense"), layer.transform_dense),
+            **_layer_norm(_join(prefix, "transform/LayerNorm"), layer.layer_norm),
+            _join(prefix, "output_bias"): (layer.output_bias, False),
+        }
     dense = getattr(layer, "dense", layer)
-    return {_join(prefix, "output_weights"): (dense.kernel, True),
-            _join(prefix, "output_bias"): (dense.bias, False)}
+    return {
+        _join(prefix, "output_weights"): (dense.kernel, True),
+        _join(prefix, "output_bias"): (dense.bias, False),
+    }
 
 
 def model_parts(model, heads=None):
@@ -76,8 +80,7 @@ def variable_map(backbone, heads=None):
         table.update(_dense(f"{p}/attention/self/key", block.key_dense))
         table.update(_dense(f"{p}/attention/self/value", block.value_dense))
         table.update(_dense(f"{p}/attention/output/dense", block.attention_output_dense))
-        table.update(_layer_norm(f"{p}/attention/output/LayerNorm",
-                                 block.attention_layer_norm))
+        table.update(_layer_norm(f"{p}/attention/output/LayerNorm", block.attention_layer_norm))
         table.update(_dense(f"{p}/intermediate/dense", block.intermediate_dense))
         table.update(_dense(f"{p}/output/dense", block.output_dense))
         table.update(_layer_norm(f"{p}/output/LayerNorm", block.output_layer_norm))

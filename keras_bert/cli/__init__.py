@@ -30,11 +30,21 @@ from keras_bert.cli.common import UsageError
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="keras-bert", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="keras-bert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, finetune, evaluate, predict, export, glue_table, similarity, vocab,
-                   pretrain):
+    for module in (
+        demo,
+        finetune,
+        evaluate,
+        predict,
+        export,
+        glue_table,
+        similarity,
+        vocab,
+        pretrain,
+    ):
         module.add_parser(commands)
     return parser
 
@@ -44,8 +54,11 @@ def _parse(argv):
     that no flag took join a command's `texts`."""
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and isinstance(getattr(args, "texts", None), list) and not any(
-            word.startswith("-") for word in rest):
+    if (
+        rest
+        and isinstance(getattr(args, "texts", None), list)
+        and not any(word.startswith("-") for word in rest)
+    ):
         args.texts += rest
         return args
     return parser.parse_args(argv)  # No such words: the usual parse (and its errors).

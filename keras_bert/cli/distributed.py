@@ -23,13 +23,21 @@ MAX_RESTARTS = "KERAS_BERT_MAX_RESTARTS"
 def add_strategy_flags(add):
     from keras_bert.distribute import CHOICES
 
-    add("--strategy", default="auto", choices=CHOICES,
+    add(
+        "--strategy",
+        default="auto",
+        choices=CHOICES,
         help="auto: TPU when one is named or on a TPU VM, multi_worker when TF_CONFIG names "
-             "several workers, mirrored with several GPUs, else none (one device)")
+        "several workers, mirrored with several GPUs, else none (one device)",
+    )
     add("--tpu", default=None, help="the TPU's name or grpc:// address (--strategy tpu)")
-    add("--cluster-timeout", type=non_negative_float, default=0,
+    add(
+        "--cluster-timeout",
+        type=non_negative_float,
+        default=0,
         help="multi-worker: seconds to wait for every worker of TF_CONFIG to connect "
-             "before giving up (0: no limit; the wait says whom it waits for)")
+        "before giving up (0: no limit; the wait says whom it waits for)",
+    )
 
 
 class Setup:
@@ -56,14 +64,20 @@ class Setup:
         self.distributed = self.replicas > 1 or self.multi_worker
         self.tpu = type(self.strategy).__name__.startswith("TPU")
         if args.batch_size < self.replicas:
-            raise UsageError(f"--batch-size {args.batch_size} (the global batch) is below the "
-                             f"{self.replicas} replicas")
+            raise UsageError(
+                f"--batch-size {args.batch_size} (the global batch) is below the "
+                f"{self.replicas} replicas"
+            )
         if (self.tpu or even) and args.batch_size % self.replicas:
-            raise UsageError(f"--batch-size {args.batch_size} (the global batch) must be a "
-                             f"multiple of the {self.replicas} replicas")
+            raise UsageError(
+                f"--batch-size {args.batch_size} (the global batch) must be a "
+                f"multiple of the {self.replicas} replicas"
+            )
         role = "" if not self.multi_worker else (" (chief)" if self.chief else " (worker)")
-        log(f"strategy {type(self.strategy).__name__}: {self.replicas} replica(s){role}, "
-            f"global batch {args.batch_size}")
+        log(
+            f"strategy {type(self.strategy).__name__}: {self.replicas} replica(s){role}, "
+            f"global batch {args.batch_size}"
+        )
 
     def trainer(self, model):
         """DistributedTrainer for several replicas; None to train with `fit`."""
@@ -81,12 +95,19 @@ def _strategy(args):
 
     if distribute.worker_count() > 1 and args.strategy in ("auto", "multi_worker"):
         task = distribute.tf_config().get("task", {})
-        log(f"joining TF_CONFIG's cluster of {distribute.worker_count()} as "
+        log(
+            f"joining TF_CONFIG's cluster of {distribute.worker_count()} as "
             f"{task.get('type')} {task.get('index', 0)}: waiting for every worker to connect"
-            + (f" (at most {args.cluster_timeout:g} s)" if args.cluster_timeout else ""))
+            + (f" (at most {args.cluster_timeout:g} s)" if args.cluster_timeout else "")
+        )
     try:
-        return distribute.auto(args.strategy, tpu=args.tpu, verbose=False,
-                               cluster_timeout=args.cluster_timeout or None, report=log)
+        return distribute.auto(
+            args.strategy,
+            tpu=args.tpu,
+            verbose=False,
+            cluster_timeout=args.cluster_timeout or None,
+            report=log,
+        )
     except cluster_wait.ClusterTimeout as e:
         _end(f"keras-bert: error: {e} (--cluster-timeout)", 2)
     except KeyboardInterrupt:
@@ -118,8 +139,15 @@ def is_lost_worker(error):
     """Whether `error` is a collective op failing because a peer went away."""
     import tensorflow as tf
 
-    return isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError,
-                              tf.errors.DeadlineExceededError, tf.errors.CancelledError))
+    return isinstance(
+        error,
+        (
+            tf.errors.UnavailableError,
+            tf.errors.AbortedError,
+            tf.errors.DeadlineExceededError,
+            tf.errors.CancelledError,
+        ),
+    )
 
 
 def restart(error):
@@ -129,11 +157,12 @@ def restart(error):
     limit = int(os.environ.get(MAX_RESTARTS, "10"))
     first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
     if count > limit:
-        log(f"a worker was lost ({type(error).__name__}) and the {limit} restarts are used "
-            "up")
+        log(f"a worker was lost ({type(error).__name__}) and the {limit} restarts are used up")
         raise error
-    log(f"a worker was lost ({type(error).__name__}: {first_line}); restarting "
-        f"({count}/{limit}) to go on from the last checkpoint once every worker is back")
+    log(
+        f"a worker was lost ({type(error).__name__}: {first_line}); restarting "
+        f"({count}/{limit}) to go on from the last checkpoint once every worker is back"
+    )
     os.environ[RESTARTS] = str(count)
     sys.stdout.flush()
     sys.stderr.flush()

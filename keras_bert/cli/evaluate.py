@@ -43,10 +43,17 @@ def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=F
         from pipelines import glue
 
         labels = run["label_names"]
-        glue.write_submission(predictions, examples.ids, [
-            float(v) if labels is None else labels[int(v)] for v in predicted])
-    result = {"data": data, "examples": len(examples), "skipped_rows": examples.skipped,
-              "metrics": task_data.score(run["metrics"], examples.labels, predicted)}
+        glue.write_submission(
+            predictions,
+            examples.ids,
+            [float(v) if labels is None else labels[int(v)] for v in predicted],
+        )
+    result = {
+        "data": data,
+        "examples": len(examples),
+        "skipped_rows": examples.skipped,
+        "metrics": task_data.score(run["metrics"], examples.labels, predicted),
+    }
     if run["label_names"] is not None:
         matrix = scores.confusion_matrix(examples.labels, predicted, len(run["label_names"]))
         result["label_names"] = list(run["label_names"])
@@ -55,23 +62,37 @@ def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=F
 
 
 def run(args):
-    print(json.dumps(evaluate(args.run_dir, args.data, args.batch_size, args.predictions,
-                              args.int8), indent=2))
+    print(
+        json.dumps(
+            evaluate(args.run_dir, args.data, args.batch_size, args.predictions, args.int8),
+            indent=2,
+        )
+    )
     return 0
 
 
 def add_parser(commands):
-    parser = commands.add_parser("evaluate", help="official metrics of a fine-tuned run",
-                                 description=__doc__, formatter_class=HelpFormatter)
+    parser = commands.add_parser(
+        "evaluate",
+        help="official metrics of a fine-tuned run",
+        description=__doc__,
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("run_dir", help="a finetune --out folder")
-    parser.add_argument("--data", default="validation",
-                        help="validation, train, a file in the run's format, or a GLUE "
-                             "split (dev, dev_matched, dev_mismatched, ...)")
-    parser.add_argument("--predictions",
-                        help="write the predictions in the official scorer's format here")
-    parser.add_argument("--batch-size", type=positive_int, default=32,
-                        help="examples per batch")
-    parser.add_argument("--int8", action="store_true",
-                        help="quantize the encoder to int8 first (CPU inference speed; "
-                             "compare its metrics with a run without it)")
+    parser.add_argument(
+        "--data",
+        default="validation",
+        help="validation, train, a file in the run's format, or a GLUE "
+        "split (dev, dev_matched, dev_mismatched, ...)",
+    )
+    parser.add_argument(
+        "--predictions", help="write the predictions in the official scorer's format here"
+    )
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per batch")
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="quantize the encoder to int8 first (CPU inference speed; "
+        "compare its metrics with a run without it)",
+    )
     parser.set_defaults(run=run)

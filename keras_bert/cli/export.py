@@ -31,9 +31,12 @@ def _options(run, run_dir, max_entities):
         return {"segments": task_data.segment_count(run["data"])}
     if kind.family == "squad":
         spec = kind.spec
-        return {"windower": kind.windower, "n_best_size": spec["n_best_size"],
-                "max_answer_length": spec["max_answer_length"],
-                "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None}
+        return {
+            "windower": kind.windower,
+            "n_best_size": spec["n_best_size"],
+            "max_answer_length": spec["max_answer_length"],
+            "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None,
+        }
     if kind.family == "conll" and max_entities is not None:
         return {"max_entities": max_entities}
     return {}
@@ -60,23 +63,39 @@ def export_run(run_dir, out, version=None, config=None, name=None, max_entities=
 def run(args):
     if args.name and not args.serving_config:
         raise UsageError("--name needs --serving-config")
-    print(export_run(args.run_dir, args.out, args.version, args.serving_config, args.name,
-                     args.max_entities))
+    print(
+        export_run(
+            args.run_dir, args.out, args.version, args.serving_config, args.name, args.max_entities
+        )
+    )
     return 0
 
 
 def add_parser(commands):
-    parser = commands.add_parser("export", help="a fine-tuned run as a TF Serving SavedModel",
-                                 description=__doc__, formatter_class=HelpFormatter)
+    parser = commands.add_parser(
+        "export",
+        help="a fine-tuned run as a TF Serving SavedModel",
+        description=__doc__,
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("run_dir", help="a finetune --out folder")
-    parser.add_argument("--out", required=True,
-                        help="the model's base path (version folders go inside)")
-    parser.add_argument("--version", type=positive_int, default=None,
-                        help="version number; default: the next free one (never overwrites)")
+    parser.add_argument(
+        "--out", required=True, help="the model's base path (version folders go inside)"
+    )
+    parser.add_argument(
+        "--version",
+        type=positive_int,
+        default=None,
+        help="version number; default: the next free one (never overwrites)",
+    )
     parser.add_argument("--serving-config", help="a models.config to create or update")
     parser.add_argument("--name", help="the model's name there (default: the run folder's)")
-    parser.add_argument("--max-entities", type=positive_int, default=None,
-                        help="NER: entity columns in a reply (default: ServingModule's, "
-                             "16; widened, never cut, for a text with more; "
-                             "entity_count says how many are real)")
+    parser.add_argument(
+        "--max-entities",
+        type=positive_int,
+        default=None,
+        help="NER: entity columns in a reply (default: ServingModule's, "
+        "16; widened, never cut, for a text with more; "
+        "entity_count says how many are real)",
+    )
     parser.set_defaults(run=run)

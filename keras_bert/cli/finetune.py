@@ -30,11 +30,27 @@ from keras_bert.cli.distributed import add_strategy_flags
 
 # Flags a resumed run must keep (each named when it differs), besides the kind's own and
 # its data (every field of the data's description, and a digest of the examples read).
-_SETTINGS = ("source", "weights", "seq_len", "batch_size", "epochs", "learning_rate",
-             "warmup_ratio", "weight_decay", "optimizer", "seed", "dtype", "grad_accum")
-_NAMES = {"text_columns": "--text-column/--text-pair-column", "data": "--train",
-          "label_names": "the labels (from --train)", "data_digest": "the data's contents",
-          "total_steps": "the steps of the run"}
+_SETTINGS = (
+    "source",
+    "weights",
+    "seq_len",
+    "batch_size",
+    "epochs",
+    "learning_rate",
+    "warmup_ratio",
+    "weight_decay",
+    "optimizer",
+    "seed",
+    "dtype",
+    "grad_accum",
+)
+_NAMES = {
+    "text_columns": "--text-column/--text-pair-column",
+    "data": "--train",
+    "label_names": "the labels (from --train)",
+    "data_digest": "the data's contents",
+    "total_steps": "the steps of the run",
+}
 
 
 def _settings(args, kind, total_steps):
@@ -43,19 +59,28 @@ def _settings(args, kind, total_steps):
     settings = {k: getattr(args, k) for k in _SETTINGS + tuple(kind.settings)}
     settings["weights"] = os.path.abspath(args.weights)
     settings.update({k: v for k, v in kind.spec.items() if k != "source"})
-    settings.update(label_names=list(kind.run_info().get("label_names") or []) or None,
-                    data_digest=kind.data_digest(), total_steps=total_steps)
+    settings.update(
+        label_names=list(kind.run_info().get("label_names") or []) or None,
+        data_digest=kind.data_digest(),
+        total_steps=total_steps,
+    )
     return settings
 
 
 def _new_model(args, kind, total_steps):
     import keras_bert
 
-    options = dict(task=kind.task, optimizer=args.optimizer,
-                   learning_rate=args.learning_rate, total_steps=total_steps,
-                   warmup_steps=round(args.warmup_ratio * total_steps),
-                   weight_decay=args.weight_decay, jit_compile=args.xla,
-                   gradient_accumulation_steps=args.grad_accum, **kind.build_options())
+    options = dict(
+        task=kind.task,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        total_steps=total_steps,
+        warmup_steps=round(args.warmup_ratio * total_steps),
+        weight_decay=args.weight_decay,
+        jit_compile=args.xla,
+        gradient_accumulation_steps=args.grad_accum,
+        **kind.build_options(),
+    )
     if args.dtype:
         options["dtype"] = args.dtype
     return keras_bert.build(args.weights, **options)
@@ -66,8 +91,7 @@ def _validator(folder, model, kind, history):
 
     def validate(epoch, step):
         values = kind.validate(model)
-        log(f"epoch {epoch} validation: " + ", ".join(f"{k} {v:.4f}" for k, v in
-                                                         values.items()))
+        log(f"epoch {epoch} validation: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
         best = history.get("best")
         if not math.isfinite(values[main]):
             log(f"{main} is {values[main]}: not a candidate for best.keras")
@@ -127,10 +151,19 @@ def _train(args, setup, kind, folder):
         log(kind.describe())
         with setup.strategy.scope():
             model, step, history = _new_model(args, kind, total), 0, {"epochs": []}
-        run_model.write_run_files(folder.path, {
-            "task": kind.task, "family": kind.family, "data": kind.spec,
-            "metrics": kind.metrics, "sequence_length": args.seq_len,
-            "weights": args.weights, **kind.run_info()}, kind.tokenizer)
+        run_model.write_run_files(
+            folder.path,
+            {
+                "task": kind.task,
+                "family": kind.family,
+                "data": kind.spec,
+                "metrics": kind.metrics,
+                "sequence_length": args.seq_len,
+                "weights": args.weights,
+                **kind.run_info(),
+            },
+            kind.tokenizer,
+        )
     log(kind.summary())
     every = args.checkpoint_every or steps_per_epoch
     validate = _validator(folder, model, kind, history) if kind.has_validation else None
@@ -155,23 +188,37 @@ def _train(args, setup, kind, folder):
             validate(at // steps_per_epoch, at)
         return {"history": history}
 
-    train_in_segments(model, folder, step, total, next_stop, segment_data,
-                      verbose=args.verbose if setup.chief else 0,
-                      after_segment=after_segment, trainer=setup.trainer(model),
-                      state={"settings": settings, "history": history,
-                             "segments": (state or {}).get("segments", 0)})
+    train_in_segments(
+        model,
+        folder,
+        step,
+        total,
+        next_stop,
+        segment_data,
+        verbose=args.verbose if setup.chief else 0,
+        after_segment=after_segment,
+        trainer=setup.trainer(model),
+        state={
+            "settings": settings,
+            "history": history,
+            "segments": (state or {}).get("segments", 0),
+        },
+    )
     save_atomically(model.save, folder.file("model.keras"))
     return history
 
 
 def _tpu_steps(kind, args):
     """Full batches per epoch: a TPU takes no last partial batch (its shape would differ)."""
-    rows = sum(int(keras.ops.shape(keras.tree.flatten(batch)[0])[0])
-               for batch in kind.epoch_data(0))
+    rows = sum(
+        int(keras.ops.shape(keras.tree.flatten(batch)[0])[0]) for batch in kind.epoch_data(0)
+    )
     left = rows % args.batch_size
     if left:
-        log(f"TPU: full batches only, so {left} of the {rows} examples are left out of each "
-            "epoch (the last partial batch; shuffled, so not the same ones every epoch)")
+        log(
+            f"TPU: full batches only, so {left} of the {rows} examples are left out of each "
+            "epoch (the last partial batch; shuffled, so not the same ones every epoch)"
+        )
     return rows // args.batch_size
 
 
@@ -179,89 +226,168 @@ def _write_results(folder, kind, history, started):
     from keras_bert.cli import run_model
 
     best = history.get("best") or {}
-    results = {"data": kind.spec, "metrics": kind.metrics, "validation": best.get("metrics"),
-               "best_epoch": best.get("epoch"), "epochs": history["epochs"],
-               **kind.results(), "seconds": round(time.time() - started, 1)}
+    results = {
+        "data": kind.spec,
+        "metrics": kind.metrics,
+        "validation": best.get("metrics"),
+        "best_epoch": best.get("epoch"),
+        "epochs": history["epochs"],
+        **kind.results(),
+        "seconds": round(time.time() - started, 1),
+    }
     run_model.write_json(folder.file("results.json"), results)
     if results["validation"]:
-        print(" ".join(f"{k}={v:.4f}" for k, v in results["validation"].items())
-              + f" best_epoch={results['best_epoch']}")
+        print(
+            " ".join(f"{k}={v:.4f}" for k, v in results["validation"].items())
+            + f" best_epoch={results['best_epoch']}"
+        )
 
 
 def add_parser(commands):
     from pipelines.text_table import ON_ERROR
 
     parser = commands.add_parser(
-        "finetune", help="fine-tune a classifier or regressor (GLUE, your files, folders)",
-        description=__doc__, formatter_class=HelpFormatter)
+        "finetune",
+        help="fine-tune a classifier or regressor (GLUE, your files, folders)",
+        description=__doc__,
+        formatter_class=HelpFormatter,
+    )
     add = parser.add_argument
-    add("source", help="glue/<task> (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli), "
-                       "tsv, csv, jsonl or folders (classification); squad (SQuAD v1.1/v2.0 "
-                       "JSON), conll (CoNLL-2003 column files) or swag (SWAG CSV/JSONL)")
+    add(
+        "source",
+        help="glue/<task> (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli), "
+        "tsv, csv, jsonl or folders (classification); squad (SQuAD v1.1/v2.0 "
+        "JSON), conll (CoNLL-2003 column files) or swag (SWAG CSV/JSONL)",
+    )
     add("--data-dir", help="GLUE's data folder (glue/<task>)")
     add("--train", help="training file (tsv/csv/jsonl), or the class folders' parent")
     add("--validation", help="validation file (tsv/csv/jsonl)")
-    add("--validation-split", type=probability, default=0.2,
-        help="folders: share of each class held out for validation (seeded by --seed)")
+    add(
+        "--validation-split",
+        type=probability,
+        default=0.2,
+        help="folders: share of each class held out for validation (seeded by --seed)",
+    )
     add("--text-column", help="the text column (tsv/csv/jsonl)")
     add("--text-pair-column", help="the second text column, for sentence pairs")
     add("--label-column", help="the label column: class names or numbers, or scores")
     add("--regression", action="store_true", help="labels are scores (one output)")
-    add("--on-error", default="raise", choices=ON_ERROR,
-        help="bad rows: an error naming file and line, or skipped and counted")
-    add("--encoding-errors", default="strict", choices=("strict", "replace"),
+    add(
+        "--on-error",
+        default="raise",
+        choices=ON_ERROR,
+        help="bad rows: an error naming file and line, or skipped and counted",
+    )
+    add(
+        "--encoding-errors",
+        default="strict",
+        choices=("strict", "replace"),
         help="tsv/csv/jsonl/folders: invalid UTF-8 is an error naming the file and line, "
-             "or replaced by U+FFFD (and listed)")
-    add("--weights", required=True,
-        help="pretrained checkpoint folder with vocab.txt (Google TF1, Hugging Face, "
-             "Model Garden)")
-    add("--lowercase", action=argparse.BooleanOptionalAction, default=None,
-        help="uncased/cased; default: do_lower_case from the checkpoint folder")
+        "or replaced by U+FFFD (and listed)",
+    )
+    add(
+        "--weights",
+        required=True,
+        help="pretrained checkpoint folder with vocab.txt (Google TF1, Hugging Face, Model Garden)",
+    )
+    add(
+        "--lowercase",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="uncased/cased; default: do_lower_case from the checkpoint folder",
+    )
     add("--out", required=True, help="run folder (re-run with the same --out to resume)")
     add("--epochs", type=positive_int, default=3, help="passes over the training data")
     add("--batch-size", type=positive_int, default=32, help="examples per step")
     add_recipe_flags(add, learning_rate=5e-5)
-    add("--warmup-ratio", type=probability, default=0.1,
-        help="share of the steps with linear warmup (then linear decay to 0)")
+    add(
+        "--warmup-ratio",
+        type=probability,
+        default=0.1,
+        help="share of the steps with linear warmup (then linear decay to 0)",
+    )
     add("--weight-decay", type=float, default=0.01, help="AdamW decay (not LayerNorm/bias)")
-    add("--seq-len", type=positive_int, default=None,
+    add(
+        "--seq-len",
+        type=positive_int,
+        default=None,
         help="tokens per example, [CLS] and [SEP] included (longer texts are truncated; "
-             "SQuAD contexts and long CoNLL sentences are split into windows); default: "
-             "384 for squad, else 128")
-    add("--buckets", action=argparse.BooleanOptionalAction, default=True,
-        help="batch by length, padded to 32/48/64/96/128/... instead of always --seq-len")
+        "SQuAD contexts and long CoNLL sentences are split into windows); default: "
+        "384 for squad, else 128",
+    )
+    add(
+        "--buckets",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="batch by length, padded to 32/48/64/96/128/... instead of always --seq-len",
+    )
     add("--head-dropout", type=probability, default=0.1, help="dropout before the classifier")
-    add("--checkpoint-every", type=non_negative_int, default=0,
-        help="steps between checkpoints; 0: at each epoch's end")
+    add(
+        "--checkpoint-every",
+        type=non_negative_int,
+        default=0,
+        help="steps between checkpoints; 0: at each epoch's end",
+    )
     squad = parser.add_argument_group("squad")
-    squad.add_argument("--doc-stride", type=positive_int, default=128,
-                       help="context pieces between the starts of a context's windows")
-    squad.add_argument("--max-query-length", type=positive_int, default=64,
-                       help="question pieces kept")
-    squad.add_argument("--n-best-size", type=positive_int, default=20,
-                       help="start and end candidates per window")
-    squad.add_argument("--max-answer-length", type=positive_int, default=30,
-                       help="longest answer, in word pieces")
-    squad.add_argument("--null-score-diff-threshold", type=float, default=0.0,
-                       help="SQuAD v2.0: no answer when the null score beats the best "
-                            "span's by more than this")
+    squad.add_argument(
+        "--doc-stride",
+        type=positive_int,
+        default=128,
+        help="context pieces between the starts of a context's windows",
+    )
+    squad.add_argument(
+        "--max-query-length", type=positive_int, default=64, help="question pieces kept"
+    )
+    squad.add_argument(
+        "--n-best-size", type=positive_int, default=20, help="start and end candidates per window"
+    )
+    squad.add_argument(
+        "--max-answer-length", type=positive_int, default=30, help="longest answer, in word pieces"
+    )
+    squad.add_argument(
+        "--null-score-diff-threshold",
+        type=float,
+        default=0.0,
+        help="SQuAD v2.0: no answer when the null score beats the best span's by more than this",
+    )
     conll = parser.add_argument_group("conll")
-    conll.add_argument("--tag-scheme", default="iob2", choices=("iob2", "iobes"),
-                       help="the tags the model learns (files in IOB1/IOB2/IOBES are "
-                            "converted; scores are entity-level either way)")
-    conll.add_argument("--features", default=None, choices=("last", "last_four",
-                                                            "scalar_mix"),
-                       help="feature-based: freeze the encoder and train a BiLSTM tagger "
-                            "on these layers (default: fine-tune the encoder)")
-    conll.add_argument("--lstm-units", type=positive_int, default=256,
-                       help="feature-based: units per direction of each BiLSTM layer")
-    conll.add_argument("--lstm-layers", type=positive_int, default=2,
-                       help="feature-based: stacked BiLSTM layers")
+    conll.add_argument(
+        "--tag-scheme",
+        default="iob2",
+        choices=("iob2", "iobes"),
+        help="the tags the model learns (files in IOB1/IOB2/IOBES are "
+        "converted; scores are entity-level either way)",
+    )
+    conll.add_argument(
+        "--features",
+        default=None,
+        choices=("last", "last_four", "scalar_mix"),
+        help="feature-based: freeze the encoder and train a BiLSTM tagger "
+        "on these layers (default: fine-tune the encoder)",
+    )
+    conll.add_argument(
+        "--lstm-units",
+        type=positive_int,
+        default=256,
+        help="feature-based: units per direction of each BiLSTM layer",
+    )
+    conll.add_argument(
+        "--lstm-layers", type=positive_int, default=2, help="feature-based: stacked BiLSTM layers"
+    )
     swag = parser.add_argument_group("swag")
-    swag.add_argument("--num-choices", type=positive_int, default=4,
-                      help="endings per example (ending0, ending1, ...)")
+    swag.add_argument(
+        "--num-choices",
+        type=positive_int,
+        default=4,
+        help="endings per example (ending0, ending1, ...)",
+    )
     add("--seed", type=int, default=0, help="seeds the shuffling (and the folders split)")
     add_strategy_flags(add)
-    add("--verbose", type=int, default=1, choices=(0, 1, 2),
-        help="Keras progress: 1 a bar, 2 a line per segment")
+    add(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="Keras progress: 1 a bar, 2 a line per segment",
+    )
     parser.set_defaults(run=run)

@@ -38,8 +38,9 @@ def _texts(args, segments):
     rows = [line.split("\t") for line in lines]
     for number, row in enumerate(rows, start=1):
         if len(row) != segments:
-            raise UsageError(f"text {number}: expected {segments} tab-separated text(s), "
-                             f"found {len(row)}")
+            raise UsageError(
+                f"text {number}: expected {segments} tab-separated text(s), found {len(row)}"
+            )
     return [list(column) for column in zip(*rows)]
 
 
@@ -49,8 +50,10 @@ def _decoded_lines(data, name):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise UsageError(f"{name}:{line}: not valid UTF-8 (invalid byte at offset "
-                         f"{e.start}); give text, one per line") from None
+        raise UsageError(
+            f"{name}:{line}: not valid UTF-8 (invalid byte at offset "
+            f"{e.start}); give text, one per line"
+        ) from None
     if "\x00" in text:
         raise UsageError(f"{name}: holds NUL bytes: binary data, not text one per line")
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
@@ -75,8 +78,11 @@ def _predict_file(model, preprocessor, run_info, data, out, batch_size):
 
     spec, labels = run_info["data"], run_info["label_names"]
     with reading_inputs():
-        examples = (task_data.read_unlabelled(spec, data) if spec["source"] == "table"
-                    else task_data.read(spec, data, labels))
+        examples = (
+            task_data.read_unlabelled(spec, data)
+            if spec["source"] == "table"
+            else task_data.read(spec, data, labels)
+        )
     outputs = run_model.predict(model, preprocessor, examples, batch_size, frozen=True)
     glue.write_submission(out, examples.ids, _named(outputs, labels))
     print(f"wrote {len(examples)} predictions to {out}", file=sys.stderr)
@@ -126,9 +132,14 @@ def run(args):
     for i, value in enumerate(named):
         if args.jsonl:
             row = {"text": [t[i] for t in examples.texts]}
-            row.update({"score": value} if labels is None else {
-                "label": value, "probabilities": dict(zip(labels, map(float,
-                                                                      probabilities[i])))})
+            row.update(
+                {"score": value}
+                if labels is None
+                else {
+                    "label": value,
+                    "probabilities": dict(zip(labels, map(float, probabilities[i]))),
+                }
+            )
             print(json.dumps(row))
         else:
             print(f"{value:.4f}" if labels is None else value)
@@ -136,18 +147,30 @@ def run(args):
 
 
 def add_parser(commands):
-    parser = commands.add_parser("predict", help="labels for raw text with a fine-tuned run",
-                                 description=__doc__, formatter_class=HelpFormatter)
+    parser = commands.add_parser(
+        "predict",
+        help="labels for raw text with a fine-tuned run",
+        description=__doc__,
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("run_dir", help="a finetune --out folder")
     parser.add_argument("texts", nargs="*", help="texts (pairs: 'first<TAB>second')")
     parser.add_argument("--file", help="a file with one text (or tab-separated pair) a line")
-    parser.add_argument("--jsonl", action="store_true",
-                        help="one JSON object per text, with every class's probability")
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object per text, with every class's probability",
+    )
     parser.add_argument("--data", help="predict a whole split or file (needs --out)")
-    parser.add_argument("--out", help="predictions file (GLUE leaderboard TSV; SQuAD "
-                                      "predictions.json; CoNLL column file; SWAG CSV)")
-    parser.add_argument("--batch-size", type=positive_int, default=32,
-                        help="examples per batch")
-    parser.add_argument("--int8", action="store_true",
-                        help="quantize the encoder to int8 first (CPU inference speed)")
+    parser.add_argument(
+        "--out",
+        help="predictions file (GLUE leaderboard TSV; SQuAD "
+        "predictions.json; CoNLL column file; SWAG CSV)",
+    )
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per batch")
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="quantize the encoder to int8 first (CPU inference speed)",
+    )
     parser.set_defaults(run=run)

@@ -23,8 +23,18 @@ from keras_bert.cli.common import (
 from keras_bert.cli.distributed import add_strategy_flags
 
 # Flags a resumed run must keep (compared with the run's state.json, each one named).
-_SETTINGS = ("preset", "init_checkpoint", "seq_len", "vocab", "format", "optimizer",
-             "learning_rate", "grad_accum", "dtype", "dropout")
+_SETTINGS = (
+    "preset",
+    "init_checkpoint",
+    "seq_len",
+    "vocab",
+    "format",
+    "optimizer",
+    "learning_rate",
+    "grad_accum",
+    "dtype",
+    "dropout",
+)
 
 
 def _check_inputs(args):
@@ -37,20 +47,23 @@ def _check_inputs(args):
     files = list_files(args.train)
     if args.encoding_errors == "strict":
         check_utf8(files)
-    if not any(True for _ in document_dataset(files, args.format,
-                                              args.encoding_errors).take(1)):
+    if not any(True for _ in document_dataset(files, args.format, args.encoding_errors).take(1)):
         raise UsageError(f"the corpus has no text: {', '.join(files[:3])}")
     tokenizer = BertTokenizer(args.vocab, lowercase=args.lowercase)
     if args.init_checkpoint:
         config = read_config(args.init_checkpoint)
         if config["vocabulary_size"] != tokenizer.vocabulary_size:
-            raise UsageError(f"--vocab has {tokenizer.vocabulary_size} tokens but "
-                             f"{args.init_checkpoint} has {config['vocabulary_size']}")
+            raise UsageError(
+                f"--vocab has {tokenizer.vocabulary_size} tokens but "
+                f"{args.init_checkpoint} has {config['vocabulary_size']}"
+            )
     else:
         config = get_preset(args.preset)
     if not 8 <= args.seq_len <= config["max_sequence_length"]:
-        raise UsageError(f"--seq-len {args.seq_len} must be in [8, "
-                         f"{config['max_sequence_length']}] (the model's maximum)")
+        raise UsageError(
+            f"--seq-len {args.seq_len} must be in [8, "
+            f"{config['max_sequence_length']}] (the model's maximum)"
+        )
     if args.warmup_steps is not None and args.warmup_steps > args.steps:
         raise UsageError(f"--warmup-steps {args.warmup_steps} exceeds --steps {args.steps}")
     return files, tokenizer
@@ -64,10 +77,16 @@ def _new_model(args, tokenizer):
     import keras_bert
 
     source = args.init_checkpoint or args.preset
-    options = dict(task="pretraining", optimizer=args.optimizer,
-                   learning_rate=args.learning_rate, total_steps=args.steps,
-                   warmup_steps=_warmup(args), jit_compile=args.xla,
-                   gradient_accumulation_steps=args.grad_accum, dropout=args.dropout)
+    options = dict(
+        task="pretraining",
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        total_steps=args.steps,
+        warmup_steps=_warmup(args),
+        jit_compile=args.xla,
+        gradient_accumulation_steps=args.grad_accum,
+        dropout=args.dropout,
+    )
     if args.dtype:
         options["dtype"] = args.dtype
     if args.init_checkpoint:
@@ -93,12 +112,15 @@ def _resume(args, folder, state):
     folder.check_settings(state, _settings(args))
     step, saved_warmup = state["step"], state.get("warmup_steps")
     if saved_warmup is not None and args.warmup_steps not in (None, saved_warmup):
-        raise UsageError(f"{folder.path} holds a run with other settings (--warmup-steps "
-                         f"{saved_warmup} -> {args.warmup_steps}): use the run's own values "
-                         "or another --out")
+        raise UsageError(
+            f"{folder.path} holds a run with other settings (--warmup-steps "
+            f"{saved_warmup} -> {args.warmup_steps}): use the run's own values "
+            "or another --out"
+        )
     if args.steps < step:
-        raise UsageError(f"--steps {args.steps} is below the {step} steps already trained "
-                         f"in {folder.path}")
+        raise UsageError(
+            f"--steps {args.steps} is below the {step} steps already trained in {folder.path}"
+        )
     model = folder.load_model()
     model.jit_compile = args.xla
     log(f"resuming from step {step} ({folder.model_path})")
@@ -107,8 +129,10 @@ def _resume(args, folder, state):
         optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
         old = optimizer._learning_rate  # The run's WarmupLinearDecay.
         optimizer.learning_rate = WarmupLinearDecay(old.peak, old.warmup_steps, args.steps)
-        log(f"--steps changed from {total} to {args.steps}: the learning rate now decays "
-            f"to 0 at step {args.steps} (warmup {old.warmup_steps} steps, peak {old.peak})")
+        log(
+            f"--steps changed from {total} to {args.steps}: the learning rate now decays "
+            f"to 0 at step {args.steps} (warmup {old.warmup_steps} steps, peak {old.peak})"
+        )
     return model, step
 
 
@@ -118,9 +142,16 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
 
     from pipelines.pretraining import pretraining_dataset
 
-    data = pretraining_dataset(files, tokenizer, args.seq_len, args.batch_size,
-                               format=args.format, seed=args.seed + 7, for_fit=False,
-                               encoding_errors=args.encoding_errors)
+    data = pretraining_dataset(
+        files,
+        tokenizer,
+        args.seq_len,
+        args.batch_size,
+        format=args.format,
+        seed=args.seed + 7,
+        for_fit=False,
+        encoding_errors=args.encoding_errors,
+    )
     counts = collections.Counter()
     for batch in data.take(batches):
         ids = batch["mask_ids"].numpy()[batch["mask_weights"].numpy() > 0]
@@ -166,28 +197,50 @@ def _train(args, setup, folder, files, tokenizer):
                 model, step = _new_model(args, tokenizer), 0
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     warmup = optimizer._learning_rate.warmup_steps
-    log(f"{model.backbone.count_params():,} backbone parameters; {len(files)} file(s); "
-        f"training steps {step}..{args.steps}")
+    log(
+        f"{model.backbone.count_params():,} backbone parameters; {len(files)} file(s); "
+        f"training steps {step}..{args.steps}"
+    )
 
     def segment_data(start, count, input_context=None):
         return pretraining_dataset(
-            files, tokenizer, args.seq_len, args.batch_size, format=args.format,
-            max_predictions=args.max_predictions, short_seq_prob=args.short_seq_prob,
-            sentence_order=args.sentence_order, whole_word_masking=args.whole_word_masking,
-            seed=args.seed, start_step=start, encoding_errors=args.encoding_errors,
-            input_context=input_context)
+            files,
+            tokenizer,
+            args.seq_len,
+            args.batch_size,
+            format=args.format,
+            max_predictions=args.max_predictions,
+            short_seq_prob=args.short_seq_prob,
+            sentence_order=args.sentence_order,
+            whole_word_masking=args.whole_word_masking,
+            seed=args.seed,
+            start_step=start,
+            encoding_errors=args.encoding_errors,
+            input_context=input_context,
+        )
 
-    run_state = {"settings": _settings(args), "total_steps": args.steps,
-                 "warmup_steps": warmup, "segments": (state or {}).get(
-                     "segments", step // args.checkpoint_every)}
+    run_state = {
+        "settings": _settings(args),
+        "total_steps": args.steps,
+        "warmup_steps": warmup,
+        "segments": (state or {}).get("segments", step // args.checkpoint_every),
+    }
     history = train_in_segments(
-        model, folder, step, args.steps, lambda at: at + args.checkpoint_every,
-        segment_data, verbose=args.verbose if setup.chief else 0, state=run_state,
-        trainer=setup.trainer(model))
+        model,
+        folder,
+        step,
+        args.steps,
+        lambda at: at + args.checkpoint_every,
+        segment_data,
+        verbose=args.verbose if setup.chief else 0,
+        state=run_state,
+        trainer=setup.trainer(model),
+    )
     log("writing final checkpoints")
     save_atomically(model.save, folder.file("model.keras"))
-    write_tf1_checkpoint(folder.file("tf1"), model, vocabulary=args.vocab,
-                         lowercase=tokenizer.lowercase)
+    write_tf1_checkpoint(
+        folder.file("tf1"), model, vocabulary=args.vocab, lowercase=tokenizer.lowercase
+    )
     if history:
         _write_metrics(folder, history, files, tokenizer, args)
     return 0
@@ -198,50 +251,92 @@ def _write_metrics(folder, history, files, tokenizer, args):
     history["steps"] = args.steps
     with open(folder.file("metrics.json"), "w") as f:
         json.dump(history, f, indent=2)
-    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in history.items()))
+    print(
+        " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in history.items())
+    )
 
 
 def add_parser(commands):
     from keras_bert.presets import PRESETS
     from pipelines.documents import ENCODING_ERRORS, FORMATS
 
-    parser = commands.add_parser("pretrain", help="MLM + NSP pretraining from text files",
-                                 formatter_class=HelpFormatter)
+    parser = commands.add_parser(
+        "pretrain", help="MLM + NSP pretraining from text files", formatter_class=HelpFormatter
+    )
     add = parser.add_argument
-    add("--preset", default="tiny", choices=sorted(PRESETS), metavar="PRESET",
-        help="architecture preset (ignored with --init-checkpoint): "
-             + ", ".join(sorted(PRESETS)))
+    add(
+        "--preset",
+        default="tiny",
+        choices=sorted(PRESETS),
+        metavar="PRESET",
+        help="architecture preset (ignored with --init-checkpoint): " + ", ".join(sorted(PRESETS)),
+    )
     add("--init-checkpoint", help="continue from a checkpoint folder (TF1/HF/Model Garden)")
     add("--train", required=True, nargs="+", help="text files or globs")
-    add("--format", default="sentences", choices=FORMATS,
+    add(
+        "--format",
+        default="sentences",
+        choices=FORMATS,
         help="sentences: one per line, blank line between documents; lines: one document "
-             "per line; files: one document per file")
-    add("--encoding-errors", default="strict", choices=ENCODING_ERRORS,
-        help="invalid UTF-8 in the corpus: an error naming the file, or replaced by U+FFFD")
+        "per line; files: one document per file",
+    )
+    add(
+        "--encoding-errors",
+        default="strict",
+        choices=ENCODING_ERRORS,
+        help="invalid UTF-8 in the corpus: an error naming the file, or replaced by U+FFFD",
+    )
     add("--vocab", required=True, help="vocab.txt (special tokens included)")
-    add("--lowercase", action=argparse.BooleanOptionalAction, default=None,
-        help="uncased/cased; default: do_lower_case from the vocab's folder")
-    add("--seq-len", type=positive_int, default=128,
-        help="tokens per example, [CLS] and [SEP] included")
+    add(
+        "--lowercase",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="uncased/cased; default: do_lower_case from the vocab's folder",
+    )
+    add(
+        "--seq-len",
+        type=positive_int,
+        default=128,
+        help="tokens per example, [CLS] and [SEP] included",
+    )
     add("--batch-size", type=positive_int, default=32, help="examples per step")
-    add("--steps", type=positive_int, required=True,
-        help="total training steps; a resumed run may raise it (the schedule is rebuilt)")
+    add(
+        "--steps",
+        type=positive_int,
+        required=True,
+        help="total training steps; a resumed run may raise it (the schedule is rebuilt)",
+    )
     add("--out", required=True, help="run folder (re-run with the same --out to resume)")
-    add("--checkpoint-every", type=positive_int, default=100,
-        help="steps between atomic checkpoints (what a resumed run can lose at most)")
+    add(
+        "--checkpoint-every",
+        type=positive_int,
+        default=100,
+        help="steps between atomic checkpoints (what a resumed run can lose at most)",
+    )
     add_recipe_flags(add, learning_rate=1e-4)
     add("--warmup-steps", type=non_negative_int, default=None, help="default: 10%% of --steps")
-    add("--max-predictions", type=positive_int, default=None,
-        help="default: 20 at 128, 76 at 512")
-    add("--short-seq-prob", type=probability, default=0.1,
-        help="share of examples given a shorter random target length")
-    add("--dropout", type=probability, default=0.1,
-        help="the encoder's dropout (hidden and attention); 0 for deterministic steps")
+    add("--max-predictions", type=positive_int, default=None, help="default: 20 at 128, 76 at 512")
+    add(
+        "--short-seq-prob",
+        type=probability,
+        default=0.1,
+        help="share of examples given a shorter random target length",
+    )
+    add(
+        "--dropout",
+        type=probability,
+        default=0.1,
+        help="the encoder's dropout (hidden and attention); 0 for deterministic steps",
+    )
     add("--whole-word-masking", action="store_true", help="mask all pieces of a word")
     add("--sentence-order", action="store_true", help="ALBERT's SOP instead of NSP")
     add("--seed", type=int, default=0, help="seeds the data stream (pairs, masks)")
     add_strategy_flags(add)
-    add("--verbose", type=int, default=1, choices=(0, 1, 2),
-        help="Keras progress: 1 a bar, 2 a line per checkpoint segment")
+    add(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="Keras progress: 1 a bar, 2 a line per checkpoint segment",
+    )
     parser.set_defaults(run=run)

@@ -47,8 +47,10 @@ class RunFolder:
         self.model_path = self._model_file(None)
         self._saved_state = {}
         if not chief:
-            log(f"not the chief: writing to {self.path} (removed at the end), reading the "
-                f"run from {path}")
+            log(
+                f"not the chief: writing to {self.path} (removed at the end), reading the "
+                f"run from {path}"
+            )
 
     def _model_file(self, state):
         name = (state or {}).get("model", "latest.keras")  # Runs before step files.
@@ -73,11 +75,15 @@ class RunFolder:
             with open(self.state_path, encoding="utf-8") as f:
                 state = json.load(f)
         except (OSError, json.JSONDecodeError) as e:
-            raise UsageError(f"{self.state_path}: unreadable run state ({e}); the checkpoint "
-                             f"is damaged: delete {self.checkpoints} to start again") from None
+            raise UsageError(
+                f"{self.state_path}: unreadable run state ({e}); the checkpoint "
+                f"is damaged: delete {self.checkpoints} to start again"
+            ) from None
         if not isinstance(state, dict) or not isinstance(state.get("step"), int):
-            raise UsageError(f"{self.state_path}: not a run state (no step); delete "
-                             f"{self.checkpoints} to start again")
+            raise UsageError(
+                f"{self.state_path}: not a run state (no step); delete "
+                f"{self.checkpoints} to start again"
+            )
         self.model_path = self._model_file(state)
         self._saved_state = state
         return state
@@ -87,12 +93,17 @@ class RunFolder:
         `names` says, else as its flag); settings the saved run lacks are not compared."""
         saved = state.get("settings", {})
         names = names or {}
-        changed = [f"{names.get(k, _flag(k))} {saved.get(k)!r} -> {v!r}"
-                   for k, v in settings.items() if k in saved and saved[k] != v]
+        changed = [
+            f"{names.get(k, _flag(k))} {saved.get(k)!r} -> {v!r}"
+            for k, v in settings.items()
+            if k in saved and saved[k] != v
+        ]
         if changed:
-            raise UsageError(f"{self.path} holds a run with other settings "
-                             f"({'; '.join(changed)}): use the run's own values or another "
-                             "--out")
+            raise UsageError(
+                f"{self.path} holds a run with other settings "
+                f"({'; '.join(changed)}): use the run's own values or another "
+                "--out"
+            )
 
     def load_model(self):
         import keras
@@ -102,9 +113,11 @@ class RunFolder:
         try:
             model = keras.saving.load_model(self.model_path)
         except Exception as e:  # Keras reports a damaged zip as "file not found".
-            raise UsageError(f"{self.model_path}: cannot be loaded ({type(e).__name__}); the "
-                             f"checkpoint is damaged: delete {self.checkpoints} to start "
-                             "again") from None
+            raise UsageError(
+                f"{self.model_path}: cannot be loaded ({type(e).__name__}); the "
+                f"checkpoint is damaged: delete {self.checkpoints} to start "
+                "again"
+            ) from None
         seeds = self._saved_state.get("seed_states")
         if seeds is not None:
             set_seed_states(model, seeds, self.state_path)
@@ -152,8 +165,10 @@ def set_seed_states(model, states, where):
     """Restores `seed_states(model)` as saved (the same model, so the same order)."""
     variables = _seed_variables(model)
     if len(variables) != len(states):
-        raise UsageError(f"{where}: {len(states)} saved random generator states for a model "
-                         f"with {len(variables)}; the checkpoint does not match its state")
+        raise UsageError(
+            f"{where}: {len(states)} saved random generator states for a model "
+            f"with {len(variables)}; the checkpoint does not match its state"
+        )
     for variable, value in zip(variables, states):
         variable.assign(value)
 
@@ -173,12 +188,16 @@ def _lock(path, flag):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise UsageError(f"{flag} {path} is in use by {holder}: wait for that run to end "
-                         "(or stop it), or give another folder") from None
+        raise UsageError(
+            f"{flag} {path} is in use by {holder}: wait for that run to end "
+            "(or stop it), or give another folder"
+        ) from None
     with contextlib.suppress(OSError):
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since "
-                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.write(
+            f"pid {os.getpid()} on {socket.gethostname()} since "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+        )
         handle.flush()
     return handle

@@ -38,6 +38,7 @@ def _checkpoint(run_dir):
 def write_json(path, value):
     """`value` as JSON, atomically; NaN and infinities become null (JSON has no such
     numbers, and a file with a bare NaN token is not JSON)."""
+
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(_finite(value), f, indent=2, allow_nan=False)
@@ -68,8 +69,9 @@ def read_run(run_dir):
         raise UsageError(f"{path}: unreadable ({e}); the run folder is damaged") from None
     missing = [k for k in ("data", "sequence_length") if not isinstance(run, dict) or k not in run]
     if missing:
-        raise UsageError(f"{path}: not a run description (no {', '.join(missing)}); the run "
-                         "folder is damaged")
+        raise UsageError(
+            f"{path}: not a run description (no {', '.join(missing)}); the run folder is damaged"
+        )
     return run
 
 
@@ -90,8 +92,10 @@ def _load_model(run_dir):
             continue
         log(f"loaded {model_path}")
         return model
-    raise UsageError(f"{run_dir}: no model file loads ({', '.join(candidates)}): the run "
-                     "folder is damaged; fine-tune again")
+    raise UsageError(
+        f"{run_dir}: no model file loads ({', '.join(candidates)}): the run "
+        "folder is damaged; fine-tune again"
+    )
 
 
 def load_run(run_dir, int8=False):
@@ -106,8 +110,10 @@ def load_run(run_dir, int8=False):
         keras_bert.quantize_int8(model)
         log("encoder quantized to int8 (inference only)")
     preprocessor = BertPreprocessor.from_dir(
-        os.path.join(run_dir, "vocab"), sequence_length=run["sequence_length"],
-        num_segments=model.backbone.num_segments)
+        os.path.join(run_dir, "vocab"),
+        sequence_length=run["sequence_length"],
+        num_segments=model.backbone.num_segments,
+    )
     return model, preprocessor, run
 
 
@@ -117,8 +123,9 @@ def predict(model, preprocessor, examples, batch_size=32, frozen=False):
     `keras_bert.FrozenInference`, whose bfloat16 and int8 kernels keep their weights."""
     from pipelines.classification import classification_dataset
 
-    unlabelled = type(examples)(examples.texts, None, examples.ids, examples.label_names,
-                                examples.source)
+    unlabelled = type(examples)(
+        examples.texts, None, examples.ids, examples.label_names, examples.source
+    )
     data = classification_dataset(unlabelled, preprocessor, batch_size)
     data = data.map(lambda features: features)
     return np.asarray((frozen_inference(model) if frozen else model).predict(data, verbose=0))

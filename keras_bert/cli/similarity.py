@@ -6,12 +6,14 @@ from keras_bert.cli.common import HelpFormatter, UsageError, log, positive_int, 
 
 DEMO_PAIRS = [
     ("A man is playing a guitar.", "Someone is playing a musical instrument.", "related"),
-    ("Stock markets fell sharply on Monday.", "Share prices dropped at the start of the week.",
-     "related"),
+    (
+        "Stock markets fell sharply on Monday.",
+        "Share prices dropped at the start of the week.",
+        "related",
+    ),
     ("The striker scored twice in the final.", "He got two goals in the cup final.", "related"),
     ("A man is playing a guitar.", "Stock markets fell sharply on Monday.", "unrelated"),
-    ("The striker scored twice in the final.", "The recipe needs two cups of flour.",
-     "unrelated"),
+    ("The striker scored twice in the final.", "The recipe needs two cups of flour.", "unrelated"),
     ("A cat sleeps on the sofa.", "Parliament passed the new budget bill.", "unrelated"),
 ]
 
@@ -28,13 +30,18 @@ def load(model_dir, sequence_length=128, lowercase=None):
             raise UsageError(f"--model {model_dir}: no such folder")
         limit = keras_bert.checkpoints.read_config(model_dir).get("max_sequence_length", 512)
         if not 3 <= sequence_length <= limit:
-            raise UsageError(f"--sequence-length {sequence_length} must be in [3, {limit}] "
-                             f"(the model's max_position_embeddings)")
+            raise UsageError(
+                f"--sequence-length {sequence_length} must be in [3, {limit}] "
+                f"(the model's max_position_embeddings)"
+            )
         log(f"loading checkpoint {model_dir}")
         model = keras_bert.build(model_dir, task="embedding", pooling="mean", normalize=True)
-        preprocessor = BertPreprocessor.from_dir(model_dir, lowercase=lowercase,
-                                                 sequence_length=sequence_length,
-                                                 num_segments=model.backbone.num_segments)
+        preprocessor = BertPreprocessor.from_dir(
+            model_dir,
+            lowercase=lowercase,
+            sequence_length=sequence_length,
+            num_segments=model.backbone.num_segments,
+        )
     return model, preprocessor
 
 
@@ -45,7 +52,7 @@ def sentence_similarities(model_dir, pairs, sequence_length=128, lowercase=None)
     log(f"tokenizing {2 * len(pairs)} sentences in-graph and encoding them")
     texts = [a for a, _ in pairs] + [b for _, b in pairs]
     embeddings = model.predict(preprocessor(texts), verbose=0)  # Unit length.
-    first, second = embeddings[: len(pairs)], embeddings[len(pairs):]
+    first, second = embeddings[: len(pairs)], embeddings[len(pairs) :]
     return (first * second).sum(1)
 
 
@@ -54,8 +61,9 @@ def run(args):
         pairs = [(a, b, "") for a, b in args.pair]
     else:
         pairs = DEMO_PAIRS
-    scores = sentence_similarities(args.model, [(a, b) for a, b, _ in pairs],
-                                   args.sequence_length, args.lowercase)
+    scores = sentence_similarities(
+        args.model, [(a, b) for a, b, _ in pairs], args.sequence_length, args.lowercase
+    )
     width = max(len(a) for a, _, _ in pairs)
     print(f"{'cosine':>7}  {'label':<9}  {'sentence A':<{width}}  sentence B")
     for (a, b, label), score in zip(pairs, scores):
@@ -64,23 +72,42 @@ def run(args):
     unrelated = [s for (_, _, label), s in zip(pairs, scores) if label == "unrelated"]
     if related and unrelated:
         ok = min(related) > max(unrelated)
-        print(f"lowest related {min(related):.4f} vs highest unrelated {max(unrelated):.4f}: "
-              + ("related pairs score higher" if ok else "NOT separated"))
+        print(
+            f"lowest related {min(related):.4f} vs highest unrelated {max(unrelated):.4f}: "
+            + ("related pairs score higher" if ok else "NOT separated")
+        )
         return 0 if ok else 1
     return 0
 
 
 def add_parser(commands):
     parser = commands.add_parser(
-        "similarity", help="cosine similarity of sentence pairs (mean-pooled encoder output)",
-        formatter_class=HelpFormatter)
-    parser.add_argument("--model", required=True,
-                        help="checkpoint folder (Google TF1, Hugging Face, Model Garden) "
-                             "with vocab.txt")
-    parser.add_argument("--pair", nargs=2, action="append", metavar=("A", "B"),
-                        help="a sentence pair (repeatable); default: a built-in demo set")
-    parser.add_argument("--sequence-length", type=positive_int, default=128,
-                        help="tokens per sentence, [CLS] and [SEP] included")
-    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
-                        help="override the folder's do_lower_case")
+        "similarity",
+        help="cosine similarity of sentence pairs (mean-pooled encoder output)",
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="checkpoint folder (Google TF1, Hugging Face, Model Garden) with vocab.txt",
+    )
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        metavar=("A", "B"),
+        help="a sentence pair (repeatable); default: a built-in demo set",
+    )
+    parser.add_argument(
+        "--sequence-length",
+        type=positive_int,
+        default=128,
+        help="tokens per sentence, [CLS] and [SEP] included",
+    )
+    parser.add_argument(
+        "--lowercase",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="override the folder's do_lower_case",
+    )
     parser.set_defaults(run=run)

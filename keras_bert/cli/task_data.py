@@ -22,34 +22,49 @@ def source_spec(args):
         glue.get_task(task)
         if not args.data_dir:
             raise UsageError(f"finetune {source} needs --data-dir (GLUE's data folder)")
-        return {"source": "glue", "task": task, "data_dir": os.path.abspath(args.data_dir),
-                "on_error": args.on_error}
+        return {
+            "source": "glue",
+            "task": task,
+            "data_dir": os.path.abspath(args.data_dir),
+            "on_error": args.on_error,
+        }
     if source in TABLE_FORMATS + ("table",):
         missing = [f for f in ("train", "text_column", "label_column") if not getattr(args, f)]
         if missing:
-            raise UsageError(f"finetune {source} needs " + ", ".join(
-                "--" + m.replace("_", "-") for m in missing))
+            raise UsageError(
+                f"finetune {source} needs " + ", ".join("--" + m.replace("_", "-") for m in missing)
+            )
         columns = [args.text_column] + ([args.text_pair_column] if args.text_pair_column else [])
         if args.label_column in columns:
-            raise UsageError(f"--label-column {args.label_column!r} is also a text column: "
-                             "the label must be a column of its own")
+            raise UsageError(
+                f"--label-column {args.label_column!r} is also a text column: "
+                "the label must be a column of its own"
+            )
         format = None if source == "table" else source
         for flag in ("train", "validation"):
             _check_format(f"--{flag}", getattr(args, flag), format)
-        return {"source": "table", "format": format,
-                "train": os.path.abspath(args.train),
-                "validation": args.validation and os.path.abspath(args.validation),
-                "text_columns": columns, "label_column": args.label_column,
-                "regression": args.regression, "on_error": args.on_error,
-                "encoding_errors": args.encoding_errors}
+        return {
+            "source": "table",
+            "format": format,
+            "train": os.path.abspath(args.train),
+            "validation": args.validation and os.path.abspath(args.validation),
+            "text_columns": columns,
+            "label_column": args.label_column,
+            "regression": args.regression,
+            "on_error": args.on_error,
+            "encoding_errors": args.encoding_errors,
+        }
     if source == "folders":
         if not args.train:
             raise UsageError("finetune folders needs --train DIR (one sub-folder per class)")
-        return {"source": "folders", "data": os.path.abspath(args.train),
-                "validation_split": args.validation_split, "seed": args.seed,
-                "encoding_errors": args.encoding_errors}
-    raise UsageError(f"unknown data source {source!r}: use glue/<task>, tsv, csv, jsonl "
-                     "or folders")
+        return {
+            "source": "folders",
+            "data": os.path.abspath(args.train),
+            "validation_split": args.validation_split,
+            "seed": args.seed,
+            "encoding_errors": args.encoding_errors,
+        }
+    raise UsageError(f"unknown data source {source!r}: use glue/<task>, tsv, csv, jsonl or folders")
 
 
 def _check_format(flag, path, format):
@@ -59,9 +74,11 @@ def _check_format(flag, path, format):
 
     named = os.path.splitext(path or "")[1].lstrip(".").lower()
     if format and named in FORMATS and named != format:
-        raise UsageError(f"{flag} {path} is named as {named.upper()} but `finetune {format}` "
-                         f"reads {format.upper()}: use `finetune {named}` (or `finetune "
-                         "table`, which takes each file's format from its name)")
+        raise UsageError(
+            f"{flag} {path} is named as {named.upper()} but `finetune {format}` "
+            f"reads {format.upper()}: use `finetune {named}` (or `finetune "
+            "table`, which takes each file's format from its name)"
+        )
 
 
 def read(spec, which, label_names=None):
@@ -80,24 +97,35 @@ def read(spec, which, label_names=None):
             return folder_examples(which, "all", encoding_errors=errors)
         if which == "validation" and spec["validation_split"] == 0:
             return None  # --validation-split 0: the run trains without validation.
-        return folder_examples(spec["data"], which, spec["validation_split"], spec["seed"],
-                               encoding_errors=errors)
+        return folder_examples(
+            spec["data"], which, spec["validation_split"], spec["seed"], encoding_errors=errors
+        )
     path = {"train": spec["train"], "validation": spec["validation"]}.get(which, which)
     if path is None:
         return None
-    return read_examples(path, spec["text_columns"], spec["label_column"],
-                         label_names=label_names, regression=spec["regression"],
-                         format=spec["format"], on_error=spec["on_error"],
-                         encoding_errors=spec.get("encoding_errors", "strict"))
+    return read_examples(
+        path,
+        spec["text_columns"],
+        spec["label_column"],
+        label_names=label_names,
+        regression=spec["regression"],
+        format=spec["format"],
+        on_error=spec["on_error"],
+        encoding_errors=spec.get("encoding_errors", "strict"),
+    )
 
 
 def read_unlabelled(spec, path):
     """A table file's texts only (no label column needed), for predictions."""
     from pipelines.text_table import read_examples
 
-    return read_examples(path, spec["text_columns"], format=spec.get("format"),
-                         on_error=spec.get("on_error", "raise"),
-                         encoding_errors=spec.get("encoding_errors", "strict"))
+    return read_examples(
+        path,
+        spec["text_columns"],
+        format=spec.get("format"),
+        on_error=spec.get("on_error", "raise"),
+        encoding_errors=spec.get("encoding_errors", "strict"),
+    )
 
 
 def segment_count(spec):
@@ -128,7 +156,11 @@ def score(metrics, labels, predictions):
     """{metric: value} from labels and predictions (class ids or scores)."""
     from keras_bert.metrics import scores
 
-    functions = {"accuracy": scores.accuracy, "f1": scores.f1,
-                 "mcc": scores.matthews_corrcoef, "pearson": scores.pearson,
-                 "spearman": scores.spearman}
+    functions = {
+        "accuracy": scores.accuracy,
+        "f1": scores.f1,
+        "mcc": scores.matthews_corrcoef,
+        "pearson": scores.pearson,
+        "spearman": scores.spearman,
+    }
     return {name: functions[name](labels, predictions) for name in metrics}

@@ -10,12 +10,25 @@ from keras_bert.cli.common import UsageError, log
 
 # Tasks on `sequence_output` (SQuAD, NER) leave the pooler without gradients; Keras then
 # warns, suggesting a missing loss. That is expected here, so the CLI does not show it.
-warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables "
-                                          r"\['pooler_dense/kernel', 'pooler_dense/bias'\]")
+warnings.filterwarnings(
+    "ignore",
+    message=r"Gradients do not exist for variables "
+    r"\['pooler_dense/kernel', 'pooler_dense/bias'\]",
+)
 
 
-def train_in_segments(model, folder, step, total_steps, next_stop, segment_data, verbose=1,
-                      after_segment=None, state=None, trainer=None):
+def train_in_segments(
+    model,
+    folder,
+    step,
+    total_steps,
+    next_stop,
+    segment_data,
+    verbose=1,
+    after_segment=None,
+    state=None,
+    trainer=None,
+):
     """Trains from `step` to `total_steps`; returns the last segment's metrics.
 
     Args:
@@ -37,15 +50,24 @@ def train_in_segments(model, folder, step, total_steps, next_stop, segment_data,
             of every global batch), or None to train with `fit`.
     """
     state = dict(state or {})
-    callbacks = [keras.callbacks.TensorBoard(folder.logs),
-                 _SegmentProgress(_count_segments(next_stop, total_steps))]
+    callbacks = [
+        keras.callbacks.TensorBoard(folder.logs),
+        _SegmentProgress(_count_segments(next_stop, total_steps)),
+    ]
     history = {}
     while step < total_steps:
         stop = min(next_stop(step), total_steps)
         count, segment = stop - step, state.get("segments", 0)
         log(f"steps {step + 1}..{stop} of {total_steps}")
-        history = _train(model, trainer, lambda context: segment_data(step, count, context),
-                         count, segment, callbacks, verbose)
+        history = _train(
+            model,
+            trainer,
+            lambda context: segment_data(step, count, context),
+            count,
+            segment,
+            callbacks,
+            verbose,
+        )
         _check_finite(history, stop, folder)
         step = stop
         state["segments"] = segment + 1
@@ -65,12 +87,17 @@ def _check_finite(logs, step, folder):
 
     bad = {k: v for k, v in logs.items() if isinstance(v, float) and not math.isfinite(v)}
     if bad:
-        kept = (f"{folder.model_path} is the last good checkpoint"
-                if os.path.exists(folder.model_path) else "no checkpoint was written")
+        kept = (
+            f"{folder.model_path} is the last good checkpoint"
+            if os.path.exists(folder.model_path)
+            else "no checkpoint was written"
+        )
         values = ", ".join(f"{k} {v}" for k, v in bad.items())
-        raise UsageError(f"training diverged by step {step} ({values}); nothing of it was "
-                         f"saved ({kept}). Check the labels and scores, or lower "
-                         "--learning-rate")
+        raise UsageError(
+            f"training diverged by step {step} ({values}); nothing of it was "
+            f"saved ({kept}). Check the labels and scores, or lower "
+            "--learning-rate"
+        )
 
 
 def fingerprint(model):
@@ -88,12 +115,17 @@ def fingerprint(model):
 def _train(model, trainer, data, count, segment, callbacks, verbose):
     """One segment of `count` steps; the logs of its last step."""
     if trainer is None:
-        result = model.fit(data(None), steps_per_epoch=count, initial_epoch=segment,
-                           epochs=segment + 1, callbacks=callbacks, verbose=verbose,
-                           shuffle=False)
+        result = model.fit(
+            data(None),
+            steps_per_epoch=count,
+            initial_epoch=segment,
+            epochs=segment + 1,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
         return {k: float(v[-1]) for k, v in result.history.items()}
-    return trainer.fit(data, count, initial_epoch=segment, callbacks=callbacks,
-                       verbose=verbose)
+    return trainer.fit(data, count, initial_epoch=segment, callbacks=callbacks, verbose=verbose)
 
 
 def _count_segments(next_stop, total_steps):

@@ -40,12 +40,18 @@ class BertEmbeddings(keras.layers.Layer):
 
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
         self.token_embedding = keras.layers.Embedding(
-            vocabulary_size, hidden_dim, embeddings_initializer=init,
-            dtype=self.dtype_policy, name="word_embeddings",
+            vocabulary_size,
+            hidden_dim,
+            embeddings_initializer=init,
+            dtype=self.dtype_policy,
+            name="word_embeddings",
         )
         self.segment_embedding = keras.layers.Embedding(
-            num_segments, hidden_dim, embeddings_initializer=init,
-            dtype=self.dtype_policy, name="segment_embeddings",
+            num_segments,
+            hidden_dim,
+            embeddings_initializer=init,
+            dtype=self.dtype_policy,
+            name="segment_embeddings",
         )
         # LayerNorm statistics are computed in float32 even under mixed precision.
         self.layer_norm = BertLayerNorm(
@@ -66,10 +72,13 @@ class BertEmbeddings(keras.layers.Layer):
 
     def call(self, token_ids, segment_ids, training=None):
         # Out-of-range ids would wrap around or fail deep inside a gather.
-        token_ids = check_range("token_ids", token_ids, self.vocabulary_size,
-                                "the vocabulary size")
-        segment_ids = check_range("segment_ids", segment_ids, self.num_segments,
-                                  "num_segments, the model's segment embeddings")
+        token_ids = check_range("token_ids", token_ids, self.vocabulary_size, "the vocabulary size")
+        segment_ids = check_range(
+            "segment_ids",
+            segment_ids,
+            self.num_segments,
+            "num_segments, the model's segment embeddings",
+        )
         token_ids = check_length(token_ids, self.max_sequence_length)
         seq_len = ops.shape(token_ids)[1]
         positions = ops.cast(self.position_embeddings[:seq_len], self.compute_dtype)

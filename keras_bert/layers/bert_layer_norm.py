@@ -31,8 +31,12 @@ class BertLayerNorm(keras.layers.LayerNormalization):
     def _custom(self, inputs):
         axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
         last = len(inputs.shape) - 1
-        return (self.center and self.scale and not self.rms_scaling
-                and [a % len(inputs.shape) for a in axes] == [last])
+        return (
+            self.center
+            and self.scale
+            and not self.rms_scaling
+            and [a % len(inputs.shape) for a in axes] == [last]
+        )
 
     def call(self, inputs, training=None):
         if not self._custom(inputs):
@@ -44,8 +48,9 @@ class BertLayerNorm(keras.layers.LayerNormalization):
         # The weights are read here (a copy is a read): the function with the custom
         # gradient takes tensors, and their gradients flow back to the variables.
         gamma, beta = ops.copy(self.gamma), ops.copy(self.beta)
-        outputs = _normalize(x, ops.cast(gamma, "float32"), ops.cast(beta, "float32"),
-                             self.epsilon, kernel)
+        outputs = _normalize(
+            x, ops.cast(gamma, "float32"), ops.cast(beta, "float32"), self.epsilon, kernel
+        )
         return ops.cast(outputs, self.compute_dtype)
 
 
@@ -81,8 +86,11 @@ def _normalize(x, gamma, beta, epsilon, kernel=None):
             upstream = args[0] if upstream is None else upstream
             xhat_, inv_ = (xhat, inv) if kernel is None else normalized(x)
             g = upstream * gamma
-            dx = inv_ * (g - ops.mean(g, axis=-1, keepdims=True)
-                         - xhat_ * ops.mean(g * xhat_, axis=-1, keepdims=True))
+            dx = inv_ * (
+                g
+                - ops.mean(g, axis=-1, keepdims=True)
+                - xhat_ * ops.mean(g * xhat_, axis=-1, keepdims=True)
+            )
             return dx, ops.sum(upstream * xhat_, axis=outer), ops.sum(upstream, axis=outer)
 
         return outputs, grad

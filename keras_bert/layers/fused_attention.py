@@ -25,8 +25,9 @@ def prefix_lengths(keep):
     lengths = ops.sum(ops.cast(keep, "int32"), axis=-1)  # (batch,)
     positions = ops.arange(ops.shape(keep)[-1], dtype="int32")  # (seq,)
     as_prefix = ops.less(positions[None, :], lengths[:, None])  # (batch, seq)
-    is_prefix = ops.logical_and(ops.all(ops.equal(keep, as_prefix)),
-                                ops.all(ops.greater(lengths, 0)))
+    is_prefix = ops.logical_and(
+        ops.all(ops.equal(keep, as_prefix)), ops.all(ops.greater(lengths, 0))
+    )
     return lengths, is_prefix
 
 
@@ -70,12 +71,18 @@ def _jax_by_lengths(query, key, value, lengths, scale):
     if _cudnn_usable(query, key, value):
         try:
             return jax.nn.dot_product_attention(
-                query, key, value, scale=scale, key_value_seq_lengths=lengths,
-                implementation="cudnn")
+                query,
+                key,
+                value,
+                scale=scale,
+                key_value_seq_lengths=lengths,
+                implementation="cudnn",
+            )
         except Exception:  # noqa: BLE001 - as Keras: cuDNN refuses some shapes at trace time.
             pass
-    return jax.nn.dot_product_attention(query, key, value, scale=scale,
-                                        key_value_seq_lengths=lengths, implementation="xla")
+    return jax.nn.dot_product_attention(
+        query, key, value, scale=scale, key_value_seq_lengths=lengths, implementation="xla"
+    )
 
 
 def _cudnn_usable(query, key, value):

@@ -52,18 +52,30 @@ class Int8Dense(keras.layers.Layer):
     def build(self, inputs_shape):
         features = inputs_shape[-1]
         self.kernel = self.add_weight(
-            name="kernel", shape=(features, self.units), dtype="int8",
-            initializer="zeros", trainable=False)
+            name="kernel",
+            shape=(features, self.units),
+            dtype="int8",
+            initializer="zeros",
+            trainable=False,
+        )
         self.kernel_scale = self.add_weight(
-            name="kernel_scale", shape=(self.units,), dtype="float32", initializer="ones",
-            trainable=False)
+            name="kernel_scale",
+            shape=(self.units,),
+            dtype="float32",
+            initializer="ones",
+            trainable=False,
+        )
         self.bias = self.add_weight(
-            name="bias", shape=(self.units,), dtype="float32", initializer="zeros",
-            trainable=False)
+            name="bias", shape=(self.units,), dtype="float32", initializer="zeros", trainable=False
+        )
         # Sums of the int8 kernel's columns: the zero-point correction of the inputs.
         self.column_sums = self.add_weight(
-            name="column_sums", shape=(self.units,), dtype="float32",
-            initializer="zeros", trainable=False)
+            name="column_sums",
+            shape=(self.units,),
+            dtype="float32",
+            initializer="zeros",
+            trainable=False,
+        )
         self.built = True
 
     @classmethod
@@ -108,8 +120,14 @@ class Int8Dense(keras.layers.Layer):
         if kernels is not None:
             # The kernel applies the activation itself where it has it (GELU, ...).
             fused = self.activation in kernels.FUSED_ACTIVATIONS
-            y = kernels.matmul(quantized, self.kernel, self.kernel_scale, self.bias,
-                               self.column_sums, self.activation if fused else None)
+            y = kernels.matmul(
+                quantized,
+                self.kernel,
+                self.kernel_scale,
+                self.bias,
+                self.column_sums,
+                self.activation if fused else None,
+            )
             if fused:
                 return y
         else:

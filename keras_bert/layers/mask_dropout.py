@@ -54,8 +54,9 @@ class MaskDropout(keras.layers.Layer):
 
             return keep_mask(inputs, self.rate, self.seed_generator.next(), dtype)
         uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
-        return ops.where(uniform >= self.rate, ops.cast(1.0 / (1.0 - self.rate), dtype),
-                         ops.cast(0.0, dtype))
+        return ops.where(
+            uniform >= self.rate, ops.cast(1.0 / (1.0 - self.rate), dtype), ops.cast(0.0, dtype)
+        )
 
     def dropper(self, inputs, dtype=None):
         """A function `drop(x) = cast(x, dtype) * mask`, with the next mask shaped like

@@ -47,9 +47,7 @@ class MaskedLMHead(keras.layers.Layer):
         self.transform_dense = keras.layers.Dense(
             hidden_dim,
             activation=get_activation(self.activation),
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=self.initializer_range
-            ),
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
             dtype=self.dtype_policy,
             name="transform_dense",
         )

@@ -21,12 +21,13 @@ class ScalarMix(keras.layers.Layer):
 
     def build(self, shapes):
         self.layer_weights = self.add_weight(
-            shape=(len(shapes),), initializer="zeros", name="layer_weights")
+            shape=(len(shapes),), initializer="zeros", name="layer_weights"
+        )
         self.gamma = self.add_weight(shape=(), initializer="ones", name="gamma")
 
     def call(self, layers):
         weights = ops.cast(ops.softmax(self.layer_weights), layers[0].dtype)  # (layers,)
-        stacked = ops.stack(layers, axis=-1)                 # (batch, seq, hidden, layers)
+        stacked = ops.stack(layers, axis=-1)  # (batch, seq, hidden, layers)
         return ops.cast(self.gamma, layers[0].dtype) * ops.sum(stacked * weights, axis=-1)
 
     def compute_output_shape(self, shapes):

@@ -13,8 +13,14 @@ from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.layers.softmax_dropout import softmax_dropout
 
-DENSE_LAYERS = ("query_dense", "key_dense", "value_dense", "attention_output_dense",
-                "intermediate_dense", "output_dense")
+DENSE_LAYERS = (
+    "query_dense",
+    "key_dense",
+    "value_dense",
+    "attention_output_dense",
+    "intermediate_dense",
+    "output_dense",
+)
 QUANTIZATIONS = (None, "int8")
 
 # Backends whose `ops.dot_product_attention` serves inference (no attention dropout).
@@ -74,17 +80,13 @@ class TransformerEncoder(keras.layers.Layer):
         return keras.layers.Dense(
             units,
             activation=activation,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=self.initializer_range
-            ),
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
             dtype=self.dtype_policy,
             name=name,
         )
 
     def _layer_norm(self, name):
-        return BertLayerNorm(
-            epsilon=self.layer_norm_epsilon, dtype="float32", name=name
-        )
+        return BertLayerNorm(epsilon=self.layer_norm_epsilon, dtype="float32", name=name)
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
@@ -113,8 +115,7 @@ class TransformerEncoder(keras.layers.Layer):
         )
         self.dropout_layer = MaskDropout(self.dropout, dtype=self.dtype_policy, name="dropout")
 
-        for layer in (self.query_dense, self.key_dense, self.value_dense,
-                      self.intermediate_dense):
+        for layer in (self.query_dense, self.key_dense, self.value_dense, self.intermediate_dense):
             layer.build(inputs_shape)
         self.attention_output_dense.build(inputs_shape)
         self.attention_layer_norm.build(inputs_shape)
@@ -131,7 +132,8 @@ class TransformerEncoder(keras.layers.Layer):
         if self.compute_dtype != "float32":
             raise ValueError(
                 f"{self.name}: int8 quantization starts from a float32 model; this one "
-                f"computes in {self.compute_dtype}.")
+                f"computes in {self.compute_dtype}."
+            )
         tracker = self._tracker
         locked = tracker.locked
         tracker.unlock()
@@ -152,22 +154,31 @@ class TransformerEncoder(keras.layers.Layer):
         """Query, key and value of `x` (batch * seq, hidden), each the same shape."""
         if self.quantization == "int8":  # One quantization of x serves all three.
             codes = self.query_dense.quantize_inputs(x)
-            return tuple(layer.matmul_codes(codes) for layer in (
-                self.query_dense, self.key_dense, self.value_dense))
-        return tuple(self._linear(layer, x, training) for layer in (
-            self.query_dense, self.key_dense, self.value_dense))
+            return tuple(
+                layer.matmul_codes(codes)
+                for layer in (self.query_dense, self.key_dense, self.value_dense)
+            )
+        return tuple(
+            self._linear(layer, x, training)
+            for layer in (self.query_dense, self.key_dense, self.value_dense)
+        )
 
     def _frozen_kernels(self, x, training):
         """Whether this float block's dense layers may run on `frozen_matmul`'s kernel
         for `x`: only while `FrozenInference` traces, in inference, on TensorFlow."""
-        if (training or self.quantization is not None or not frozen_inference.weights_frozen()
-                or keras.backend.backend() != "tensorflow"):
+        if (
+            training
+            or self.quantization is not None
+            or not frozen_inference.weights_frozen()
+            or keras.backend.backend() != "tensorflow"
+        ):
             return False
         return frozen_matmul.usable(x)  # Imports TensorFlow: on TensorFlow only.
 
     def _frozen_dense(self, layer, x, activation=None, residual=None):
-        return frozen_matmul.dense(x, ops.cast(layer.kernel, x.dtype),
-                                   ops.cast(layer.bias, x.dtype), activation, residual)
+        return frozen_matmul.dense(
+            x, ops.cast(layer.kernel, x.dtype), ops.cast(layer.bias, x.dtype), activation, residual
+        )
 
     def _linear(self, layer, x, training):
         """`layer(x)`, a dense layer without activation, on rows."""
@@ -188,7 +199,8 @@ class TransformerEncoder(keras.layers.Layer):
         batch, queries = ops.shape(query)[0], ops.shape(query)[1]
         scale = 1.0 / math.sqrt(self.head_dim)
         if keras.backend.backend() in FUSED_ATTENTION and not (
-                training and self.attention_dropout > 0):
+            training and self.attention_dropout > 0
+        ):
             # No attention dropout: the backend's fused attention (cuDNN flash attention
             # on JAX GPUs). On TensorFlow it is einsums, slower than the matmuls below.
             context = fused_attention(query, key, value, keep, scale)
@@ -254,8 +266,10 @@ class TransformerEncoder(keras.layers.Layer):
 
         key_kernel, key_bias = head_kernels(self.key_dense)
         value_kernel, value_bias = head_kernels(self.value_dense)
-        folded = ops.matmul(ops.transpose(query, (1, 0, 2)),  # (heads, batch, dim)
-                            ops.transpose(key_kernel, (0, 2, 1)))  # (heads, batch, hidden)
+        folded = ops.matmul(
+            ops.transpose(query, (1, 0, 2)),  # (heads, batch, dim)
+            ops.transpose(key_kernel, (0, 2, 1)),
+        )  # (heads, batch, hidden)
         folded = ops.transpose(folded, (1, 0, 2))  # (batch, heads, hidden)
         scores = ops.einsum("bnh,bsh->bns", folded, inputs)  # (batch, heads, seq)
         scores = scores + ops.sum(query * key_bias, axis=-1, keepdims=True)
@@ -286,16 +300,17 @@ class TransformerEncoder(keras.layers.Layer):
         keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
-        context = self._attention(
-            self._split_heads(query, batch, seq), key, value, keep, training)
-        outputs = ops.reshape(self._add_feedforward(x, context, training),
-                              (batch, seq, self.hidden_dim))  # (batch, seq, hidden)
+        context = self._attention(self._split_heads(query, batch, seq), key, value, keep, training)
+        outputs = ops.reshape(
+            self._add_feedforward(x, context, training), (batch, seq, self.hidden_dim)
+        )  # (batch, seq, hidden)
         if not first_token:
             return outputs
         x = inputs[:, 0, :]  # (batch, hidden)
         query = self._linear(self.query_dense, x, training)  # (batch, hidden)
         if self.quantization is None and not any(
-                layer.quantization_mode for layer in (self.key_dense, self.value_dense)):
+            layer.quantization_mode for layer in (self.key_dense, self.value_dense)
+        ):
             context = self._first_token_context(inputs, query, keep, training)
         else:  # int8 (ours or Keras's): the quantized keys and values of every token.
             query = self._split_heads(query, batch, 1)  # (batch, 1, heads, dim)
@@ -307,14 +322,14 @@ class TransformerEncoder(keras.layers.Layer):
         `context` are (rows, hidden); returns the same."""
         x = self._residual(self.attention_output_dense, context, x, training)
         x = ops.cast(self.attention_layer_norm(x), self.compute_dtype)
-        feedforward = self._residual(self.output_dense, self._intermediate(x, training), x,
-                                     training)
+        feedforward = self._residual(
+            self.output_dense, self._intermediate(x, training), x, training
+        )
         return ops.cast(self.output_layer_norm(feedforward), self.compute_dtype)
 
     def _intermediate(self, x, training):
         """The activated intermediate layer of `x` (rows, hidden): (rows, intermediate)."""
-        if (self._frozen_kernels(x, training)
-                and self.activation in frozen_matmul.FUSED_ACTIVATIONS):
+        if self._frozen_kernels(x, training) and self.activation in frozen_matmul.FUSED_ACTIVATIONS:
             return self._frozen_dense(self.intermediate_dense, x, activation=self.activation)
         hidden = self.intermediate_dense(x)  # (batch * seq, intermediate)
         if self.quantization is None:
@@ -330,8 +345,9 @@ class TransformerEncoder(keras.layers.Layer):
     def compute_output_spec(self, inputs, padding_mask=None, training=None, first_token=False):
         outputs = keras.KerasTensor(inputs.shape, self.compute_dtype)
         if first_token:
-            return outputs, keras.KerasTensor((inputs.shape[0], inputs.shape[-1]),
-                                              self.compute_dtype)
+            return outputs, keras.KerasTensor(
+                (inputs.shape[0], inputs.shape[-1]), self.compute_dtype
+            )
         return outputs
 
     def get_config(self):

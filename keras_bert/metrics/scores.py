@@ -47,7 +47,7 @@ def mcc_from_confusion(matrix):
     total, correct = matrix.sum(), np.trace(matrix)
     true, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
     numerator = correct * total - true @ predicted
-    denominator = np.sqrt((total ** 2 - predicted @ predicted) * (total ** 2 - true @ true))
+    denominator = np.sqrt((total**2 - predicted @ predicted) * (total**2 - true @ true))
     return float(numerator / denominator) if denominator else 0.0
 
 

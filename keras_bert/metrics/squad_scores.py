@@ -78,13 +78,17 @@ def squad_v1(gold, predictions):
     """
     exact, f1s = _raw_scores(gold, predictions, v2=False)
     total = len(gold)
-    return {"exact_match": 100.0 * sum(exact.values()) / total,
-            "f1": 100.0 * sum(f1s.values()) / total}
+    return {
+        "exact_match": 100.0 * sum(exact.values()) / total,
+        "f1": 100.0 * sum(f1s.values()) / total,
+    }
 
 
 def _thresholded(scores, na_probs, has_answer, threshold):
-    return {qid: (float(not has_answer[qid]) if na_probs[qid] > threshold else s)
-            for qid, s in scores.items()}
+    return {
+        qid: (float(not has_answer[qid]) if na_probs[qid] > threshold else s)
+        for qid, s in scores.items()
+    }
 
 
 def _best_threshold(predictions, scores, na_probs, has_answer):
@@ -105,8 +109,11 @@ def _best_threshold(predictions, scores, na_probs, has_answer):
 def _summary(exact, f1s, qids):
     if not qids:
         return {}
-    return {"exact": 100.0 * sum(exact[q] for q in qids) / len(qids),
-            "f1": 100.0 * sum(f1s[q] for q in qids) / len(qids), "total": len(qids)}
+    return {
+        "exact": 100.0 * sum(exact[q] for q in qids) / len(qids),
+        "f1": 100.0 * sum(f1s[q] for q in qids) / len(qids),
+        "total": len(qids),
+    }
 
 
 def squad_v2(gold, predictions, na_probs=None, na_prob_thresh=1.0):
@@ -145,7 +152,9 @@ def squad_v2(gold, predictions, na_probs=None, na_prob_thresh=1.0):
         out.update({f"{name}_{k}": v for k, v in part.items()})
     if best:
         out["best_exact"], out["best_exact_thresh"] = _best_threshold(
-            predictions, exact, na_probs, has_answer)
+            predictions, exact, na_probs, has_answer
+        )
         out["best_f1"], out["best_f1_thresh"] = _best_threshold(
-            predictions, f1s, na_probs, has_answer)
+            predictions, f1s, na_probs, has_answer
+        )
     return out

@@ -16,16 +16,20 @@ class _ConfusionMetric(keras.metrics.Metric):
     def __init__(self, num_classes=2, name=None, dtype="float32"):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = num_classes
-        self.matrix = self.add_variable(shape=(num_classes, num_classes),
-                                        initializer="zeros", name="confusion_matrix")
+        self.matrix = self.add_variable(
+            shape=(num_classes, num_classes), initializer="zeros", name="confusion_matrix"
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
         predicted = ops.reshape(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), (-1,))
         cells = labels * self.num_classes + predicted  # (batch,)
-        weights = (ops.ones_like(cells, dtype=self.dtype) if sample_weight is None
-                   else ops.reshape(ops.cast(sample_weight, self.dtype), (-1,)))
-        one_hot = ops.one_hot(cells, self.num_classes ** 2, dtype=self.dtype)
+        weights = (
+            ops.ones_like(cells, dtype=self.dtype)
+            if sample_weight is None
+            else ops.reshape(ops.cast(sample_weight, self.dtype), (-1,))
+        )
+        one_hot = ops.one_hot(cells, self.num_classes**2, dtype=self.dtype)
         counts = ops.sum(one_hot * weights[:, None], axis=0)
         self.matrix.assign_add(ops.reshape(counts, (self.num_classes, self.num_classes)))
 
@@ -63,8 +67,7 @@ class MatthewsCorrelation(_ConfusionMetric):
         total, correct = ops.sum(matrix), ops.trace(matrix)
         true, predicted = ops.sum(matrix, axis=1), ops.sum(matrix, axis=0)
         numerator = correct * total - ops.sum(true * predicted)
-        denominator = ops.sqrt((total ** 2 - ops.sum(predicted ** 2))
-                               * (total ** 2 - ops.sum(true ** 2)))
+        denominator = ops.sqrt((total**2 - ops.sum(predicted**2)) * (total**2 - ops.sum(true**2)))
         return ops.divide_no_nan(numerator, denominator)
 
 
@@ -79,15 +82,25 @@ class PearsonCorrelation(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         x = ops.reshape(ops.cast(y_pred, self.dtype), (-1,))
         y = ops.reshape(ops.cast(y_true, self.dtype), (-1,))
-        self.sums.assign_add(ops.stack([
-            ops.cast(ops.size(x), self.dtype), ops.sum(x), ops.sum(y),
-            ops.sum(x * x), ops.sum(y * y), ops.sum(x * y)]))
+        self.sums.assign_add(
+            ops.stack(
+                [
+                    ops.cast(ops.size(x), self.dtype),
+                    ops.sum(x),
+                    ops.sum(y),
+                    ops.sum(x * x),
+                    ops.sum(y * y),
+                    ops.sum(x * y),
+                ]
+            )
+        )
 
     def result(self):
         n, sx, sy, sxx, syy, sxy = [self.sums[i] for i in range(6)]
         covariance = n * sxy - sx * sy
-        denominator = ops.sqrt(ops.maximum(n * sxx - sx * sx, 0.0)
-                               * ops.maximum(n * syy - sy * sy, 0.0))
+        denominator = ops.sqrt(
+            ops.maximum(n * sxx - sx * sx, 0.0) * ops.maximum(n * syy - sy * sy, 0.0)
+        )
         return ops.divide_no_nan(covariance, denominator)
 
     def reset_state(self):

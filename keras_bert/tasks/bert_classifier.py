@@ -41,12 +41,15 @@ class BertClassifier(BertTask):
         if label_names is not None:
             label_names = [str(name) for name in label_names]
             if len(label_names) != num_classes or num_classes == 1:
-                raise ValueError(f"label_names {label_names} do not name the {num_classes} "
-                                 "classes (regression has none).")
+                raise ValueError(
+                    f"label_names {label_names} do not name the {num_classes} "
+                    "classes (regression has none)."
+                )
         # === Layers ===
         self.backbone = backbone
         self.head_dropout_layer = keras.layers.Dropout(
-            head_dropout, dtype=backbone.dtype_policy, name="head_dropout")
+            head_dropout, dtype=backbone.dtype_policy, name="head_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=head_initializer(backbone),
@@ -71,11 +74,14 @@ class BertClassifier(BertTask):
 
     def compile_arguments(self):
         if self.num_classes == 1:
-            return dict(loss=keras.losses.MeanSquaredError(),
-                        metrics=[keras.metrics.MeanAbsoluteError("mae")])
-        return dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")])
+            return dict(
+                loss=keras.losses.MeanSquaredError(),
+                metrics=[keras.metrics.MeanAbsoluteError("mae")],
+            )
+        return dict(
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")],
+        )
 
     def checkpoint_heads(self):
         return {"": self.output_dense}  # run_classifier.py: output_weights, output_bias.
-

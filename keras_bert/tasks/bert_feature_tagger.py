@@ -43,25 +43,42 @@ class BertFeatureTagger(BertTask):
     ((2, 7, 5), True)
     """
 
-    def __init__(self, backbone, num_classes, features="scalar_mix", lstm_units=256,
-                 lstm_layers=2, head_dropout=0.1, label_names=None, **kwargs):
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        features="scalar_mix",
+        lstm_units=256,
+        lstm_layers=2,
+        head_dropout=0.1,
+        label_names=None,
+        **kwargs,
+    ):
         if features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, not {features!r}.")
         if features == "last_four" and backbone.num_layers < 4:
-            raise ValueError(f"features='last_four' needs 4 layers; the encoder has "
-                             f"{backbone.num_layers}.")
+            raise ValueError(
+                f"features='last_four' needs 4 layers; the encoder has {backbone.num_layers}."
+            )
         label_names = check_label_names(label_names, num_classes)
         # === Layers ===
         self.backbone = backbone
         self.frozen_features = FrozenFeatures(backbone, name="frozen_features")
         policy = backbone.dtype_policy
-        self.scalar_mix = ScalarMix(dtype=policy, name="scalar_mix") \
-            if features == "scalar_mix" else None
-        self.feature_dropout = keras.layers.Dropout(head_dropout, dtype=policy,
-                                                    name="feature_dropout")
-        self.lstms = [keras.layers.Bidirectional(
-            keras.layers.LSTM(lstm_units, return_sequences=True, dropout=head_dropout),
-            dtype=policy, name=f"bilstm_{i}") for i in range(lstm_layers)]
+        self.scalar_mix = (
+            ScalarMix(dtype=policy, name="scalar_mix") if features == "scalar_mix" else None
+        )
+        self.feature_dropout = keras.layers.Dropout(
+            head_dropout, dtype=policy, name="feature_dropout"
+        )
+        self.lstms = [
+            keras.layers.Bidirectional(
+                keras.layers.LSTM(lstm_units, return_sequences=True, dropout=head_dropout),
+                dtype=policy,
+                name=f"bilstm_{i}",
+            )
+            for i in range(lstm_layers)
+        ]
         self.output_dense = keras.layers.Dense(num_classes, dtype=policy, name="token_logits")
 
         # === Functional Model ===
@@ -76,8 +93,8 @@ class BertFeatureTagger(BertTask):
         x = self.feature_dropout(x)
         mask = keras.ops.cast(inputs["padding_mask"], "bool")
         for lstm in self.lstms:
-            x = lstm(x, mask=mask)                              # (batch, seq, 2 * units)
-        logits = self.output_dense(x)                          # (batch, seq, classes)
+            x = lstm(x, mask=mask)  # (batch, seq, 2 * units)
+        logits = self.output_dense(x)  # (batch, seq, classes)
         outputs = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
@@ -91,5 +108,7 @@ class BertFeatureTagger(BertTask):
 
     def compile_arguments(self):
         # The mean over labelled pieces, not over every position (padding included).
-        return dict(loss=WeightedCrossEntropy(name="token_loss"),
-                    weighted_metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")])
+        return dict(
+            loss=WeightedCrossEntropy(name="token_loss"),
+            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")],
+        )

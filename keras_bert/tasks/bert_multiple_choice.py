@@ -40,7 +40,8 @@ class BertMultipleChoice(BertTask):
         self.fold = ChoiceReshape(num_choices, name="fold_choices")
         self.unfold = ChoiceReshape(num_choices, fold=False, name="unfold_choices")
         self.head_dropout_layer = keras.layers.Dropout(
-            head_dropout, dtype=backbone.dtype_policy, name="head_dropout")
+            head_dropout, dtype=backbone.dtype_policy, name="head_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             1,
             kernel_initializer=head_initializer(backbone),
@@ -49,12 +50,14 @@ class BertMultipleChoice(BertTask):
         )
 
         # === Functional Model ===
-        inputs = {name: keras.Input(shape=(num_choices, None), dtype="int32", name=name)
-                  for name in ("token_ids", "segment_ids", "padding_mask")}
+        inputs = {
+            name: keras.Input(shape=(num_choices, None), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        }
         folded = {name: self.fold(x) for name, x in inputs.items()}  # (batch * choices, seq)
-        pooled = backbone(folded)["pooled_output"]                   # (batch * choices, hidden)
+        pooled = backbone(folded)["pooled_output"]  # (batch * choices, hidden)
         scores = self.output_dense(self.head_dropout_layer(pooled))  # (batch * choices, 1)
-        logits = self.unfold(scores)                                 # (batch, choices)
+        logits = self.unfold(scores)  # (batch, choices)
         outputs = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
@@ -63,8 +66,10 @@ class BertMultipleChoice(BertTask):
         self.head_dropout = head_dropout
 
     def compile_arguments(self):
-        return dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")])
+        return dict(
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")],
+        )
 
     def checkpoint_heads(self):
         return {"": self.output_dense}  # output_weights [1, hidden], output_bias.

@@ -55,8 +55,7 @@ class BertPretrainer(BertTask):
 
         # === Functional Model ===
         inputs = dict(backbone.input)
-        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32",
-                                               name="mask_positions")
+        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
         encoded = backbone({k: inputs[k] for k in backbone.input})
         mlm = self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])
         nsp = self.nsp_head(encoded["pooled_output"])

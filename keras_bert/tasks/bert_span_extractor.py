@@ -43,24 +43,27 @@ class BertSpanExtractor(BertTask):
 
         # === Functional Model ===
         inputs = dict(backbone.input)
-        sequence = backbone(inputs)["sequence_output"]    # (batch, seq, hidden)
-        logits = self.span_dense(sequence)                 # (batch, seq, 2)
+        sequence = backbone(inputs)["sequence_output"]  # (batch, seq, hidden)
+        logits = self.span_dense(sequence)  # (batch, seq, 2)
         start, end = SplitLast(2, name="split_span")(logits)
         outputs = {
-            "start_logits": keras.layers.Activation(
-                "linear", dtype="float32", name="start_logits")(start),  # (batch, seq)
-            "end_logits": keras.layers.Activation(
-                "linear", dtype="float32", name="end_logits")(end),
+            "start_logits": keras.layers.Activation("linear", dtype="float32", name="start_logits")(
+                start
+            ),  # (batch, seq)
+            "end_logits": keras.layers.Activation("linear", dtype="float32", name="end_logits")(
+                end
+            ),
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     def compile_arguments(self):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         accuracy = keras.metrics.SparseCategoricalAccuracy
-        return dict(loss={"start_logits": loss, "end_logits": loss},
-                    loss_weights={"start_logits": 0.5, "end_logits": 0.5},
-                    metrics={"start_logits": [accuracy("accuracy")],
-                             "end_logits": [accuracy("accuracy")]})
+        return dict(
+            loss={"start_logits": loss, "end_logits": loss},
+            loss_weights={"start_logits": 0.5, "end_logits": 0.5},
+            metrics={"start_logits": [accuracy("accuracy")], "end_logits": [accuracy("accuracy")]},
+        )
 
     def checkpoint_heads(self):
         return {"cls/squad": self.span_dense}

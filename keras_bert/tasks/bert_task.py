@@ -9,8 +9,13 @@ from keras_bert.training import make_optimizer
 # BERT's fine-tuning recipe (Devlin et al., 2019, appendix A.3): AdamW, eps 1e-6, weight
 # decay 0.01 except LayerNorm and biases, 10% warmup then linear decay, clip 1.0. The
 # learning rate is the top of the paper's grid {5e-5, 4e-5, 3e-5, 2e-5}.
-FINE_TUNING = {"optimizer": "adamw", "learning_rate": 5e-5, "weight_decay": 0.01,
-               "epsilon": 1e-6, "clipnorm": 1.0}
+FINE_TUNING = {
+    "optimizer": "adamw",
+    "learning_rate": 5e-5,
+    "weight_decay": 0.01,
+    "epsilon": 1e-6,
+    "clipnorm": 1.0,
+}
 # Pretraining (run_pretraining.py): the same optimizer at 1e-4.
 PRETRAINING = dict(FINE_TUNING, learning_rate=1e-4)
 # Every option `compile_recipe` takes: make_optimizer's arguments and jit_compile.
@@ -50,8 +55,11 @@ class BertTask(keras.Model):
     def task_options(cls):
         """The constructor options besides `backbone` (the task's config)."""
         params = inspect.signature(cls.__init__).parameters
-        return tuple(n for n, p in params.items() if n not in ("self", "backbone")
-                     and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+        return tuple(
+            n
+            for n, p in params.items()
+            if n not in ("self", "backbone") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        )
 
     def compile_arguments(self):
         return {}
@@ -64,9 +72,11 @@ class BertTask(keras.Model):
         `metrics`, when given, replace the task's default metrics."""
         unknown = set(recipe) - set(RECIPE_ARGS)
         if unknown:
-            raise ValueError(f"Unknown recipe option(s) for {type(self).__name__}: "
-                             f"{', '.join(sorted(unknown))}; expected: "
-                             f"{', '.join(RECIPE_ARGS)}.")
+            raise ValueError(
+                f"Unknown recipe option(s) for {type(self).__name__}: "
+                f"{', '.join(sorted(unknown))}; expected: "
+                f"{', '.join(RECIPE_ARGS)}."
+            )
         optimizer = make_optimizer(**dict(self.RECIPE, **recipe))
         if self.backbone.dtype_policy.name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)  # float16 underflow.
@@ -77,8 +87,11 @@ class BertTask(keras.Model):
         return self
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable,
-                  "backbone": keras.saving.serialize_keras_object(self.backbone)}
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+        }
         config.update({name: getattr(self, name) for name in self.task_options()})
         return config
 

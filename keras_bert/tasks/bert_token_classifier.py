@@ -49,7 +49,8 @@ class BertTokenClassifier(BertTask):
         # === Layers ===
         self.backbone = backbone
         self.head_dropout_layer = keras.layers.Dropout(
-            head_dropout, dtype=backbone.dtype_policy, name="head_dropout")
+            head_dropout, dtype=backbone.dtype_policy, name="head_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=head_initializer(backbone),
@@ -71,8 +72,10 @@ class BertTokenClassifier(BertTask):
 
     def compile_arguments(self):
         # The mean over labelled pieces, not over every position (padding included).
-        return dict(loss=WeightedCrossEntropy(name="token_loss"),
-                    weighted_metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")])
+        return dict(
+            loss=WeightedCrossEntropy(name="token_loss"),
+            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy("accuracy")],
+        )
 
     def checkpoint_heads(self):
         return {"": self.output_dense}  # output_weights [num_classes, hidden], output_bias.

@@ -16,14 +16,18 @@ def for_args(args):
     """The kind of a `finetune` command line (`args.source`)."""
     if args.source == "squad":
         from keras_bert.cli.kinds.squad import SquadKind
+
         return SquadKind(args)
     if args.source == "conll":
         from keras_bert.cli.kinds.conll import ConllKind
+
         return ConllKind(args)
     if args.source == "swag":
         from keras_bert.cli.kinds.swag import SwagKind
+
         return SwagKind(args)
     from keras_bert.cli.kinds.classification import ClassificationKind
+
     return ClassificationKind(args)
 
 
@@ -33,11 +37,14 @@ def for_run(run, run_dir):
     family = run.get("family")
     if family == "squad":
         from keras_bert.cli.kinds.squad import SquadKind
+
         return SquadKind.from_run(run, run_dir)
     if family == "conll":
         from keras_bert.cli.kinds.conll import ConllKind
+
         return ConllKind.from_run(run, run_dir)
     if family == "swag":
         from keras_bert.cli.kinds.swag import SwagKind
+
         return SwagKind.from_run(run, run_dir)
     return None

@@ -13,10 +13,10 @@ class TaskKind:
         args: the parsed `finetune` flags, or None for a kind loaded from a run folder.
     """
 
-    task = None                    # the keras_bert.build task
-    family = None                  # run.json's "family" (None: classification)
+    task = None  # the keras_bert.build task
+    family = None  # run.json's "family" (None: classification)
     default_sequence_length = 128
-    settings = ()                  # extra flags a resumed run must keep
+    settings = ()  # extra flags a resumed run must keep
     metrics = ()
 
     def __init__(self, args=None):
@@ -33,8 +33,9 @@ class TaskKind:
         config = read_config(self.args.weights)
         top = config.get("max_sequence_length", 512)
         if not minimum <= self.args.seq_len <= top:
-            raise UsageError(f"--seq-len {self.args.seq_len} must be in [{minimum}, {top}] "
-                             "(the model's maximum)")
+            raise UsageError(
+                f"--seq-len {self.args.seq_len} must be in [{minimum}, {top}] (the model's maximum)"
+            )
         return config
 
     def load_tokenizer(self, config):
@@ -42,8 +43,10 @@ class TaskKind:
 
         tokenizer = BertTokenizer.from_dir(self.args.weights, lowercase=self.args.lowercase)
         if tokenizer.vocabulary_size != config["vocabulary_size"]:
-            raise UsageError(f"{self.args.weights}: vocab.txt has {tokenizer.vocabulary_size} "
-                             f"tokens but the model has {config['vocabulary_size']}")
+            raise UsageError(
+                f"{self.args.weights}: vocab.txt has {tokenizer.vocabulary_size} "
+                f"tokens but the model has {config['vocabulary_size']}"
+            )
         return tokenizer
 
     @property
@@ -54,8 +57,10 @@ class TaskKind:
         return f"padded to {self.args.seq_len}"
 
     def summary(self):
-        return (f"{self.train_size()} training examples, {self.steps_per_epoch} steps per "
-                f"epoch ({self.batching()}), {self.args.epochs} epoch(s)")
+        return (
+            f"{self.train_size()} training examples, {self.steps_per_epoch} steps per "
+            f"epoch ({self.batching()}), {self.args.epochs} epoch(s)"
+        )
 
     def train_size(self):
         return len(self.train)
@@ -86,8 +91,7 @@ class TaskKind:
     def data_path(self, data):
         """The file `evaluate --data` names: "validation" / "train" (the run's own
         files) or a path."""
-        path = {"validation": self.spec["validation"], "train": self.spec["train"]}.get(
-            data, data)
+        path = {"validation": self.spec["validation"], "train": self.spec["train"]}.get(data, data)
         if not path:
             raise UsageError("the run has no validation file: give --data FILE")
         return path
@@ -104,7 +108,9 @@ def log_examples(name, examples):
     from keras_bert.cli.common import log
 
     skipped = getattr(examples, "skipped", 0)
-    log(f"{name} data: {len(examples)} examples from {examples.source}"
-        + (f"; {skipped} bad rows skipped" if skipped else ""))
+    log(
+        f"{name} data: {len(examples)} examples from {examples.source}"
+        + (f"; {skipped} bad rows skipped" if skipped else "")
+    )
     for problem in getattr(examples, "problems", []):
         log(f"  {problem}")

@@ -26,8 +26,9 @@ class ClassificationKind(TaskKind):
         self.labels = self.train.label_names
         self._check_labels()
         self.tokenizer = self.load_tokenizer(config)
-        self.preprocessor = BertPreprocessor(self.tokenizer, args.seq_len,
-                                             config.get("num_segments", 2))
+        self.preprocessor = BertPreprocessor(
+            self.tokenizer, args.seq_len, config.get("num_segments", 2)
+        )
         self.metrics = task_data.metric_names(self.spec, self.labels)
         self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))  # bucketed batches
 
@@ -38,25 +39,37 @@ class ClassificationKind(TaskKind):
         if labels is None:
             return
         if len(labels) < 2:
-            raise UsageError(f"{self.train.source}: every training label is {labels[0]!r}; a "
-                             "classifier needs two or more classes (--regression for "
-                             "scores)")
+            raise UsageError(
+                f"{self.train.source}: every training label is {labels[0]!r}; a "
+                "classifier needs two or more classes (--regression for "
+                "scores)"
+            )
         if len(labels) > max(20, count // 2):
-            log(f"warning: {len(labels)} classes for {count} training examples; is the "
-                f"label column ({self.spec.get('label_column', 'label')}) right?")
+            log(
+                f"warning: {len(labels)} classes for {count} training examples; is the "
+                f"label column ({self.spec.get('label_column', 'label')}) right?"
+            )
 
     def epoch_data(self, epoch):
         from pipelines.classification import classification_dataset
 
         args = self.args
-        return classification_dataset(self.train, self.preprocessor, args.batch_size,
-                                      shuffle=True, seed=args.seed * 1000 + epoch,
-                                      bucket_lengths=args.buckets)
+        return classification_dataset(
+            self.train,
+            self.preprocessor,
+            args.batch_size,
+            shuffle=True,
+            seed=args.seed * 1000 + epoch,
+            bucket_lengths=args.buckets,
+        )
 
     def build_options(self):
         labels = self.labels
-        return dict(num_classes=len(labels) if labels else 1, label_names=labels,
-                    head_dropout=self.args.head_dropout)
+        return dict(
+            num_classes=len(labels) if labels else 1,
+            label_names=labels,
+            head_dropout=self.args.head_dropout,
+        )
 
     def describe(self):
         if self.labels:
@@ -72,13 +85,18 @@ class ClassificationKind(TaskKind):
     def validate(self, model):
         from keras_bert.cli import run_model
 
-        outputs = run_model.predict(model, self.preprocessor, self.validation,
-                                    self.args.batch_size)
-        return task_data.score(self.metrics, self.validation.labels,
-                               run_model.decide(outputs, self.validation.label_names))
+        outputs = run_model.predict(model, self.preprocessor, self.validation, self.args.batch_size)
+        return task_data.score(
+            self.metrics,
+            self.validation.labels,
+            run_model.decide(outputs, self.validation.label_names),
+        )
 
     def results(self):
-        return {"label_names": self.labels, "train_examples": len(self.train),
-                "validation_examples": len(self.validation) if self.validation else 0,
-                "skipped_rows": self.train.skipped + (self.validation.skipped
-                                                      if self.validation else 0)}
+        return {
+            "label_names": self.labels,
+            "train_examples": len(self.train),
+            "validation_examples": len(self.validation) if self.validation else 0,
+            "skipped_rows": self.train.skipped
+            + (self.validation.skipped if self.validation else 0),
+        }

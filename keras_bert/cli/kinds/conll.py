@@ -17,8 +17,10 @@ def split_words(texts):
     from pipelines.word_windows import split_words as split
 
     words, starts, ends = split(texts)
-    return [list(zip([w.decode("utf-8") for w in ws], ss, es)) for ws, ss, es in
-            zip(words.to_list(), starts.to_list(), ends.to_list())]
+    return [
+        list(zip([w.decode("utf-8") for w in ws], ss, es))
+        for ws, ss, es in zip(words.to_list(), starts.to_list(), ends.to_list())
+    ]
 
 
 class ConllKind(TaskKind):
@@ -38,21 +40,28 @@ class ConllKind(TaskKind):
         args = self.args
         if not args.train:
             raise UsageError("finetune conll needs --train FILE (CoNLL column file)")
-        self.spec = {"source": "conll", "train": os.path.abspath(args.train),
-                     "validation": args.validation and os.path.abspath(args.validation),
-                     "tag_scheme": args.tag_scheme, "features": args.features}
+        self.spec = {
+            "source": "conll",
+            "train": os.path.abspath(args.train),
+            "validation": args.validation and os.path.abspath(args.validation),
+            "tag_scheme": args.tag_scheme,
+            "features": args.features,
+        }
         config = self.check_sequence_length(8)
         if args.features == "last_four" and config.get("num_layers", 12) < 4:
             raise UsageError("--features last_four needs an encoder of 4 or more layers")
         self.train = read_conll(args.train, scheme=args.tag_scheme)
         log_examples("training", self.train)
-        log(f"  tags: read as {tag_schemes.detect_scheme(self.train.tags)} after "
-            f"conversion; the model learns {args.tag_scheme}")
+        log(
+            f"  tags: read as {tag_schemes.detect_scheme(self.train.tags)} after "
+            f"conversion; the model learns {args.tag_scheme}"
+        )
         if args.validation:
             self.validation = read_conll(args.validation, scheme=args.tag_scheme)
             log_examples("validation", self.validation)
-        self.labels = tag_schemes.label_names(tag_schemes.entity_types(self.train.tags),
-                                              args.tag_scheme)
+        self.labels = tag_schemes.label_names(
+            tag_schemes.entity_types(self.train.tags), args.tag_scheme
+        )
         self.metrics = METRICS
         self.tokenizer = self.load_tokenizer(config)
         self.labeler = self._labeler(self.tokenizer, self.labels, args.seq_len)
@@ -85,30 +94,38 @@ class ConllKind(TaskKind):
 
     def build_options(self):
         args = self.args
-        options = dict(num_classes=len(self.labels), label_names=self.labels,
-                       head_dropout=args.head_dropout)
+        options = dict(
+            num_classes=len(self.labels), label_names=self.labels, head_dropout=args.head_dropout
+        )
         if args.features:
-            options.update(features=args.features, lstm_units=args.lstm_units,
-                           lstm_layers=args.lstm_layers)
+            options.update(
+                features=args.features, lstm_units=args.lstm_units, lstm_layers=args.lstm_layers
+            )
         return options
 
     def describe(self):
         if self.args.features:
-            return (f"building a BiLSTM tagger on frozen {self.args.weights} features "
-                    f"({self.args.features}; {len(self.labels)} tags)")
+            return (
+                f"building a BiLSTM tagger on frozen {self.args.weights} features "
+                f"({self.args.features}; {len(self.labels)} tags)"
+            )
         return f"building the token classifier on {self.args.weights} ({len(self.labels)} tags)"
 
     def run_info(self):
         return {"label_names": self.labels}
 
     def validate(self, model):
-        scores, _ = self._score(model, self.validation, self._validation_windows,
-                                self.args.batch_size)
+        scores, _ = self._score(
+            model, self.validation, self._validation_windows, self.args.batch_size
+        )
         return {k: scores[k] for k in METRICS}
 
     def results(self):
-        return {"label_names": self.labels, "train_sentences": len(self.train),
-                "validation_sentences": len(self.validation) if self.validation else 0}
+        return {
+            "label_names": self.labels,
+            "train_sentences": len(self.train),
+            "validation_sentences": len(self.validation) if self.validation else 0,
+        }
 
     # --- evaluation and prediction ------------------------------------------------------
     def _tags(self, model, sentences, windows, batch_size):
@@ -123,8 +140,9 @@ class ConllKind(TaskKind):
         from pipelines.tag_schemes import entities
 
         predicted = self._tags(model, sentences.words, windows, batch_size)
-        scores = entity_scores([entities(t) for t in sentences.tags],
-                               [entities(t) for t in predicted])
+        scores = entity_scores(
+            [entities(t) for t in sentences.tags], [entities(t) for t in predicted]
+        )
         return scores, predicted
 
     @classmethod
@@ -144,9 +162,13 @@ class ConllKind(TaskKind):
         scores, predicted = self._score(model, sentences, self._windows(sentences), batch_size)
         if predictions:
             write_conll(predictions, sentences.words, sentences.tags, predicted)
-        return {"data": path, "sentences": len(sentences),
-                "metrics": {k: scores[k] for k in METRICS}, "support": scores["support"],
-                "per_type": scores["per_type"]}
+        return {
+            "data": path,
+            "sentences": len(sentences),
+            "metrics": {k: scores[k] for k in METRICS},
+            "support": scores["support"],
+            "per_type": scores["per_type"],
+        }
 
     def predict_file(self, model, data, out, batch_size=32):
         from pipelines.conll import read_conll, write_conll
@@ -170,14 +192,33 @@ class ConllKind(TaskKind):
         tags = self._tags(model, words, self.labeler.windows(words), batch_size)
         rows = []
         for text, spans, sentence_tags in zip(sentences, split, tags):
-            found = [{"type": kind, "start_char": spans[a][1], "end_char": spans[b][2],
-                      "text": text[spans[a][1]:spans[b][2]], "first_word": a, "last_word": b}
-                     for kind, a, b in entities(sentence_tags[:len(spans)])]
-            rows.append({"text": text, "entities": found, "words": [w for w, _, _ in spans],
-                         "tags": sentence_tags[:len(spans)]})
+            found = [
+                {
+                    "type": kind,
+                    "start_char": spans[a][1],
+                    "end_char": spans[b][2],
+                    "text": text[spans[a][1] : spans[b][2]],
+                    "first_word": a,
+                    "last_word": b,
+                }
+                for kind, a, b in entities(sentence_tags[: len(spans)])
+            ]
+            rows.append(
+                {
+                    "text": text,
+                    "entities": found,
+                    "words": [w for w, _, _ in spans],
+                    "tags": sentence_tags[: len(spans)],
+                }
+            )
         return rows
 
     @staticmethod
     def format_row(row):
-        return "\n".join(f"{e['type']}\t{e['start_char']}\t{e['end_char']}\t{e['text']}"
-                         for e in row["entities"]) or "(no entities)"
+        return (
+            "\n".join(
+                f"{e['type']}\t{e['start_char']}\t{e['end_char']}\t{e['text']}"
+                for e in row["entities"]
+            )
+            or "(no entities)"
+        )

@@ -8,10 +8,25 @@ from keras_bert.cli.common import UsageError, log
 from keras_bert.cli.kinds.base import TaskKind, log_examples
 
 V1_METRICS = ("f1", "exact_match")
-V2_METRICS = ("f1", "exact", "HasAns_f1", "HasAns_exact", "NoAns_f1", "NoAns_exact",
-              "best_f1", "best_f1_thresh", "best_exact", "best_exact_thresh")
-DECODING = ("doc_stride", "max_query_length", "n_best_size", "max_answer_length",
-            "null_score_diff_threshold")
+V2_METRICS = (
+    "f1",
+    "exact",
+    "HasAns_f1",
+    "HasAns_exact",
+    "NoAns_f1",
+    "NoAns_exact",
+    "best_f1",
+    "best_f1_thresh",
+    "best_exact",
+    "best_exact_thresh",
+)
+DECODING = (
+    "doc_stride",
+    "max_query_length",
+    "n_best_size",
+    "max_answer_length",
+    "null_score_diff_threshold",
+)
 
 
 class SquadKind(TaskKind):
@@ -30,25 +45,31 @@ class SquadKind(TaskKind):
         args = self.args
         if not args.train:
             raise UsageError("finetune squad needs --train FILE (SQuAD JSON)")
-        self.spec = {"source": "squad", "train": os.path.abspath(args.train),
-                     "validation": args.validation and os.path.abspath(args.validation),
-                     "on_error": args.on_error,
-                     **{k: getattr(args, k) for k in DECODING}}
+        self.spec = {
+            "source": "squad",
+            "train": os.path.abspath(args.train),
+            "validation": args.validation and os.path.abspath(args.validation),
+            "on_error": args.on_error,
+            **{k: getattr(args, k) for k in DECODING},
+        }
         config = self.check_sequence_length(args.max_query_length + 4)
         room = args.seq_len - args.max_query_length - 3  # [CLS] question [SEP] ... [SEP]
         if args.doc_stride > room:
-            raise UsageError(f"--doc-stride {args.doc_stride} is more than the context a "
-                             f"window holds after a question of --max-query-length "
-                             f"{args.max_query_length} ({args.seq_len} - "
-                             f"{args.max_query_length} - 3 = {room} pieces): windows would "
-                             f"leave text out between them; use at most {room}")
+            raise UsageError(
+                f"--doc-stride {args.doc_stride} is more than the context a "
+                f"window holds after a question of --max-query-length "
+                f"{args.max_query_length} ({args.seq_len} - "
+                f"{args.max_query_length} - 3 = {room} pieces): windows would "
+                f"leave text out between them; use at most {room}"
+            )
         self.train = read_squad(args.train, on_error=args.on_error)
         log_examples("training", self.train)
         if args.validation:
             self.validation = read_squad(args.validation, on_error=args.on_error)
             log_examples("validation", self.validation)
         self.version2 = self.train.has_impossible or bool(
-            self.validation and self.validation.has_impossible)
+            self.validation and self.validation.has_impossible
+        )
         self.metrics = V2_METRICS if self.version2 else V1_METRICS
         self.tokenizer = self.load_tokenizer(config)
         self.windower = self._windower(self.tokenizer, args.seq_len, self.spec)
@@ -61,8 +82,9 @@ class SquadKind(TaskKind):
     def _windower(tokenizer, sequence_length, spec):
         from pipelines.squad_windows import SquadWindower
 
-        return SquadWindower(tokenizer, sequence_length, spec["max_query_length"],
-                             spec["doc_stride"])
+        return SquadWindower(
+            tokenizer, sequence_length, spec["max_query_length"], spec["doc_stride"]
+        )
 
     def train_size(self):
         return f"{len(self.train)} questions in {len(self.windows['token_ids'])}"
@@ -74,8 +96,9 @@ class SquadKind(TaskKind):
     def epoch_data(self, epoch):
         from pipelines.squad_data import training_dataset
 
-        return training_dataset(self.windows, self.args.batch_size, shuffle=True,
-                                seed=self.args.seed * 1000 + epoch)
+        return training_dataset(
+            self.windows, self.args.batch_size, shuffle=True, seed=self.args.seed * 1000 + epoch
+        )
 
     def build_options(self):
         return {}
@@ -91,16 +114,20 @@ class SquadKind(TaskKind):
 
         if self._validation_windows is None:
             self._validation_windows = squad_windows(self.validation, self.windower)
-        metrics, _ = self._score(model, self.validation, self._validation_windows,
-                                 self.args.batch_size)
+        metrics, _ = self._score(
+            model, self.validation, self._validation_windows, self.args.batch_size
+        )
         return metrics
 
     def results(self):
-        return {"version2": self.version2, "train_questions": len(self.train),
-                "train_windows": len(self.windows["token_ids"]),
-                "validation_questions": len(self.validation) if self.validation else 0,
-                "skipped_questions": self.train.skipped + (self.validation.skipped
-                                                           if self.validation else 0)}
+        return {
+            "version2": self.version2,
+            "train_questions": len(self.train),
+            "train_windows": len(self.windows["token_ids"]),
+            "validation_questions": len(self.validation) if self.validation else 0,
+            "skipped_questions": self.train.skipped
+            + (self.validation.skipped if self.validation else 0),
+        }
 
     # --- evaluation and prediction ------------------------------------------------------
     def _answers(self, model, examples, windows, batch_size):
@@ -109,9 +136,15 @@ class SquadKind(TaskKind):
 
         outputs = model.predict(model_inputs(windows), batch_size=batch_size, verbose=0)
         threshold = self.spec["null_score_diff_threshold"] if self.version2 else None
-        return decode_answers(examples, windows, outputs["start_logits"],
-                              outputs["end_logits"], self.spec["n_best_size"],
-                              self.spec["max_answer_length"], threshold)
+        return decode_answers(
+            examples,
+            windows,
+            outputs["start_logits"],
+            outputs["end_logits"],
+            self.spec["n_best_size"],
+            self.spec["max_answer_length"],
+            threshold,
+        )
 
     def _score(self, model, examples, windows, batch_size):
         from keras_bert.metrics import squad_scores
@@ -143,8 +176,12 @@ class SquadKind(TaskKind):
         metrics, answers = self._score(model, examples, windows, batch_size)
         if predictions:
             self.write_predictions(predictions, *answers)
-        return {"data": path, "examples": len(examples), "skipped_questions": examples.skipped,
-                "metrics": metrics}
+        return {
+            "data": path,
+            "examples": len(examples),
+            "skipped_questions": examples.skipped,
+            "metrics": metrics,
+        }
 
     def write_predictions(self, path, predictions, null_odds, nbest):
         """predictions.json (id -> answer text), and beside it nbest_predictions.json
@@ -162,8 +199,7 @@ class SquadKind(TaskKind):
         from pipelines.squad_data import squad_windows
 
         examples = read_squad(data, on_error=self.spec["on_error"], labelled=False)
-        answers = self._answers(model, examples, squad_windows(examples, self.windower),
-                                batch_size)
+        answers = self._answers(model, examples, squad_windows(examples, self.windower), batch_size)
         self.write_predictions(out, *answers)
         return len(examples)
 
@@ -176,17 +212,25 @@ class SquadKind(TaskKind):
 
         questions, contexts = texts
         ids = [str(i) for i in range(len(questions))]
-        examples = SquadExamples(ids, questions, contexts, [[] for _ in ids],
-                                 [False] * len(ids), source="input")
+        examples = SquadExamples(
+            ids, questions, contexts, [[] for _ in ids], [False] * len(ids), source="input"
+        )
         predictions, null_odds, nbest = self._answers(
-            model, examples, squad_windows(examples, self.windower), batch_size)
+            model, examples, squad_windows(examples, self.windower), batch_size
+        )
         rows = []
         for i in ids:
             answer = predictions[i]
             best = nbest[i][0] if answer and nbest[i] else {"start_char": -1, "end_char": -1}
-            rows.append({"question": questions[int(i)], "answer": answer,
-                         "start_char": best["start_char"], "end_char": best["end_char"],
-                         "null_odds": null_odds[i]})
+            rows.append(
+                {
+                    "question": questions[int(i)],
+                    "answer": answer,
+                    "start_char": best["start_char"],
+                    "end_char": best["end_char"],
+                    "null_odds": null_odds[i],
+                }
+            )
         return rows
 
     @staticmethod

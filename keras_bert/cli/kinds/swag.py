@@ -23,9 +23,13 @@ class SwagKind(TaskKind):
         args = self.args
         if not args.train:
             raise UsageError("finetune swag needs --train FILE (SWAG CSV or JSONL)")
-        self.spec = {"source": "swag", "train": os.path.abspath(args.train),
-                     "validation": args.validation and os.path.abspath(args.validation),
-                     "num_choices": args.num_choices, "on_error": args.on_error}
+        self.spec = {
+            "source": "swag",
+            "train": os.path.abspath(args.train),
+            "validation": args.validation and os.path.abspath(args.validation),
+            "num_choices": args.num_choices,
+            "on_error": args.on_error,
+        }
         config = self.check_sequence_length(8)
         self.train = self._read(args.train, True)
         log_examples("training", self.train)
@@ -33,37 +37,48 @@ class SwagKind(TaskKind):
             self.validation = self._read(args.validation, True)
             log_examples("validation", self.validation)
         self.tokenizer = self.load_tokenizer(config)
-        self.preprocessor = BertPreprocessor(self.tokenizer, args.seq_len,
-                                             config.get("num_segments", 2))
+        self.preprocessor = BertPreprocessor(
+            self.tokenizer, args.seq_len, config.get("num_segments", 2)
+        )
         self.steps_per_epoch = math.ceil(len(self.train) / args.batch_size)
 
     def _read(self, path, labelled):
         from pipelines.swag import read_swag
 
-        return read_swag(path, self.spec["num_choices"], labelled=labelled,
-                         on_error=self.spec["on_error"])
+        return read_swag(
+            path, self.spec["num_choices"], labelled=labelled, on_error=self.spec["on_error"]
+        )
 
     def epoch_data(self, epoch):
         from pipelines.swag import choice_dataset
 
-        return choice_dataset(self.train, self.preprocessor, self.args.batch_size,
-                              shuffle=True, seed=self.args.seed * 1000 + epoch)
+        return choice_dataset(
+            self.train,
+            self.preprocessor,
+            self.args.batch_size,
+            shuffle=True,
+            seed=self.args.seed * 1000 + epoch,
+        )
 
     def build_options(self):
         return dict(num_choices=self.args.num_choices, head_dropout=self.args.head_dropout)
 
     def describe(self):
-        return (f"building the multiple-choice model on {self.args.weights} "
-                f"({self.args.num_choices} choices)")
+        return (
+            f"building the multiple-choice model on {self.args.weights} "
+            f"({self.args.num_choices} choices)"
+        )
 
     def validate(self, model):
         return {"accuracy": self._accuracy(model, self.validation, self.args.batch_size)[0]}
 
     def results(self):
-        return {"train_examples": len(self.train),
-                "validation_examples": len(self.validation) if self.validation else 0,
-                "skipped_rows": self.train.skipped + (self.validation.skipped
-                                                      if self.validation else 0)}
+        return {
+            "train_examples": len(self.train),
+            "validation_examples": len(self.validation) if self.validation else 0,
+            "skipped_rows": self.train.skipped
+            + (self.validation.skipped if self.validation else 0),
+        }
 
     # --- evaluation and prediction ------------------------------------------------------
     def _predicted(self, model, examples, batch_size):
@@ -107,8 +122,12 @@ class SwagKind(TaskKind):
         accuracy, predicted = self._accuracy(model, examples, batch_size)
         if predictions:
             self._write(predictions, examples, predicted)
-        return {"data": path, "examples": len(examples), "skipped_rows": examples.skipped,
-                "metrics": {"accuracy": accuracy}}
+        return {
+            "data": path,
+            "examples": len(examples),
+            "skipped_rows": examples.skipped,
+            "metrics": {"accuracy": accuracy},
+        }
 
     def predict_file(self, model, data, out, batch_size=32):
         examples = self._read(data, False)
@@ -123,14 +142,21 @@ class SwagKind(TaskKind):
         from pipelines.swag import ChoiceExamples
 
         contexts, endings = texts[0], [list(e) for e in zip(*texts[1:])]
-        examples = ChoiceExamples(contexts, endings, None,
-                                  [str(i) for i in range(len(contexts))], "input")
+        examples = ChoiceExamples(
+            contexts, endings, None, [str(i) for i in range(len(contexts))], "input"
+        )
         predicted, logits = self._predicted(model, examples, batch_size)
         shifted = np.exp(logits - logits.max(-1, keepdims=True))
         probabilities = shifted / shifted.sum(-1, keepdims=True)
-        return [{"context": c, "label": int(p), "ending": e[int(p)],
-                 "probabilities": [float(x) for x in probs]}
-                for c, e, p, probs in zip(contexts, endings, predicted, probabilities)]
+        return [
+            {
+                "context": c,
+                "label": int(p),
+                "ending": e[int(p)],
+                "probabilities": [float(x) for x in probs],
+            }
+            for c, e, p, probs in zip(contexts, endings, predicted, probabilities)
+        ]
 
     @staticmethod
     def format_row(row):
