@@ -13,10 +13,11 @@ import sys
 
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("KERAS_BACKEND", "jax")
-from benchmarks import gpu_jax as g  # noqa: E402
+import keras  # noqa: E402
+
 import keras_bert.layers.activations as act  # noqa: E402
 import keras_bert.layers.transformer_encoder as te  # noqa: E402
-import keras  # noqa: E402
+from benchmarks import gpu_jax as g  # noqa: E402
 
 
 def gelu_xla_erf(x):

@@ -110,7 +110,7 @@ def main():
         seconds, speedup = kernels(onednn, hidden, args.rounds)
         for name in seconds:
             print(
-                f"{'one LayerNorm, float32 (1024, %d)' % hidden:44s} {name:16s} "
+                f"{f'one LayerNorm, float32 (1024, {hidden})':44s} {name:16s} "
                 f"{1e3 * seconds[name]:9.3f} {speedup[name]:7.2f}x"
             )
         for dtype in ("float32", "bfloat16"):

@@ -100,7 +100,7 @@ def main(argv=None):
             ),
         ]
         rates = [32 / np.median(b) for _, _, b in rows]
-        for (name, one, many), rate in zip(rows, rates):
+        for (name, one, _), rate in zip(rows, rates):
             print(
                 f"{size:<7} {name:<34} {1000 * np.median(one):>11.1f} "
                 f"{1000 * np.percentile(one, 99):>11.1f} {rate:>13.1f} "

@@ -1,7 +1,6 @@
 """BertBackbone: the BERT encoder as a Keras functional model."""
 
 import keras
-from keras import ops
 
 from keras_bert.input_checks import check_integer
 from keras_bert.layers.bert_embeddings import BertEmbeddings

@@ -135,4 +135,4 @@ class FrozenInference:
 def _array_batches(arrays, batch_size):
     rows = len(keras.tree.flatten(arrays)[0])
     for start in range(0, rows, batch_size):
-        yield keras.tree.map_structure(lambda a: a[start : start + batch_size], arrays)
+        yield keras.tree.map_structure(lambda a, start=start: a[start : start + batch_size], arrays)

@@ -114,7 +114,7 @@ class TokenLabeler:
             "word_index": np.full(size, -1, "int32"),
             "sentence_index": np.array([r[0] for r in rows], "int32"),
         }
-        for w, (n, ids, words, first, label_of) in enumerate(rows):
+        for w, (_, ids, words, first, label_of) in enumerate(rows):
             k = len(ids)
             out["token_ids"][w, : k + 2] = [t.cls_id, *ids, t.sep_id]
             out["padding_mask"][w, : k + 2] = 1

@@ -11,7 +11,6 @@ from pipelines.vocabulary import (
     vocabulary_file,
 )
 
-
 # A line the fast path tokenizes: printable ASCII, tab, newline, carriage return (no
 # control characters to delete, nothing to normalize but ASCII case).
 ASCII_LINE = "[\t\n\r -~]*"

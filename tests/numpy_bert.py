@@ -89,7 +89,7 @@ def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers):
     for i in range(num_layers):
         p = f"bert/encoder/layer_{i}"
 
-        def dense(v, name):
+        def dense(v, name, p=p):
             return v @ w[f"{p}/{name}/kernel"] + w[f"{p}/{name}/bias"]
 
         def heads(v):  # [B, T, N, H] -> [B, N, T, H]

@@ -61,8 +61,7 @@ def test_other_axes_use_keras_own_call():
 
 
 def test_a_block_uses_it_in_training_and_inference(monkeypatch):
-    from keras_bert.layers import TransformerEncoder
-    from keras_bert.layers import bert_layer_norm
+    from keras_bert.layers import TransformerEncoder, bert_layer_norm
 
     calls, normalize = [], bert_layer_norm._normalize
     monkeypatch.setattr(

@@ -69,8 +69,8 @@ def _argv(tmp_path, checkpoint, train, *extra):  # noqa: F811
 def test_labels_that_cannot_train_a_classifier(
     tmp_path,
     capsys,
-    checkpoint,
-    rows,  # noqa: F811
+    checkpoint,  # noqa: F811
+    rows,
     extra,
     message,
 ):
@@ -209,8 +209,8 @@ def test_a_malformed_tf_config_is_one_line_with_any_strategy(
     tmp_path,
     capsys,
     monkeypatch,
-    checkpoint,
-    config,  # noqa: F811
+    checkpoint,  # noqa: F811
+    config,
     message,
 ):
     monkeypatch.setenv("TF_CONFIG", config)

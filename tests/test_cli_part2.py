@@ -18,7 +18,7 @@ from tests.test_cli_finetune import checkpoint  # noqa: F401  (the tiny encoder 
 FILLER = "the a quick brown fox jump over lazy cat news day good bad stock price".split()
 
 
-def _common(tmp_path, checkpoint, kind, train, validation, *extra):
+def _common(tmp_path, weights, kind, train, validation, *extra):
     return [
         "finetune",
         kind,
@@ -27,7 +27,7 @@ def _common(tmp_path, checkpoint, kind, train, validation, *extra):
         "--validation",
         validation,
         "--weights",
-        checkpoint,
+        weights,
         "--out",
         str(tmp_path / kind),
         "--batch-size",

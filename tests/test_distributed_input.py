@@ -68,7 +68,7 @@ def test_classification_and_choice_datasets_split_like_one_device():
     )
     for buckets in (None, True):
         assert_split_like_global(
-            lambda c: classification_dataset(
+            lambda c, buckets=buckets: classification_dataset(
                 examples,
                 preprocessor,
                 8,

@@ -112,8 +112,8 @@ def test_fused_and_keras_steps_agree_on_a_model():
         )
         if not fused:
             model.optimizer._fused = lambda variable: False
-            model.optimizer._clip_gradients = lambda grads: keras.optimizers.AdamW._clip_gradients(
-                model.optimizer, grads
+            model.optimizer._clip_gradients = lambda grads, model=model: (
+                keras.optimizers.AdamW._clip_gradients(model.optimizer, grads)
             )
         model.fit(x, y, batch_size=5, epochs=3, verbose=0)
         weights[fused] = [np.asarray(w) for w in model.weights]

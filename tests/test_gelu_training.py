@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.layers import TransformerEncoder
-from keras_bert.layers import activations
+from keras_bert.layers import TransformerEncoder, activations
 from keras_bert.layers.activations import gelu_exact_training
 
 

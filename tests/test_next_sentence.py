@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from pipelines.next_sentence import make_pairs
@@ -83,7 +82,10 @@ def test_short_seq_prob_shortens_targets():
     docs = corpus(300, sentences=20, length=5)
     long = make_pairs(docs, 60, tf.constant([1, 1]), short_seq_prob=0.0)
     short = make_pairs(docs, 60, tf.constant([1, 1]), short_seq_prob=1.0)
-    mean = lambda p: np.mean([len(x) + len(y) for x, y in zip(p[0].to_list(), p[1].to_list())])
+
+    def mean(p):
+        return np.mean([len(x) + len(y) for x, y in zip(p[0].to_list(), p[1].to_list())])
+
     assert mean(short) < 0.8 * mean(long)
 
 

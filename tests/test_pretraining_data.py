@@ -111,11 +111,13 @@ def test_batches_have_the_pretraining_features(tokenizer, corpus_path):
 
 
 def test_seeded_datasets_repeat_and_start_step_reseeds(tokenizer, corpus_path):
-    make = lambda seed, step=0: first_batch(
-        pretraining_dataset(
-            corpus_path, tokenizer, 24, 4, seed=seed, start_step=step, for_fit=False
+    def make(seed, step=0):
+        return first_batch(
+            pretraining_dataset(
+                corpus_path, tokenizer, 24, 4, seed=seed, start_step=step, for_fit=False
+            )
         )
-    )
+
     a, b, c = make(5), make(5), make(5, step=100)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
+from keras_bert.metrics import scores
 from pipelines.conll import read_conll
 from pipelines.squad import read_squad
 from pipelines.text_folders import folder_examples
 from pipelines.text_table import label_name, read_examples
-from keras_bert.metrics import scores
 
 
 def _write(path, text):

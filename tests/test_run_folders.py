@@ -159,8 +159,9 @@ def test_a_one_epoch_run_numbers_its_one_segment(one_epoch_run, tmp_path, capfd,
 
 
 def test_a_diverged_loss_ends_the_run_before_its_checkpoint(tmp_path):
-    from keras_bert.cli.training_loop import train_in_segments
     import tensorflow as tf
+
+    from keras_bert.cli.training_loop import train_in_segments
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")

@@ -9,8 +9,7 @@ import pytest
 import tensorflow as tf
 
 from keras_bert import layer_norm_onednn, softmax_onednn
-from keras_bert.layers import TransformerEncoder
-from keras_bert.layers import transformer_encoder
+from keras_bert.layers import TransformerEncoder, transformer_encoder
 from tests import cpu_kernels
 
 pytestmark = pytest.mark.skipif(

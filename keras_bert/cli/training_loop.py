@@ -62,7 +62,7 @@ def train_in_segments(
         history = _train(
             model,
             trainer,
-            lambda context: segment_data(step, count, context),
+            lambda context, step=step, count=count: segment_data(step, count, context),
             count,
             segment,
             callbacks,

@@ -4,10 +4,10 @@ from keras_bert.layers.activations import get_activation
 from keras_bert.layers.bert_embeddings import BertEmbeddings
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.choice_reshape import ChoiceReshape
-from keras_bert.layers.mask_dropout import MaskDropout
-from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.frozen_features import FrozenFeatures
 from keras_bert.layers.int8_dense import Int8Dense
+from keras_bert.layers.mask_dropout import MaskDropout
+from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.mean_pooling import MeanPooling
 from keras_bert.layers.next_sentence_head import NextSentenceHead
 from keras_bert.layers.scalar_mix import ScalarMix
