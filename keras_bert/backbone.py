@@ -26,6 +26,7 @@ class BertBackbone(keras.Model):
     drawn apart.
 
     Example:
+    >>> from keras import ops
     >>> model = BertBackbone(vocabulary_size=11, num_layers=2, num_heads=2,
     ...                      hidden_dim=6, intermediate_dim=10)
     >>> inputs = {"token_ids": ops.ones((2, 7), "int32"),

@@ -20,7 +20,7 @@ def softmax_dropout(scores, drop):
     >>> keep = ops.convert_to_tensor([[2.0, 0.0, 2.0]])
     >>> [round(v, 4) for v in ops.convert_to_numpy(
     ...     softmax_dropout(scores, lambda probs: probs * keep))[0].tolist()]
-    [0.1807, 0.0, 1.3305]
+    [0.1801, 0.0, 1.3305]
 
     Args:
         scores: float32 tensor, softmax over its last axis.
