@@ -10,7 +10,7 @@ from keras_bert import cli
 from tests.glue_files import write_glue
 from tests.test_cli_errors import fails
 from tests.test_cli_finetune import checkpoint, table_args  # noqa: F401
-from tests.test_cli_part2 import _common, _conll_file, _squad_file
+from tests.test_cli_squad_conll_swag import _common, _conll_file, _squad_file
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.test_cli_finetune import checkpoint, write_table  # noqa: F401  (fixture)
-from tests.test_cli_part2 import _conll_file
+from tests.test_cli_squad_conll_swag import _conll_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")

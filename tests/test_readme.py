@@ -22,8 +22,8 @@ NOT_RUN = {
     "PredictionServiceStub": "needs a running TF Serving; tests/test_export.py runs it "
     "against an export through a local stub",
     'read_squad("train-v2.0.json")': "needs Google's checkpoint and the SQuAD files (neither "
-    "can be downloaded here); tests/test_squad.py and tests/test_cli_part2.py run the same "
-    "calls on fixtures",
+    "can be downloaded here); tests/test_squad.py and tests/test_cli_squad_conll_swag.py "
+    "run the same calls on fixtures",
     "TF_CONFIG=": "needs several machines; tests/test_distributed_training.py runs the "
     "same command as 2 worker processes on 127.0.0.1",
     "gcloud compute tpus": "needs a Cloud TPU VM; tests/test_distributed_input.py checks "

@@ -299,7 +299,7 @@ def test_swag_finetune_evaluate_predict(tmp_path, checkpoint, capsys):  # noqa: 
     assert capsys.readouterr().out.strip() == "1\tthe good brown fox"
 
 
-def test_part2_usage_errors(tmp_path, checkpoint, capsys):  # noqa: F811
+def test_squad_conll_swag_usage_errors(tmp_path, checkpoint, capsys):  # noqa: F811
     assert (
         cli.main(["finetune", "squad", "--weights", checkpoint, "--out", str(tmp_path / "x")]) == 2
     )

@@ -1,5 +1,6 @@
-"""The part-2 task models (span extractor, token classifier, feature tagger, multiple
-choice): the shared harness, NumPy references, and Google run_squad.py checkpoints."""
+"""The span, token and choice task models (span extractor, token classifier, feature
+tagger, multiple choice): the shared harness, NumPy references, and Google run_squad.py
+checkpoints."""
 
 import keras
 import numpy as np
