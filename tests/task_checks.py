@@ -9,17 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_bert
-
-# The one tiny config for task tests: odd sizes catch transposed axes.
-TINY = dict(
-    vocabulary_size=13,
-    num_layers=2,
-    num_heads=2,
-    hidden_dim=6,
-    intermediate_dim=10,
-    max_sequence_length=9,
-)
-SEQ = 7
+from tests.tiny import SEQ, TINY  # noqa: F401  (re-exported for the task tests)
 
 
 def tiny_inputs(batch=4, seq=SEQ, seed=0, vocabulary_size=TINY["vocabulary_size"]):

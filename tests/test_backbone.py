@@ -5,22 +5,13 @@ import pytest
 from keras_bert import BertBackbone, checkpoints
 from tests import numpy_bert
 from tests.model_checks import run_model_checks
+from tests.tiny import HEADS, HIDDEN, INTER, LAYERS, MAX_POS, SEQ, VOCAB, tiny
 
 # Odd sizes catch transposed axes: hidden 6, 2 heads, intermediate 10, seq 7.
-VOCAB, HIDDEN, HEADS, INTER, LAYERS, SEQ, MAX_POS = 13, 6, 2, 10, 2, 7, 9
 
 
 def tiny_backbone(**kwargs):
-    config = dict(
-        vocabulary_size=VOCAB,
-        num_layers=LAYERS,
-        num_heads=HEADS,
-        hidden_dim=HIDDEN,
-        intermediate_dim=INTER,
-        max_sequence_length=MAX_POS,
-    )
-    config.update(kwargs)
-    return BertBackbone(**config)
+    return BertBackbone(**tiny(**kwargs))
 
 
 def tiny_inputs(batch=3, seq=SEQ, seed=0):

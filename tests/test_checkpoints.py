@@ -10,8 +10,9 @@ from keras_bert import checkpoints
 from keras_bert.layers import MaskedLMHead, NextSentenceHead
 from tests import numpy_bert
 from tests.checkpoint_files import tf1_config, tiny_weights, write_hf, write_tf1
+from tests.tiny import HEADS, HIDDEN, INTER, LAYERS
 
-VOCAB, HIDDEN, LAYERS, HEADS, INTER = 11, 6, 2, 2, 10
+VOCAB = 11  # The TF1 checkpoints' vocabulary; the rest is the tiny encoder.
 CONFIG = tf1_config(VOCAB, HIDDEN, LAYERS, HEADS, INTER)
 
 

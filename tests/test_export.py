@@ -22,17 +22,10 @@ from tests.serving_checks import (
     ops_outside_serving,
     signature_op_types,
 )
+from tests.tiny import tiny
 
 SEQ = 16
-TINY = dict(
-    vocabulary_size=71,
-    num_layers=1,
-    hidden_dim=6,
-    num_heads=2,
-    intermediate_dim=10,
-    max_sequence_length=SEQ,
-    dropout=0.0,
-)
+TINY = tiny(vocabulary_size=71, num_layers=1, max_sequence_length=SEQ, dropout=0.0)
 TEXTS = ["The quick brown fox.", "", "日本 straße naïve café " * 10, "dog"]
 PAIRS = ["a lazy dog", "news", "the stock price fell", "good day"]
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_bert.training import make_optimizer
+from tests.tiny import tiny
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the fused kernels are TensorFlow's"
@@ -102,12 +103,7 @@ def test_fused_and_keras_steps_agree_on_a_model():
             "tiny",
             task="classification",
             num_classes=2,
-            num_layers=1,
-            vocabulary_size=30,
-            hidden_dim=6,
-            num_heads=2,
-            intermediate_dim=10,
-            dropout=0.0,
+            **tiny(num_layers=1, vocabulary_size=30, dropout=0.0),
             total_steps=4,
         )
         if not fused:

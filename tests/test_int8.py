@@ -14,6 +14,7 @@ from keras_bert.layers import Int8Dense
 from keras_bert.layers.int8_dense import _fast_kernels
 from tests import cpu_kernels
 from tests.conftest import minilm_dir
+from tests.tiny import tiny
 
 
 def numpy_int8_dense(x, kernel, bias):
@@ -144,9 +145,7 @@ def tiny_inputs(batch=3, seq=7):
 
 def test_quantize_int8_backbone_saves_and_reloads(tmp_path):
     keras.utils.set_random_seed(3)
-    model = keras_bert.BertBackbone(
-        vocabulary_size=30, num_layers=2, num_heads=2, hidden_dim=6, intermediate_dim=10
-    )
+    model = keras_bert.BertBackbone(**tiny(vocabulary_size=30))
     x = tiny_inputs()
     exact = model(x)["sequence_output"].numpy()
     float_paths = len(model.weights)
@@ -172,11 +171,7 @@ def test_quantize_int8_task_model_and_refusals():
         "tiny",
         task="classification",
         num_classes=3,
-        num_layers=1,
-        vocabulary_size=30,
-        hidden_dim=6,
-        num_heads=2,
-        intermediate_dim=10,
+        **tiny(num_layers=1, vocabulary_size=30),
     )
     x = tiny_inputs()
     exact = task.predict(x, verbose=0)
@@ -185,14 +180,7 @@ def test_quantize_int8_task_model_and_refusals():
     assert not np.array_equal(got, exact) and np.abs(got - exact).max() < 0.05
     with pytest.raises(ValueError, match="no BertBackbone"):
         keras_bert.quantize_int8(keras.Sequential([keras.layers.Dense(2)]))
-    bf16 = keras_bert.BertBackbone(
-        vocabulary_size=30,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=6,
-        intermediate_dim=10,
-        dtype="bfloat16",
-    )
+    bf16 = keras_bert.BertBackbone(**tiny(vocabulary_size=30, num_layers=1, dtype="bfloat16"))
     with pytest.raises(ValueError, match="float32"):
         keras_bert.quantize_int8(bf16)
 

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from pipelines import BertPreprocessor, BertTokenizer, pack_segments
 from tests.conftest import minilm_dir
+from tests.tiny import tiny
 
 
 def longest_first(lengths, budget):
@@ -85,12 +86,7 @@ def test_output_feeds_the_backbone(vocab_path):
 
     pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=7)
     backbone = keras_bert.BertBackbone(
-        vocabulary_size=pre.tokenizer.vocabulary_size,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=6,
-        intermediate_dim=10,
-        max_sequence_length=7,
+        **tiny(vocabulary_size=pre.tokenizer.vocabulary_size, num_layers=1, max_sequence_length=7)
     )
     dataset = tf.data.Dataset.from_tensor_slices(["hello world", "the dog", "a"]).batch(2)
     outputs = backbone.predict(dataset.map(pre), verbose=0)

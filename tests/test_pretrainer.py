@@ -6,20 +6,13 @@ import keras_bert
 from keras_bert import BertBackbone, BertPretrainer, checkpoints
 from keras_bert.training import BertAdamW, WarmupLinearDecay, make_optimizer
 from tests.model_checks import run_model_checks
+from tests.tiny import tiny
 
 VOCAB = 13
 
 
 def backbone(**kwargs):
-    return BertBackbone(
-        vocabulary_size=VOCAB,
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=6,
-        intermediate_dim=10,
-        max_sequence_length=9,
-        **kwargs,
-    )
+    return BertBackbone(**tiny(vocabulary_size=VOCAB, **kwargs))
 
 
 def batch(size=4, seq=7, predictions=3, seed=0):

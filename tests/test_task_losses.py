@@ -7,16 +7,9 @@ import numpy as np
 import pytest
 
 import keras_bert
+from tests.tiny import tiny
 
-TINY = dict(
-    vocabulary_size=23,
-    num_layers=1,
-    hidden_dim=6,
-    num_heads=2,
-    intermediate_dim=10,
-    max_sequence_length=16,
-    dropout=0.0,
-)
+TINY = tiny(vocabulary_size=23, num_layers=1, max_sequence_length=16, dropout=0.0)
 
 
 def _numpy_cross_entropy(logits, labels):

@@ -13,8 +13,9 @@ from tests import numpy_bert
 from tests.checkpoint_files import tf1_config, tiny_weights, write_tf1
 from tests.model_checks import run_model_checks
 from tests.task_checks import TINY, build_tiny, run_task_checks, tiny_inputs
+from tests.tiny import HEADS, HIDDEN, INTER, LAYERS
 
-VOCAB, HIDDEN, LAYERS, HEADS, INTER = 11, 6, 2, 2, 10
+VOCAB = 11  # The TF1 checkpoints' vocabulary; the rest is the tiny encoder.
 CONFIG = tf1_config(VOCAB, HIDDEN, LAYERS, HEADS, INTER)
 
 
