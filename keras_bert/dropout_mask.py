@@ -1,12 +1,11 @@
 """Dropout keep masks on TensorFlow from 16 random bits per decision.
 
 `keras.random.uniform` draws 32 random bits (a Philox counter) for every element, and
-on a CPU the generator, not the comparison, is most of a dropout's cost: for the
-attention probabilities of a MiniLM training step (32 x 12 x 128 x 128 per block),
-35 ms of a 61 ms mask-and-multiply. Here each 32-bit draw makes two decisions: the
-draws are bit-cast to pairs of uint16 (free: a view) and compared with
-`round(rate * 65536)`, so the drop probability is the rate to within 2**-17, and
-half the random numbers are drawn (29 ms for the same mask and multiply).
+on a CPU the generator, not the comparison, is most of a dropout's cost. Here each
+32-bit draw makes two decisions: the draws are bit-cast to pairs of uint16 (free: a
+view) and compared with `round(rate * 65536)`, so the drop probability is the rate to
+within 2**-17, and half the random numbers are drawn (figures: `benchmarks/README.md`,
+"Figures behind design choices").
 
 TensorFlow is imported lazily: `import keras_bert` does not load it.
 """
@@ -65,9 +64,7 @@ def _mask(bits, threshold, scale, dtype):
 
 def dropped(x, bits, rate, dtype):
     """`cast(x, dtype) * keep_mask` for the mask of `bits` (from `random_bits`), in one
-    XLA kernel: the mask is never written out. For the attention probabilities of a
-    MiniLM float32 step (32 x 12 x 128 x 128 a block) softmax, dropout and their
-    gradient take 17.4 ms instead of 18.8 ms, with the same numbers.
+    XLA kernel: the mask is never written out (the same numbers, a pass less).
 
     Args:
         x: the tensor to drop from, shaped like `bits`.

@@ -47,11 +47,11 @@ class FrozenInference:
     Because its weights never change, the kernels may keep them rearranged once. On
     TensorFlow's x86 CPUs (oneDNN):
     - bfloat16 encoder blocks run each dense layer (with its bias, and its GELU or
-      residual add) on oneDNN's blocked bf16 kernels (`keras_bert.frozen_matmul`):
-      MiniLM +6-7%, BERT-base +3% against the model's own call, the same outputs to
-      bf16 rounding;
-    - int8 blocks (`quantize_int8`) keep their int8 weights prepared: MiniLM +5%;
+      residual add) on oneDNN's blocked bf16 kernels (`keras_bert.frozen_matmul`), the
+      same outputs to bf16 rounding;
+    - int8 blocks (`quantize_int8`) keep their int8 weights prepared;
     - float32 runs as the model's call does.
+    (`benchmarks/inference.py` measures each against the model's own call.)
     Elsewhere (other backends, GPUs, XLA) it is the model's call on the copy, compiled
     (`tf.function`, `jax.jit`). The copy and the kept forms cost memory: about two more
     times the weights.

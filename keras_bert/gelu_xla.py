@@ -5,9 +5,8 @@
 over the block's largest activations (casts, erf, exp, products); XLA compiles each
 of the two into one loop that reads the input and writes the result in its dtype.
 Two one-output kernels, because XLA's two-output fusion of the formula measured
-slower than both of them together. GELU forward and backward, on a 2-core AVX-512
-CPU: float32 (4096, 1536), MiniLM's, 16-19 ms as TensorFlow ops, 7.5 ms here;
-bfloat16 (4096, 3072), BERT-base's, 30-37 ms against 15-17 ms.
+slower than both of them together; the pair takes about half the time of the
+TensorFlow ops (figures: `benchmarks/README.md`, "Figures behind design choices").
 
 TensorFlow is imported lazily: `import keras_bert` does not load it.
 """

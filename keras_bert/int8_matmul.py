@@ -4,8 +4,8 @@ Keras's own int8 path (`model.quantize("int8")`) runs its int8 x int8 matmul on
 TensorFlow's generic kernels, slower than float32 on CPU. TensorFlow's x86 builds also
 carry oneDNN's quantized matmul (`_QuantizedMatMul`: uint8 activations, int8 weights
 with one scale per output column, int32 accumulation, float32 output with the scales,
-the bias and an activation applied inside), which runs at 3x the float32 matmul rate
-on AVX-512 VNNI. This module drives it.
+the bias and an activation applied inside), several times the float32 matmul rate on
+AVX-512 VNNI (`benchmarks/int8_kernel.py`). This module drives it.
 
 The scheme: weights int8, symmetric, one scale per output column `s_w` (one scale per
 matrix, PyTorch's default, loses too much on real BERT weights: the feed-forward
@@ -20,7 +20,8 @@ oneDNN computes it all in one kernel: the matmul, both scales, the bias (the bra
 a vector formed per call) and, for the intermediate layer, GELU (`FUSED_ACTIVATIONS`).
 The kernel is told the codes are plain scaled ones (`SCALED`, zero at code 0): with
 the offset `lo` in the bias, TensorFlow's own offset correction (`MIN_FIRST`, a
-single-threaded pass over the weights at every call, 7-18% of an int8 encoder's time)
+single-threaded pass over the weights at every call, a measurable share of an int8
+encoder's time)
 is not needed. `available()` checks once per process that the kernel exists and
 computes exactly this (small cases against NumPy, with and without GELU); where it
 does not (another backend, `TF_ENABLE_ONEDNN_OPTS=0`, a build without oneDNN)

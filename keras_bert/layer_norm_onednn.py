@@ -3,11 +3,9 @@
 TensorFlow's x86 builds carry oneDNN's layer normalization (`_MklLayerNorm`: the
 moments and the normalization, scale and shift in one op). TensorFlow's graph rewrite
 puts it in place of tf.keras 2's LayerNormalization pattern only; Keras 3's formula is
-eight TensorFlow ops (moments, rsqrt, products, sums), each a pass over the rows. On a
-2-core AVX-512 CPU, a BERT-base LayerNorm's float32 (1024, 768): 1.2 ms as those ops,
-0.29 ms as the kernel. `BertLayerNorm` calls it in inference; the encoder at batch 8,
-sequence 128 runs 2% (BERT-base) to 4% (MiniLM) faster with float32 weights and 4% to
-8% with bfloat16 ones (`benchmarks/layer_norm.py`, interleaved in one process).
+eight TensorFlow ops (moments, rsqrt, products, sums), each a pass over the rows; the
+kernel is one. `BertLayerNorm` calls it in inference (`benchmarks/layer_norm.py`
+measures both, the op alone and the whole encoder; figures in `benchmarks/README.md`).
 
 The kernel serves a call only where that is correct and safe (`usable`):
 - `available()`: once per process, the kernel runs here and gives NumPy's numbers on a

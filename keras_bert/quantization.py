@@ -18,7 +18,7 @@ def quantize_int8(model):
     scale per output column, inputs coded in uint8 with the range measured at each call
     (PyTorch's dynamic int8 quantization, with per-column weight scales: one scale per
     matrix loses too much on real BERT weights). On TensorFlow's x86 CPUs they run on
-    oneDNN's int8 kernels, about 2.5x float32 on BERT-base; embeddings, LayerNorms,
+    oneDNN's int8 kernels (`benchmarks/inference.py`); embeddings, LayerNorms,
     attention scores, the pooler and task heads stay float32. The result is for
     inference (`predict`, `evaluate --int8`); it saves and reloads (`.keras`) as int8,
     but `saved_models.export` refuses it (TF Serving may lack the kernels).

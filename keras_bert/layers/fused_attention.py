@@ -2,8 +2,8 @@
 
 On JAX, a padding mask that is a prefix (every row's real tokens first, at least one)
 goes to the kernel as key lengths: cuDNN's padding mode, which skips the padded keys
-instead of reading a mask tensor for every query (BERT-base inference on an H200 ran 7%
-faster at s128 and s512 with lengths alone, `benchmarks/gpu_mask_probe.py`). Any other
+instead of reading a mask tensor for every query (`benchmarks/gpu_mask_probe.py`
+measures both; figures in `benchmarks/README.md`). Any other
 mask (left padding, holes, an empty row) takes the mask-tensor path: `jax.lax.cond`
 decides per batch, in the graph.
 """
