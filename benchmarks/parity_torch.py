@@ -97,11 +97,11 @@ def _loss(model, task, batch):
     features, labels = batch[0], batch[1]
     inputs = _torch_inputs(features)
     if task == "question_answering":
-        return model(
-            **inputs,
-            start_positions=torch.as_tensor(labels["start_logits"]),
-            end_positions=torch.as_tensor(labels["end_logits"]),
-        ).loss
+        start, end = (
+            torch.as_tensor(labels[name], dtype=torch.long)
+            for name in ("start_logits", "end_logits")
+        )
+        return model(**inputs, start_positions=start, end_positions=end).loss
     labels = np.asarray(labels)
     if task == "token_classification":  # Unlabelled pieces: transformers' ignore_index.
         labels = np.where(np.asarray(batch[2]) > 0, labels, -100)
