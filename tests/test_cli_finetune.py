@@ -53,32 +53,19 @@ def write_table(path, rows, seed=0):
 
 
 def table_args(tmp_path, checkpoint, out="run", *extra, rows=40):
+    """A tsv run on fresh files in `tmp_path` (40 training and 12 validation rows)."""
+    train = write_table(tmp_path / "train.tsv", rows)
+    dev = write_table(tmp_path / "dev.tsv", 12, seed=1)
+    return run_args(train, dev, checkpoint, tmp_path / out, "--verbose", "2", *extra)
+
+
+def run_args(train, dev, checkpoint, out, *extra):
+    """The tiny tsv run's command line on the given files."""
+    recipe = "--seq-len 16 --batch-size 8 --learning-rate 3e-3 --head-dropout 0".split()
+    columns = ["--text-column", "text", "--label-column", "label"]
     return [
-        "finetune",
-        "tsv",
-        "--train",
-        write_table(tmp_path / "train.tsv", rows),
-        "--validation",
-        write_table(tmp_path / "dev.tsv", 12, seed=1),
-        "--text-column",
-        "text",
-        "--label-column",
-        "label",
-        "--weights",
-        checkpoint,
-        "--out",
-        str(tmp_path / out),
-        "--seq-len",
-        "16",
-        "--batch-size",
-        "8",
-        "--learning-rate",
-        "3e-3",
-        "--head-dropout",
-        "0",
-        "--verbose",
-        "2",
-        *extra,
+        *("finetune", "tsv", "--train", str(train), "--validation", str(dev), *columns),
+        *("--weights", checkpoint, "--out", str(out), *recipe, *extra),
     ]
 
 

@@ -15,7 +15,7 @@ from keras_bert import cli
 from keras_bert.cli.common import UsageError, save_atomically
 from keras_bert.cli.run_folder import RunFolder
 from tests.test_cli_errors import fails
-from tests.test_cli_finetune import checkpoint, table_args, write_table  # noqa: F401
+from tests.test_cli_finetune import checkpoint, run_args, table_args, write_table  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -33,35 +33,10 @@ def _copy(one_epoch_run, tmp_path):
 
 def _argv(folder, checkpoint, *extra):  # noqa: F811
     """The run's own command line (its files are already in `folder`)."""
-    argv = [
-        "finetune",
-        "tsv",
-        "--train",
-        str(folder / "train.tsv"),
-        "--validation",
-        str(folder / "dev.tsv"),
-        "--text-column",
-        "text",
-        "--label-column",
-        "label",
-        "--weights",
-        checkpoint,
-        "--out",
-        str(folder / "run"),
-        "--seq-len",
-        "16",
-        "--batch-size",
-        "8",
-        "--learning-rate",
-        "3e-3",
-        "--head-dropout",
-        "0",
-        "--verbose",
-        "0",
-        "--epochs",
-        "1",
-    ]
-    return argv + list(extra)
+    train, dev = folder / "train.tsv", folder / "dev.tsv"
+    return run_args(
+        train, dev, checkpoint, folder / "run", "--verbose", "0", "--epochs", "1", *extra
+    )
 
 
 @pytest.fixture
