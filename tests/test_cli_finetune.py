@@ -59,6 +59,13 @@ def table_args(tmp_path, checkpoint, out="run", *extra, rows=40):
     return run_args(train, dev, checkpoint, tmp_path / out, "--verbose", "2", *extra)
 
 
+def folders_args(data, checkpoint, out, *extra):
+    """A one-epoch `finetune folders` run of the tiny encoder on `data`."""
+    recipe = "--epochs 1 --seq-len 16 --batch-size 4 --verbose 0".split()
+    places = ("--train", str(data), "--weights", checkpoint, "--out", str(out))
+    return ["finetune", "folders", *places, *recipe, *extra]
+
+
 def run_args(train, dev, checkpoint, out, *extra):
     """The tiny tsv run's command line on the given files."""
     recipe = "--seq-len 16 --batch-size 8 --learning-rate 3e-3 --head-dropout 0".split()
@@ -187,29 +194,7 @@ def test_class_folders_with_a_seeded_split(tmp_path, checkpoint):
         for i in range(10):
             (tmp_path / "data" / label / f"{i:03d}.txt").write_text(texts[i % len(texts)])
     out = tmp_path / "run"
-    assert (
-        cli.main(
-            [
-                "finetune",
-                "folders",
-                "--train",
-                str(tmp_path / "data"),
-                "--weights",
-                checkpoint,
-                "--out",
-                str(out),
-                "--epochs",
-                "1",
-                "--seq-len",
-                "16",
-                "--batch-size",
-                "4",
-                "--verbose",
-                "0",
-            ]
-        )
-        == 0
-    )
+    assert cli.main(folders_args(tmp_path / "data", checkpoint, out)) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["train_examples"] == 16 and results["validation_examples"] == 4
 

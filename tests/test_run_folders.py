@@ -15,7 +15,13 @@ from keras_bert import cli
 from keras_bert.cli.common import UsageError, save_atomically
 from keras_bert.cli.run_folder import RunFolder
 from tests.test_cli_errors import fails
-from tests.test_cli_finetune import checkpoint, run_args, table_args, write_table  # noqa: F401
+from tests.test_cli_finetune import (  # noqa: F401
+    checkpoint,
+    folders_args,
+    run_args,
+    table_args,
+    write_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -211,24 +217,7 @@ def test_folders_without_validation_train_and_keep_the_last_model(tmp_path, caps
         os.makedirs(tmp_path / "data" / label)
         for i in range(2):  # 2 x 0.2 rounds to no file held out.
             (tmp_path / "data" / label / f"{i}.txt").write_text(text)
-    argv = [
-        "finetune",
-        "folders",
-        "--train",
-        str(tmp_path / "data"),
-        "--weights",
-        checkpoint,
-        "--out",
-        str(tmp_path / "run"),
-        "--epochs",
-        "1",
-        "--seq-len",
-        "16",
-        "--batch-size",
-        "4",
-        "--verbose",
-        "0",
-    ]
+    argv = folders_args(tmp_path / "data", checkpoint, tmp_path / "run")
     fails(capsys, argv, "validation_split 0.2 holds out no file")
     assert not (tmp_path / "run" / "checkpoints" / "state.json").exists()
     assert cli.main(argv + ["--validation-split", "0"]) == 0
