@@ -1,5 +1,5 @@
 """Attention's padding mask on GPUs, BERT-base bf16 inference on Keras's JAX backend, in
-one process, each variant of `keras_bert.layers.fused_attention` swapped in turn:
+one process, each variant of `keras_bert.kernels.fused_attention` swapped in turn:
 - ours: key lengths (cuDNN's padding mode) when every row is a non-empty prefix, else
   the mask tensor, chosen per batch by `jax.lax.cond`;
 - the mask tensor always (ours before the key-lengths path);
@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
 from benchmarks import gpu_jax as g  # noqa: E402
-from keras_bert.layers import fused_attention as fa  # noqa: E402
+from keras_bert.kernels import fused_attention as fa  # noqa: E402
 
 OURS = fa._jax_attention
 

@@ -14,7 +14,7 @@ On CPUs with AVX-512 VNNI (or AMX) the kernel multiplies bytes in one instructio
 both errors are float rounding. On AVX2-only CPUs oneDNN adds pairs of byte products
 in 16 bits: full-range codes saturate (a few percent of the output), 7-bit weight
 codes do not; the ratio columns show what int8 could gain there at best.
-`keras_bert.int8_matmul.available()` answers for this process.
+`keras_bert.kernels.int8_matmul.available()` answers for this process.
 
     python benchmarks/int8_kernel.py [--rounds 20]
 """
@@ -41,7 +41,7 @@ def kernel_error(x, weights, bias, largest):
     own input codes, as a share of the output's largest value: its arithmetic alone."""
     import tensorflow as tf
 
-    from keras_bert import int8_matmul
+    from keras_bert.kernels import int8_matmul
 
     codes, scale = kernel_codes(weights, largest)
     quantized = int8_matmul.quantize(x)
@@ -63,7 +63,7 @@ def paths(features, units, rng):
     the kernel's error with 8-bit and with 7-bit weight codes."""
     import tensorflow as tf
 
-    from keras_bert import frozen_inference, int8_matmul
+    from keras_bert.kernels import int8_matmul, switches
 
     weights = (rng.normal(size=(features, units)) * 0.05).astype("float32")
     bias = tf.constant(rng.normal(size=units).astype("float32"))
@@ -78,7 +78,7 @@ def paths(features, units, rng):
     as_float = tf.function(lambda x: tf.nn.bias_add(tf.matmul(x, kernel), bias))
     as_int8 = tf.function(lambda x: int8_matmul.matmul(int8_matmul.quantize(x), *args))
     x = tf.constant(rng.normal(size=(ROWS, features)).astype("float32"))
-    with frozen_inference.frozen_weights():
+    with switches.frozen_weights():
         kept = tf.function(lambda x: int8_matmul.matmul(int8_matmul.quantize(x), *args))
         kept(x)  # Traced while the weights are declared constant.
     errors = [kernel_error(x, weights, bias, largest) for largest in (127, 63)]
@@ -98,7 +98,7 @@ def median_times(calls, x, rounds):
 
 
 def cpu_line():
-    from keras_bert import onednn_probe
+    from keras_bert.kernels import onednn_probe
 
     flags = onednn_probe.cpu_flags() or set()
     shown = sorted(f for f in flags if f.startswith(("avx512", "amx", "avx_vnni", "avx2")))
@@ -111,10 +111,10 @@ def main():
     )
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    from keras_bert import int8_matmul
+    from keras_bert.kernels import int8_matmul
 
     print(f"CPU flags: {cpu_line()}")
-    print(f"keras_bert.int8_matmul.available(): {int8_matmul.available()}")
+    print(f"keras_bert.kernels.int8_matmul.available(): {int8_matmul.available()}")
     print(
         f"{'model':<7}{'shape (rows x in x out)':<24}{'float32 ms':>11}{'int8 ms':>9}"
         f"{'kept ms':>9}{'fp32/int8':>10}{'fp32/kept':>10}{'error w8':>11}{'error w7':>11}"

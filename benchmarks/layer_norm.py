@@ -97,7 +97,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--models", default="base,minilm")
     args = parser.parse_args()
-    from keras_bert import layer_norm_onednn as onednn
+    from keras_bert.kernels import layer_norm_onednn as onednn
 
     if not onednn.available():
         raise SystemExit(

@@ -25,9 +25,8 @@ _quiet_tensorflow_under_the_command_line()
 from keras_bert import checkpoints, distribute, layers, tasks, training  # noqa: E402
 from keras_bert.backbone import BertBackbone  # noqa: E402
 from keras_bert.builder import TASKS, build, task_options  # noqa: E402
-from keras_bert.frozen_inference import FrozenInference  # noqa: E402
+from keras_bert.inference import FrozenInference, quantize_int8  # noqa: E402
 from keras_bert.presets import PARAMETER_COUNTS, PRESETS, get_preset  # noqa: E402
-from keras_bert.quantization import quantize_int8  # noqa: E402
 from keras_bert.tasks import (  # noqa: E402
     BertClassifier,
     BertFeatureTagger,

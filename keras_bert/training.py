@@ -74,7 +74,7 @@ def adam_step(optimizer, gradient, variable, learning_rate):
 def _no_decay_optimizer(base, adamw=False):
     """`base` with BERT's weight-decay exclusions as config (they survive .keras reloads);
     `adamw`: Adam's step as Algorithm 1 (`adam_step`), on TensorFlow on its fused kernels
-    (`keras_bert.fused_adam`)."""
+    (`keras_bert.kernels.fused_adam`)."""
 
     class Optimizer(base):
         def __init__(self, no_decay=tuple(NO_DECAY), **kwargs):
@@ -101,7 +101,7 @@ def _no_decay_optimizer(base, adamw=False):
 
         def _clip_gradients(self, grads):
             if self.global_clipnorm and keras.backend.backend() == "tensorflow":
-                from keras_bert.fused_adam import clip_by_global_norm
+                from keras_bert.kernels.fused_adam import clip_by_global_norm
 
                 return clip_by_global_norm(grads, self.global_clipnorm)
             return super()._clip_gradients(grads)
@@ -112,7 +112,7 @@ def _no_decay_optimizer(base, adamw=False):
 
         def update_step(self, gradient, variable, learning_rate):
             if self._fused(variable):
-                from keras_bert.fused_adam import adamw_update
+                from keras_bert.kernels.fused_adam import adamw_update
 
                 return adamw_update(self, gradient, variable, learning_rate)
             if adamw and not self.amsgrad:  # AdamW on any backend: the same formulas.

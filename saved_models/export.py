@@ -7,7 +7,7 @@ import tempfile
 
 import tensorflow as tf
 
-from keras_bert import layer_norm_onednn
+from keras_bert.kernels import switches
 from saved_models.serving_files import write_warmup
 from saved_models.serving_module import ServingModule
 
@@ -78,7 +78,7 @@ def export(
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would hide it from a server
         # running as another user (TF Serving in a pod with runAsNonRoot).
         # Standard TensorFlow ops only (no oneDNN-only kernels): any TF Serving loads it.
-        with layer_norm_onednn.portable():
+        with switches.portable():
             module = ServingModule(model, preprocessor, segments, windower, **decoding)
             tf.saved_model.save(module, staging, signatures=module.signatures())
         write_warmup(staging, module.example_requests(), model_name)

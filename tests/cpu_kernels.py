@@ -7,7 +7,7 @@ neither (oneDNN's int8 there saturates 16-bit sums; TensorFlow's bfloat16 softma
 Eigen's, not the float32 one rounded).
 """
 
-from keras_bert import frozen_matmul, onednn_probe
+from keras_bert.kernels import frozen_matmul, onednn_probe
 
 FLAGS = onednn_probe.cpu_flags() or frozenset()
 BF16 = bool(FLAGS & frozen_matmul.BF16_CPU_FLAGS)

@@ -130,7 +130,7 @@ def attention(work):
     assert os.environ.get("KERAS_BACKEND") == "jax"
     import jax
 
-    from keras_bert.layers import fused_attention as module
+    from keras_bert.kernels import fused_attention as module
 
     inputs = dict(np.load(os.path.join(work, "attention_inputs.npz")))
     q, k, v = inputs.pop("query"), inputs.pop("key"), inputs.pop("value")

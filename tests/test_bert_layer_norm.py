@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert import layer_norm_onednn
+from keras_bert.kernels import layer_norm_onednn, switches
 from keras_bert.layers import BertLayerNorm
 
 
@@ -129,7 +129,7 @@ def test_xla_and_export_tracing_keep_standard_ops():
     fused = np.asarray(layer(x, training=False))
     compiled = tf.function(lambda x: layer(x, training=False), jit_compile=True)
     np.testing.assert_allclose(np.asarray(compiled(x)), fused, atol=2e-6)
-    with layer_norm_onednn.portable():
+    with switches.portable():
         assert not layer_norm_onednn.usable(x)
         ops = _graph_ops(lambda x: layer(x, training=False), x)
     assert not any(op.startswith("_Mkl") for op in ops), ops

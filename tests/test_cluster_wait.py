@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from keras_bert import cluster_wait
+from keras_bert.distribute import cluster_wait
 from tests.test_distributed_training import cluster, free_ports, pretrain_args  # noqa: F401
 
 

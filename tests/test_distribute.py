@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from keras_bert import distribute
+from keras_bert.distribute import strategy as distribute
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER = {"chief": ["127.0.0.1:2222"], "worker": ["127.0.0.1:2223", "127.0.0.1:2224"]}
@@ -57,7 +57,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from keras_bert import distribute
+from keras_bert.distribute import strategy as distribute
 strategy = distribute.auto(sys.argv[1], verbose=False)
 print(json.dumps({"name": type(strategy).__name__,
                   "replicas": strategy.num_replicas_in_sync}))

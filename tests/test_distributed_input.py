@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.distributed_trainer import check_static
+from keras_bert.distribute.distributed_trainer import check_static
 from pipelines import BertPreprocessor, BertTokenizer
 from pipelines.classification import classification_dataset
 from pipelines.pretraining import pretraining_dataset

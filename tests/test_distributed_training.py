@@ -352,7 +352,7 @@ def test_the_trainer_leaves_the_optimizer_as_fit_needs_it():
     import tensorflow as tf
 
     import keras_bert
-    from keras_bert.distributed_trainer import DistributedTrainer
+    from keras_bert.distribute.distributed_trainer import DistributedTrainer
 
     model = keras_bert.build(
         "tiny",

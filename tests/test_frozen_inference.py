@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import keras_bert
-from keras_bert import frozen_matmul, int8_matmul
+from keras_bert.kernels import frozen_matmul, int8_matmul
 from tests import cpu_kernels
 from tests.task_checks import TINY, tiny_inputs
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_bert.layers import TransformerEncoder, activations
 from keras_bert.layers.activations import gelu_exact_training
+from keras_bert.ops import gelu
 
 
 def numpy_gelu_and_slope(x):
@@ -36,7 +37,7 @@ def value_and_gradient(function, x, upstream):
 def xla(request, monkeypatch):
     """Which forward pass runs: TensorFlow's XLA kernels, or the backend-neutral
     formula (as JAX runs it); asserts afterwards that it ran."""
-    from keras_bert import gelu_xla
+    from keras_bert.kernels import gelu_xla
 
     calls, compiled = [], gelu_xla.gelu_and_slope
     monkeypatch.setattr(gelu_xla, "gelu_and_slope", lambda x: calls.append(1) or compiled(x))
@@ -121,15 +122,15 @@ def test_int8_blocks_keep_the_activation_inside_the_int8_layer():
 def test_erf_polynomial_gelu_is_as_exact_as_erf_and_serves_other_backends(monkeypatch):
     x = np.concatenate([np.linspace(-12, 12, 20001), [-1e-3, 0.0, 1e-3]]).astype("float32")
     want_y, want_slope = numpy_gelu_and_slope(x)
-    y, dx = value_and_gradient(activations.gelu_erf_polynomial, tf.constant(x), np.ones_like(x))
+    y, dx = value_and_gradient(gelu.gelu_erf_polynomial, tf.constant(x), np.ones_like(x))
     assert np.abs(np.asarray(y, "float64") - want_y).max() <= 5e-7  # erf's own: 3.9e-7
     assert np.abs(np.asarray(dx, "float64") - want_slope).max() <= 1e-6
     y_erf = np.asarray(erf_gelu(tf.constant(x)), "float64")
     assert np.abs(y_erf - want_y).max() <= 5e-7
     x16 = tf.constant(x, tf.bfloat16)
-    bf16 = activations.gelu_erf_polynomial(x16)
+    bf16 = gelu.gelu_erf_polynomial(x16)
     assert bf16.dtype == tf.bfloat16  # One rounding of the float32 result:
-    y32 = activations.gelu_erf_polynomial(tf.cast(x16, tf.float32))
+    y32 = gelu.gelu_erf_polynomial(tf.cast(x16, tf.float32))
     np.testing.assert_array_equal(bf16, tf.cast(y32, tf.bfloat16))
     assert activations.gelu_exact(tf.constant(1.0)).numpy() == erf_gelu(1.0).numpy()
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import keras_bert
-from keras_bert import int8_matmul
+from keras_bert.kernels import int8_matmul
 from keras_bert.layers import Int8Dense
 from keras_bert.layers.int8_dense import _fast_kernels
 from tests import cpu_kernels

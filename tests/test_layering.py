@@ -1,5 +1,7 @@
 """The dependency rules: model code never imports tensorflow_text or pipelines, pipelines
-never imports model code, and only the CLI wires the two together."""
+never imports model code, and only the CLI wires the two together; portable model code
+(layers, tasks, the backbone) never imports a backend, kernels never import model code,
+and only an export and FrozenInference set the execution switches."""
 
 import ast
 import os
@@ -48,20 +50,15 @@ TENSORFLOW_USERS = {
     "keras_bert/checkpoints/google_tf1.py",
     "keras_bert/checkpoints/model_garden.py",
     "keras_bert/input_checks.py",
-    "keras_bert/distribute.py",
-    "keras_bert/distributed_trainer.py",  # the loop on strategy.run
-    "keras_bert/dropout_mask.py",  # 16-bit dropout decisions (TF only)
-    "keras_bert/fused_adam.py",  # AdamW on TF's fused kernels (TF only)
-    "keras_bert/frozen_inference.py",  # tf.function on TensorFlow
-    "keras_bert/frozen_matmul.py",  # oneDNN's kept-weights dense kernel
-    "keras_bert/gelu_xla.py",  # The training GELU in XLA (TF only)
-    "keras_bert/int8_matmul.py",  # oneDNN's int8 kernels (CPU inference)
-    "keras_bert/layer_norm_onednn.py",  # oneDNN's LayerNorm (CPU inference)
-    "keras_bert/onednn_probe.py",  # their once-per-process check
-    "keras_bert/softmax_onednn.py",  # oneDNN's bf16 softmax (CPU inference)
+    "keras_bert/distribute/strategy.py",  # tf.distribute strategies
+    "keras_bert/distribute/distributed_trainer.py",  # the loop on strategy.run
+    "keras_bert/inference/frozen_inference.py",  # tf.function on TensorFlow
     "keras_bert/weighted_cross_entropy.py",  # its all-reduce under tf.distribute
-    "keras_bert/training.py",
-}  # dense embedding gradients (TF only)
+    "keras_bert/training.py",  # dense embedding gradients (TF only)
+}
+KERNELS = "keras_bert/kernels/"  # Every kernel module: oneDNN and XLA on TensorFlow.
+# Portable model code: the math of BERT in keras.ops, on any backend.
+PORTABLE = ("keras_bert/layers/", "keras_bert/tasks/", "keras_bert/backbone.py")
 
 
 def test_tensorflow_in_model_code_only_for_checkpoint_files_and_strategies():
@@ -70,12 +67,40 @@ def test_tensorflow_in_model_code_only_for_checkpoint_files_and_strategies():
     users = {
         rel
         for rel, path in modules("keras_bert")
-        if "tensorflow" in imported(path) and not rel.startswith("keras_bert/cli/")
+        if "tensorflow" in imported(path) and not rel.startswith(("keras_bert/cli/", KERNELS))
     }
     assert users <= TENSORFLOW_USERS, users
 
 
-@pytest.mark.parametrize("rel", sorted(TENSORFLOW_USERS))
+def test_portable_model_code_never_imports_a_backend():
+    # Not even lazily: a backend's fast path lives in keras_bert/kernels.
+    offenders = {
+        rel: sorted(imported(path) & {"tensorflow", "jax", "torch"})
+        for rel, path in modules("keras_bert")
+        if rel.startswith(PORTABLE)
+    }
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_kernels_never_import_model_code():
+    # Kernels are leaves: layers call them, never the reverse (no import circle).
+    model_code = ("keras_bert.layers", "keras_bert.tasks", "keras_bert.backbone")
+    offenders = {}
+    for rel, path in modules("keras_bert"):
+        if rel.startswith(KERNELS):
+            tree = ast.parse(open(path).read())
+            names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+            names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+            bad = sorted(n for n in names if n and n.startswith(model_code))
+            if bad:
+                offenders[rel] = bad
+    assert not offenders
+
+
+KERNEL_FILES = sorted(rel for rel, _ in modules("keras_bert") if rel.startswith(KERNELS))
+
+
+@pytest.mark.parametrize("rel", sorted(TENSORFLOW_USERS) + KERNEL_FILES)
 def test_model_code_imports_tensorflow_only_lazily(rel):
     # `import keras_bert` must not import TensorFlow (the JAX backend runs without it).
     tree = ast.parse(open(os.path.join(ROOT, rel)).read())
@@ -91,3 +116,21 @@ def test_model_code_imports_tensorflow_only_lazily(rel):
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert "tensorflow" not in top_level
+
+
+SWITCH_SETTERS = {"portable", "frozen_weights"}
+SWITCH_SETTING = {"saved_models/export.py", "keras_bert/inference/frozen_inference.py"}
+
+
+def test_only_export_and_inference_set_the_switches():
+    # Kernels read the switches; only an export and FrozenInference turn them on.
+    setters = set()
+    for package in ("keras_bert", "saved_models"):
+        for rel, path in modules(package):
+            tree = ast.parse(open(path).read())
+            for node in ast.walk(tree):
+                func = node.func if isinstance(node, ast.Call) else None
+                name = getattr(func, "attr", None) or getattr(func, "id", None)
+                if name in SWITCH_SETTERS and rel != "keras_bert/kernels/switches.py":
+                    setters.add(rel)
+    assert setters == SWITCH_SETTING

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert import layer_norm_onednn, softmax_onednn
+from keras_bert.kernels import softmax_onednn, switches
 from keras_bert.layers import TransformerEncoder, transformer_encoder
 from tests import cpu_kernels
 
@@ -103,7 +103,7 @@ def test_not_in_exports_xla_eager_or_float32():
         return block(x, padding_mask=mask, training=False)
 
     direct = np.asarray(tf.function(call)(x, mask), "float32")
-    with layer_norm_onednn.portable():
+    with switches.portable():
         assert _softmax_input_dtypes(call, x, mask) == [tf.float32]
     assert not softmax_onednn.usable(tf.zeros((2, 3), tf.bfloat16))  # Eager.
     compiled = np.asarray(tf.function(call, jit_compile=True)(x, mask), "float32")

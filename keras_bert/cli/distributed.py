@@ -83,7 +83,7 @@ class Setup:
         """DistributedTrainer for several replicas; None to train with `fit`."""
         if not self.distributed:
             return None
-        from keras_bert.distributed_trainer import DistributedTrainer
+        from keras_bert.distribute.distributed_trainer import DistributedTrainer
 
         return DistributedTrainer(model, self.strategy)
 
@@ -91,7 +91,8 @@ class Setup:
 def _strategy(args):
     """The strategy; a cluster that does not form (a timeout, Ctrl-C, SIGTERM) ends the
     process at once with one line: TensorFlow's wait cannot be stopped otherwise."""
-    from keras_bert import cluster_wait, distribute
+    from keras_bert import distribute
+    from keras_bert.distribute import cluster_wait
 
     if distribute.worker_count() > 1 and args.strategy in ("auto", "multi_worker"):
         task = distribute.tf_config().get("task", {})

@@ -1,4 +1,6 @@
-"""BERT's building blocks as Keras 3 layers (keras.ops only)."""
+"""BERT's building blocks as Keras 3 layers, written in keras.ops (no backend is imported
+here); on TensorFlow a few hand a call to a fast path in `keras_bert.kernels` where its
+gate allows, the keras.ops code being the fallback."""
 
 from keras_bert.layers.activations import get_activation
 from keras_bert.layers.bert_embeddings import BertEmbeddings

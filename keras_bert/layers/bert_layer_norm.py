@@ -15,7 +15,7 @@ class BertLayerNorm(keras.layers.LayerNormalization):
     `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`: about half the element-wise passes
     of automatic differentiation through Keras's formula (whose moments' gradient
     broadcasts and tiles). In inference on TensorFlow's CPUs the forward pass is
-    oneDNN's fused kernel where it is usable (`keras_bert.layer_norm_onednn`: not under
+    oneDNN's fused kernel where it is usable (`keras_bert.kernels.layer_norm_onednn`: not under
     XLA, not while exporting), with this gradient; otherwise inference is Keras's own
     call. Other axes, `rms_scaling`, or no `center`/`scale` always use Keras's call.
 
@@ -58,7 +58,7 @@ def _fused_kernel(x):
     """oneDNN's LayerNorm where it may serve float32 `x` now, else None."""
     if keras.backend.backend() != "tensorflow":
         return None
-    from keras_bert import layer_norm_onednn  # TensorFlow only.
+    from keras_bert.kernels import layer_norm_onednn  # TensorFlow only.
 
     return layer_norm_onednn.layer_norm if layer_norm_onednn.usable(x) else None
 

@@ -8,10 +8,10 @@ from keras_bert.layers.activations import get_activation
 
 
 def _fast_kernels():
-    """oneDNN's int8 kernels where TensorFlow has them (see `keras_bert.int8_matmul`)."""
+    """oneDNN's int8 kernels where TensorFlow has them (see `keras_bert.kernels.int8_matmul`)."""
     if keras.backend.backend() != "tensorflow":
         return None
-    from keras_bert import int8_matmul
+    from keras_bert.kernels import int8_matmul
 
     return int8_matmul if int8_matmul.available() else None
 

@@ -14,7 +14,7 @@ class MaskDropout(keras.layers.Layer):
     one multiply by the same mask. The attention probabilities are the largest tensors
     of a BERT training step (batch x heads x seq x seq), so that pass counts (see
     `benchmarks/finetuning.py`). On TensorFlow each 32-bit random draw makes two 16-bit
-    decisions (`keras_bert.dropout_mask`: half the random numbers; the drop
+    decisions (`keras_bert.kernels.dropout_mask`: half the random numbers; the drop
     probability is `round(rate * 65536) / 65536`).
     The random numbers come from the layer's own `SeedGenerator` (`seed` pins them).
 
@@ -50,7 +50,7 @@ class MaskDropout(keras.layers.Layer):
         `1 / (1 - rate)` where kept, 0 where dropped."""
         dtype = dtype or inputs.dtype
         if keras.backend.backend() == "tensorflow":
-            from keras_bert.dropout_mask import keep_mask  # Half the random draws.
+            from keras_bert.kernels.dropout_mask import keep_mask  # Half the random draws.
 
             return keep_mask(inputs, self.rate, self.seed_generator.next(), dtype)
         uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
@@ -66,7 +66,7 @@ class MaskDropout(keras.layers.Layer):
         numbers, compared and multiplied in one XLA kernel (`dropout_mask.dropped`)."""
         dtype = dtype or inputs.dtype
         if keras.backend.backend() == "tensorflow":
-            from keras_bert import dropout_mask
+            from keras_bert.kernels import dropout_mask
 
             bits = dropout_mask.random_bits(inputs, self.seed_generator.next())
             return lambda x: dropout_mask.dropped(x, bits, self.rate, dtype)

@@ -5,10 +5,10 @@ import math
 import keras
 from keras import ops
 
-from keras_bert import frozen_inference, frozen_matmul
+from keras_bert.kernels import frozen_matmul, switches
+from keras_bert.kernels.fused_attention import fused_attention
 from keras_bert.layers.activations import gelu_exact_training, get_activation, is_gelu_exact
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
-from keras_bert.layers.fused_attention import fused_attention
 from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.layers.softmax_dropout import softmax_dropout
@@ -36,11 +36,11 @@ class TransformerEncoder(keras.layers.Layer):
     the layout of the original TF1 checkpoints. Scores are scaled by 1/sqrt(head_dim),
     padded keys are masked before the softmax, and softmax and LayerNorm run in float32
     under mixed precision (in CPU inference on TensorFlow, oneDNN's softmax takes the
-    bfloat16 scores and computes in float32 inside: `keras_bert.softmax_onednn`). With
+    bfloat16 scores and computes in float32 inside: `keras_bert.kernels.softmax_onednn`). With
     `quantization="int8"` the six dense layers are `Int8Dense` (inference only;
     `quantize_int8()` converts a float block in place). Traced by `FrozenInference`
     (weights that never change), bfloat16 blocks on TensorFlow's CPUs run each dense
-    layer on oneDNN's kept-weights kernel (`keras_bert.frozen_matmul`).
+    layer on oneDNN's kept-weights kernel (`keras_bert.kernels.frozen_matmul`).
 
     Example:
     >>> block = TransformerEncoder(num_heads=2, intermediate_dim=10)
@@ -169,7 +169,7 @@ class TransformerEncoder(keras.layers.Layer):
         if (
             training
             or self.quantization is not None
-            or not frozen_inference.weights_frozen()
+            or not switches.weights_frozen()
             or keras.backend.backend() != "tensorflow"
         ):
             return False
@@ -367,9 +367,9 @@ class TransformerEncoder(keras.layers.Layer):
 
 def _bfloat16_softmax(scores):
     """Whether the softmax of these bfloat16 `scores` may run without the float32 casts
-    (`keras_bert.softmax_onednn`: TensorFlow's CPUs with oneDNN, graphs, not exports)."""
+    (`keras_bert.kernels.softmax_onednn`: TensorFlow's CPUs with oneDNN, graphs, not exports)."""
     if keras.backend.backend() != "tensorflow":
         return False
-    from keras_bert import softmax_onednn  # TensorFlow only.
+    from keras_bert.kernels import softmax_onednn  # TensorFlow only.
 
     return softmax_onednn.usable(scores)

@@ -22,60 +22,22 @@ small `tf.function` (the eager runtime does not find the kernel). TensorFlow is
 imported lazily: `import keras_bert` does not load it.
 """
 
-import contextlib
 import functools
-import threading
 
 import numpy as np
 
-from keras_bert import onednn_probe
+from keras_bert.kernels import onednn_probe, switches
 
 _AVAILABLE = None
-_STATE = threading.local()
-
-
-@contextlib.contextmanager
-def portable():
-    """While active (in this thread), `usable` is False: functions traced inside keep
-    TensorFlow's standard ops.
-
-    Example:
-    >>> import tensorflow as tf
-    >>> with portable():
-    ...     usable(tf.zeros((2, 3)))
-    False
-    """
-    depth = getattr(_STATE, "portable", 0)
-    _STATE.portable = depth + 1
-    try:
-        yield
-    finally:
-        _STATE.portable = depth
-
-
-def is_portable():
-    """Whether `portable()` is active in this thread.
-
-    Example:
-    >>> with portable():
-    ...     is_portable()
-    True
-    """
-    return bool(getattr(_STATE, "portable", 0))
 
 
 def usable(x):
     """Whether `layer_norm` may normalize `x` (a TensorFlow tensor) here and now."""
     import tensorflow as tf
-    from tensorflow.python.ops import control_flow_util
 
-    if is_portable() or x.dtype != tf.float32 or x.shape.rank not in (2, 3):
+    if x.dtype != tf.float32 or x.shape.rank not in (2, 3):
         return False
-    if not tf.executing_eagerly() and control_flow_util.GraphOrParentsInXlaContext(
-        tf.compat.v1.get_default_graph()
-    ):
-        return False
-    return available()
+    return switches.kernel_may_run(eager=True) and available()
 
 
 def layer_norm(x, gamma, beta, epsilon):

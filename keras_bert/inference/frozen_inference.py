@@ -1,42 +1,10 @@
 """`FrozenInference`: a model's inference, compiled, on a copy of its weights taken once."""
 
-import contextlib
-import threading
-
 import keras
 import numpy as np
 from keras import ops
 
-_STATE = threading.local()
-
-
-@contextlib.contextmanager
-def frozen_weights():
-    """While active (in this thread), the functions traced read weights that never
-    change, so kernels may keep them in a form of their own (`FrozenInference` holds it
-    while it traces).
-
-    Example:
-    >>> with frozen_weights():
-    ...     weights_frozen()
-    True
-    """
-    depth = getattr(_STATE, "frozen", 0)
-    _STATE.frozen = depth + 1
-    try:
-        yield
-    finally:
-        _STATE.frozen = depth
-
-
-def weights_frozen():
-    """Whether `frozen_weights()` is active in this thread.
-
-    Example:
-    >>> weights_frozen()
-    False
-    """
-    return bool(getattr(_STATE, "frozen", 0))
+from keras_bert.kernels.switches import frozen_weights
 
 
 class FrozenInference:
@@ -47,7 +15,7 @@ class FrozenInference:
     Because its weights never change, the kernels may keep them rearranged once. On
     TensorFlow's x86 CPUs (oneDNN):
     - bfloat16 encoder blocks run each dense layer (with its bias, and its GELU or
-      residual add) on oneDNN's blocked bf16 kernels (`keras_bert.frozen_matmul`), the
+      residual add) on oneDNN's blocked bf16 kernels (`keras_bert.kernels.frozen_matmul`), the
       same outputs to bf16 rounding;
     - int8 blocks (`quantize_int8`) keep their int8 weights prepared;
     - float32 runs as the model's call does.

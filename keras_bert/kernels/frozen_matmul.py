@@ -7,15 +7,14 @@ weights are constant (`is_filter_const`), it runs its blocked bf16 kernels inste
 a copy of the weights rearranged for them at the kernel's first call and kept in the
 kernel: right only while the weights never change. So only `FrozenInference`, which
 runs a model on a copy of its weights taken once, asks for it
-(`frozen_inference.weights_frozen()`). Measured as A/B in one process, b8 s128, bfloat16
-weights: a MiniLM encoder +6-7%, BERT-base +3%, the same outputs (MiniLM bit for bit);
-float32 gains nothing (its GEMM is already oneDNN's fastest), so only bfloat16 uses it.
+(`switches.weights_frozen()`). bfloat16 gains, with the same outputs; float32 does not
+(its GEMM is already oneDNN's fastest), so only bfloat16 uses it (`benchmarks/README.md`).
 
 Used where (`usable`): while `FrozenInference` traces, on TensorFlow with the kernel
 (a check against NumPy, once per process, no GPU visible, on a CPU with AVX-512 BF16
 or AMX: elsewhere oneDNN aborts the process rather than raise, so where Linux's CPU
 flags cannot be read the check runs in a child process), in a graph (not eager, not
-XLA), not in an export (`layer_norm_onednn.portable()`), on bfloat16 rows (rank 2).
+XLA), not in an export (`switches.portable()`), on bfloat16 rows (rank 2).
 TensorFlow is imported lazily: `import keras_bert` does not load it.
 """
 
@@ -23,10 +22,10 @@ import math
 
 import numpy as np
 
-from keras_bert import frozen_inference, layer_norm_onednn, onednn_probe
+from keras_bert.kernels import onednn_probe, switches
 
 # Activation names of BERT configs -> TensorFlow's fused-op names (the int8 kernel's too).
-from keras_bert.int8_matmul import FUSED_ACTIVATIONS
+from keras_bert.kernels.int8_matmul import FUSED_ACTIVATIONS
 
 # The CPUs whose oneDNN runs the kept-weights bfloat16 kernel: AVX-512 BF16 or AMX
 # (Linux's names). On others (AVX2 only, say) oneDNN cannot build the kernel and throws
@@ -38,19 +37,10 @@ _AVAILABLE = None
 def usable(x):
     """Whether a dense layer may multiply `x` (a TensorFlow tensor) by kept weights here."""
     import tensorflow as tf
-    from tensorflow.python.ops import control_flow_util
 
-    if (
-        not frozen_inference.weights_frozen()
-        or x.dtype != tf.bfloat16
-        or x.shape.rank != 2
-        or tf.executing_eagerly()
-        or layer_norm_onednn.is_portable()
-    ):
+    if not switches.weights_frozen() or x.dtype != tf.bfloat16 or x.shape.rank != 2:
         return False
-    if control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()):
-        return False
-    return available()
+    return switches.kernel_may_run() and available()
 
 
 def dense(x, kernel, bias, activation=None, residual=None):
@@ -117,7 +107,7 @@ def available():
     if _AVAILABLE is None:
         flags = onednn_probe.cpu_flags()
         if flags is None:  # Unknown CPU: a kernel that aborts must end a child only.
-            _AVAILABLE = onednn_probe.passes_in_child("keras_bert.frozen_matmul:_probe")
+            _AVAILABLE = onednn_probe.passes_in_child("keras_bert.kernels.frozen_matmul:_probe")
         else:  # oneDNN aborts the process on bfloat16 weights without these.
             _AVAILABLE = bool(flags & BF16_CPU_FLAGS) and onednn_probe.passes(_probe)
     return _AVAILABLE

@@ -71,7 +71,7 @@ def passes_in_child(target, cpu_only=True, timeout=600):
         "    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
         "except (ImportError, ValueError, OSError):\n"
         "    pass\n"
-        "from keras_bert import onednn_probe\n"
+        "from keras_bert.kernels import onednn_probe\n"
         f"probe = getattr(importlib.import_module({module!r}), {name!r})\n"
         f"sys.exit(0 if onednn_probe.passes(probe, cpu_only={cpu_only!r}) else 3)\n"
     )

@@ -13,13 +13,13 @@ Where it is not used (`usable`): other backends (their bfloat16 softmax may redu
 bfloat16), builds without oneDNN or with `TF_ENABLE_ONEDNN_OPTS=0` (TensorFlow's own
 kernel would serve, whose numbers differ: the probe fails), XLA-compiled functions,
 eager calls (the probe checks the graph's kernel), exports
-(`layer_norm_onednn.portable()`: a SavedModel may be served by a build without
+(`switches.portable()`: a SavedModel may be served by a build without
 oneDNN), training, and any dtype but bfloat16. TensorFlow is imported lazily.
 """
 
 import numpy as np
 
-from keras_bert import layer_norm_onednn, onednn_probe
+from keras_bert.kernels import onednn_probe, switches
 
 _AVAILABLE = None
 
@@ -27,14 +27,9 @@ _AVAILABLE = None
 def usable(scores):
     """Whether `scores`, a TensorFlow tensor, may take its softmax in bfloat16 here."""
     import tensorflow as tf
-    from tensorflow.python.ops import control_flow_util
 
     # Graphs only: the probe checks the graph's (oneDNN) kernel, not the eager one.
-    if scores.dtype != tf.bfloat16 or layer_norm_onednn.is_portable() or tf.executing_eagerly():
-        return False
-    if control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()):
-        return False
-    return available()
+    return scores.dtype == tf.bfloat16 and switches.kernel_may_run() and available()
 
 
 def available():

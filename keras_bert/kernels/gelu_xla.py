@@ -19,7 +19,7 @@ def _compiled():
     import tensorflow as tf
 
     # The formulas of `layers.activations`, compiled (keras.ops on TensorFlow).
-    from keras_bert.layers.activations import gelu_float32, gelu_slope_float32
+    from keras_bert.ops.gelu import gelu_float32, gelu_slope_float32
 
     @tf.function(jit_compile=True, autograph=False)
     def gelu(x):

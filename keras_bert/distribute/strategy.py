@@ -117,7 +117,7 @@ def _choose(choice, tpu):
 def _make(choice, tpu, waiting):
     import tensorflow as tf
 
-    from keras_bert import cluster_wait
+    from keras_bert.distribute import cluster_wait
 
     if choice == "none":
         return tf.distribute.get_strategy()
@@ -162,7 +162,7 @@ def auto(choice="auto", tpu=None, verbose=True, cluster_timeout=None, report=Non
         tpu: str or None, the TPU's name or grpc address (TPUClusterResolver's `tpu`).
         verbose: bool, print the strategy and its replica count.
         cluster_timeout: seconds a multi-worker strategy may wait for its cluster to
-            form (`keras_bert.cluster_wait.ClusterTimeout` after), or None for no limit;
+            form (`keras_bert.distribute.cluster_wait.ClusterTimeout` after), or None for no limit;
             the wait ends on Ctrl-C or SIGTERM either way.
         report: callable(str) for the lines that say what the cluster waits for;
             None prints them when `verbose`.
