@@ -12,10 +12,9 @@ _GELU_TANH = ("gelu_approximate", "gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 def gelu_exact(x):
     """The exact (erf) GELU, `x * Phi(x)`. On JAX `gelu_erf_polynomial`, which XLA fuses
-    with the GPU matmuls (Keras on JAX, an H200: BERT-base bf16 inference 1.09x
-    as fast as with XLA's erf op at b64 s128 and at b16 s512, in the same run of
-    `benchmarks/gpu_variants.py`); elsewhere the backend's own op (TensorFlow's oneDNN
-    rewrite fuses it with the matmul before it on CPUs)."""
+    with the GPU matmuls better than XLA's erf op (`benchmarks/gpu_variants.py` measures
+    both); elsewhere the backend's own op (TensorFlow's oneDNN rewrite fuses it with the
+    matmul before it on CPUs)."""
     if keras.backend.backend() == "jax":
         return gelu_erf_polynomial(x)
     return keras.activations.gelu(x, approximate=False)
@@ -32,9 +31,9 @@ def gelu_exact_training(x):
     slope are cast once to the input's dtype, and only the slope is kept for the backward
     pass (the same memory as autodiff, which keeps `x`). The values are `gelu_exact`'s
     to float32 rounding (`Phi` from erf, as PyTorch and JAX form it; TensorFlow's own
-    uses erfc, three times slower here); in bfloat16 they are rounded once instead of
-    at every op. On TensorFlow the forward pass is XLA kernels (`keras_bert.kernels.gelu_xla`):
-    half the time of TensorFlow's separate ops.
+    uses erfc, slower on its CPU kernels); in bfloat16 they are rounded once instead of
+    at every op. On TensorFlow the forward pass is XLA kernels
+    (`keras_bert.kernels.gelu_xla`) instead of TensorFlow's separate ops.
     Inference uses `gelu_exact`, which TensorFlow fuses into the preceding matmul.
 
     Example:
