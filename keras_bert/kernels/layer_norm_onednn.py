@@ -13,7 +13,7 @@ The kernel serves a call only where that is correct and safe (`usable`):
   fails the check (with `TF_ENABLE_ONEDNN_OPTS=0` TensorFlow 2.20 still runs it, with
   NumPy's numbers, so it is used);
 - not inside an XLA-compiled function (XLA has no such kernel);
-- not under `portable()`, which `saved_models.export` holds while it traces: an exported
+- not under `switches.portable()`, which `saved_models.export` holds while it traces: an exported
   SavedModel keeps TensorFlow's standard ops, so any TF Serving build loads it;
 - float32 input of rank 2 or 3 (the kernel's own limits), normalized over the last axis.
 
