@@ -17,13 +17,16 @@ class BertBackbone(keras.Model):
     `(batch, hidden)` (tanh dense on [CLS]) and `encoder_outputs`, the list of every
     block's output (for feature-based use, e.g. a weighted sum of the last layers).
 
-    The last block computes the pooled output's [CLS] row on its own (that row's query
-    against every token, with the key kernel folded into the query and the value
+    `pooled_output` is BERT's `tanh(Dense(sequence_output[:, 0]))`. With
+    `cls_row_alone=True` the last block computes that [CLS] row on its own instead (its
+    query against every token, with the key kernel folded into the query and the value
     kernel applied after the probabilities; `TransformerEncoder(first_token=True)`), so
-    a model that reads only `pooled_output`, a classifier, skips the rest of the block
-    when traced (a share of the step's matmuls: `benchmarks/finetuning.py`). Without
-    dropout it is the same number as `sequence_output[:, 0]`; in training its dropout
-    masks are drawn apart.
+    a model that reads only `pooled_output` skips the rest of the block when traced (a
+    share of the step's matmuls: `benchmarks/finetuning.py`). Without dropout it is the
+    same number; in training its dropout masks are drawn apart from
+    `sequence_output`'s. `build()` turns it on for the tasks that read only the pooled
+    output (classification, multiple choice); a model that reads `sequence_output` as
+    well (pretraining) keeps it off: one [CLS] row, one dropout mask.
 
     Example:
     >>> from keras import ops
@@ -51,6 +54,7 @@ class BertBackbone(keras.Model):
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
         quantization=None,
+        cls_row_alone=False,
         dtype=None,
         **kwargs,
     ):
@@ -96,15 +100,16 @@ class BertBackbone(keras.Model):
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         x = self.embeddings(token_ids, segment_ids)  # (batch, seq, hidden)
         encoder_outputs = []
-        for layer in self.encoder_layers[:-1]:
-            x = layer(x, padding_mask=padding_mask)
+        folded = self.encoder_layers[-1] if cls_row_alone and self.encoder_layers else None
+        for layer in self.encoder_layers:
+            if layer is folded:
+                # The last block also gives its [CLS] row alone: a model that reads only
+                # the pooled output never computes the block's other rows.
+                x, first = layer(x, padding_mask=padding_mask, first_token=True)
+            else:
+                x = layer(x, padding_mask=padding_mask)  # (batch, seq, hidden)
             encoder_outputs.append(x)
-        if self.encoder_layers:
-            # The last block also gives its [CLS] row alone: a model that reads only the
-            # pooled output (a classifier) never computes the block's other rows.
-            x, first = self.encoder_layers[-1](x, padding_mask=padding_mask, first_token=True)
-            encoder_outputs.append(x)
-        else:
+        if folded is None:
             first = x[:, 0, :]  # (batch, hidden)
         pooled_output = self.pooler_dense(first)  # (batch, hidden)
         super().__init__(
@@ -139,6 +144,7 @@ class BertBackbone(keras.Model):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
         self.quantization = quantization
+        self.cls_row_alone = cls_row_alone
 
     def quantize_int8(self):
         """Quantizes the encoder blocks' dense layers to int8 in place (inference only;
@@ -177,6 +183,7 @@ class BertBackbone(keras.Model):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "initializer_range": self.initializer_range,
             "quantization": self.quantization,
+            "cls_row_alone": self.cls_row_alone,
         }
 
     @classmethod

@@ -98,6 +98,8 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
                 f"Cannot override {', '.join(changed)} while loading weights from {weights}."
             )
     config.update(overrides)
+    if task is not None and TASKS[task].POOLED_OUTPUT_ONLY:
+        config.setdefault("cls_row_alone", True)  # Its heads read only the [CLS] row.
     backbone = BertBackbone(**config)
     if task is None:
         if weights is not None:

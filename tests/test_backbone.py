@@ -267,7 +267,7 @@ def test_a_blocks_first_row_under_attention_dropout_is_the_full_blocks(monkeypat
 def test_pooled_output_after_keras_own_int8_quantization():
     """Keras's `model.quantize("int8")` keeps the kernels as codes: the first row then
     takes the quantized keys and values of every token, as the full block does."""
-    model = tiny_backbone()
+    model = tiny_backbone(cls_row_alone=True)
     checkpoints.assign(
         numpy_bert.random_weights(
             np.random.default_rng(1),
@@ -294,7 +294,7 @@ def test_pooled_output_trains_like_the_full_last_block():
     """The [CLS]-only last block gives the gradients of the whole block (dropout off)."""
     import tensorflow as tf
 
-    model = tiny_backbone(dropout=0.0)
+    model = tiny_backbone(dropout=0.0, cls_row_alone=True)
     checkpoints.assign(
         numpy_bert.random_weights(
             np.random.default_rng(1),
@@ -332,3 +332,40 @@ def test_pooled_output_trains_like_the_full_last_block():
             err_msg=variable.path,
         )
     assert np.abs(np.asarray(ours[key_kernel])).max() > 1e-2  # Keys do get a gradient.
+
+
+def test_pooled_output_is_berts_unless_the_task_reads_it_alone():
+    """By default `pooled_output` is the pooler on `sequence_output[:, 0]`: in training
+    the same row, under the same dropout mask (as BERT's NSP head sees it). The [CLS]-row
+    fold is the choice of tasks that read only the pooled output."""
+    import keras_bert
+
+    inputs = tiny_inputs()
+    for alone in (False, True):
+        model = tiny_backbone(dropout=0.3, cls_row_alone=alone)
+        keras.utils.set_random_seed(5)
+        out = model(inputs, training=True)
+        first_row = model.pooler_dense(out["sequence_output"][:, 0])
+        same = np.array_equal(
+            keras.ops.convert_to_numpy(out["pooled_output"]), keras.ops.convert_to_numpy(first_row)
+        )
+        assert same is not alone  # The fold draws its masks apart.
+    chosen = {
+        task: keras_bert.build("tiny", task=task, num_layers=1, **options).backbone.cls_row_alone
+        for task, options in [
+            ("classification", {"num_classes": 2}),
+            ("multiple_choice", {"num_choices": 2}),
+            ("pretraining", {}),
+            ("question_answering", {}),
+            ("token_classification", {"num_classes": 3}),
+        ]
+    }
+    assert chosen == {
+        "classification": True,
+        "multiple_choice": True,
+        "pretraining": False,
+        "question_answering": False,
+        "token_classification": False,
+    }
+    built = keras_bert.build("tiny", task="classification", num_classes=2, cls_row_alone=False)
+    assert not built.backbone.cls_row_alone  # Asked for, it stays off.

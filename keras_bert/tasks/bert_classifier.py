@@ -35,6 +35,8 @@ class BertClassifier(BertTask):
     ((2, 3), (2,))
     """
 
+    POOLED_OUTPUT_ONLY = True
+
     def __init__(self, backbone, num_classes, head_dropout=0.1, label_names=None, **kwargs):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, not {num_classes!r}.")

@@ -32,6 +32,8 @@ class BertMultipleChoice(BertTask):
     (2, 3)
     """
 
+    POOLED_OUTPUT_ONLY = True
+
     def __init__(self, backbone, num_choices=4, head_dropout=0.1, **kwargs):
         if not isinstance(num_choices, int) or num_choices < 2:
             raise ValueError(f"num_choices must be an integer >= 2, not {num_choices!r}.")

@@ -42,7 +42,9 @@ class BertTask(keras.Model):
     - `RECIPE`: default optimizer options (`FINE_TUNING` or `PRETRAINING`);
     - `compile_arguments()`: the `loss`, `metrics`, ... given to `compile`;
     - `checkpoint_heads()`: `{tf1_prefix: layer}`, the heads stored in Google-format
-      checkpoints (loaded and written by `keras_bert.checkpoints`).
+      checkpoints (loaded and written by `keras_bert.checkpoints`);
+    - `POOLED_OUTPUT_ONLY`: True where the heads read the backbone's `pooled_output`
+      alone, so `build()` gives it `cls_row_alone=True` (see `BertBackbone`).
 
     `compile_recipe(**recipe)` is the one way every task compiles: BERT's optimizer
     (`training.make_optimizer`), loss scaling under mixed_float16, optional XLA. A user
@@ -50,6 +52,7 @@ class BertTask(keras.Model):
     """
 
     RECIPE = FINE_TUNING
+    POOLED_OUTPUT_ONLY = False
 
     @classmethod
     def task_options(cls):
