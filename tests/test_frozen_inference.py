@@ -100,20 +100,22 @@ def _graph_ops(function, inputs, op_type):
     return [op for op in graph.get_operations() if op.type == op_type]
 
 
-def test_bfloat16_dense_layers_keep_their_weights_only_when_frozen(monkeypatch):
+@pytest.mark.parametrize("cls_row_alone", [False, True])
+def test_bfloat16_dense_layers_keep_their_weights_only_when_frozen(monkeypatch, cls_row_alone):
     # The graphs are traced, never run: the wiring is checked on any CPU.
     monkeypatch.setattr(frozen_matmul, "_AVAILABLE", True)
-    model = tiny_model("bfloat16")
+    model = tiny_model("bfloat16", cls_row_alone=cls_row_alone)
     inputs = tiny_inputs()
     kept = _graph_ops(keras_bert.FrozenInference(model)._function, inputs, "_MklNativeFusedMatMul")
     assert kept and all(op.get_attr("is_filter_const") for op in kept)
     fused = sorted(tuple(o.decode() for o in op.get_attr("fused_ops")) for op in kept)
-    layers = TINY["num_layers"]
+    layers, row = TINY["num_layers"], int(cls_row_alone)
     # Per block: query, key, value; the two residual layers; the intermediate with GELU
-    # (and the last block's [CLS] row: its query, residual and intermediate layers).
-    assert fused.count(("BiasAdd",)) == 3 * layers + 1
-    assert fused.count(("BiasAdd", "Add")) == 2 * layers + 2
-    assert fused.count(("BiasAdd", "GeluExact")) == layers + 1
+    # (and with the [CLS]-row fold, the last block's row: its query, residual and
+    # intermediate layers).
+    assert fused.count(("BiasAdd",)) == 3 * layers + row
+    assert fused.count(("BiasAdd", "Add")) == 2 * layers + 2 * row
+    assert fused.count(("BiasAdd", "GeluExact")) == layers + row
     # The model's own functions never ask for kept weights: its variables may change.
     plain = tf.function(lambda x: model(x, training=False))
     assert not _graph_ops(plain, inputs, "_MklNativeFusedMatMul")
