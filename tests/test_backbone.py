@@ -14,6 +14,16 @@ def tiny_backbone(**kwargs):
     return BertBackbone(**tiny(**kwargs))
 
 
+def seeded_backbone(**kwargs):
+    """A tiny backbone with NumPy's random BERT weights (seed 1), not Keras's initializers."""
+    model = tiny_backbone(**kwargs)
+    weights = numpy_bert.random_weights(
+        np.random.default_rng(1), VOCAB, HIDDEN, LAYERS, INTER, max_positions=MAX_POS, heads=False
+    )
+    checkpoints.assign(weights, model)
+    return model
+
+
 def tiny_inputs(batch=3, seq=SEQ, seed=0):
     rng = np.random.default_rng(seed)
     mask = np.ones((batch, seq), "int32")
@@ -267,19 +277,7 @@ def test_a_blocks_first_row_under_attention_dropout_is_the_full_blocks(monkeypat
 def test_pooled_output_after_keras_own_int8_quantization():
     """Keras's `model.quantize("int8")` keeps the kernels as codes: the first row then
     takes the quantized keys and values of every token, as the full block does."""
-    model = tiny_backbone(cls_row_alone=True)
-    checkpoints.assign(
-        numpy_bert.random_weights(
-            np.random.default_rng(1),
-            VOCAB,
-            HIDDEN,
-            LAYERS,
-            INTER,
-            max_positions=MAX_POS,
-            heads=False,
-        ),
-        model,
-    )
+    model = seeded_backbone(cls_row_alone=True)
     inputs = tiny_inputs()
     before = keras.ops.convert_to_numpy(model(inputs)["pooled_output"])
     model.quantize("int8")
@@ -294,19 +292,7 @@ def test_pooled_output_trains_like_the_full_last_block():
     """The [CLS]-only last block gives the gradients of the whole block (dropout off)."""
     import tensorflow as tf
 
-    model = tiny_backbone(dropout=0.0, cls_row_alone=True)
-    checkpoints.assign(
-        numpy_bert.random_weights(
-            np.random.default_rng(1),
-            VOCAB,
-            HIDDEN,
-            LAYERS,
-            INTER,
-            max_positions=MAX_POS,
-            heads=False,
-        ),
-        model,
-    )
+    model = seeded_backbone(dropout=0.0, cls_row_alone=True)
     inputs = tiny_inputs()
     weights = np.random.default_rng(4).normal(size=(3, HIDDEN)).astype("float32")
 
