@@ -15,8 +15,8 @@ sys.path.insert(0, os.getcwd())
 os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402
 
-import keras_bert.layers.activations as act  # noqa: E402
-import keras_bert.layers.transformer_encoder as te  # noqa: E402
+import keras_bert.kernels.dispatch as te  # noqa: E402
+import keras_bert.ops.activations as act  # noqa: E402
 from benchmarks import gpu_jax as g  # noqa: E402
 
 

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_bert.kernels import dispatch
+
 # Not decayed, as in BERT: LayerNorm scales/offsets and every bias.
 NO_DECAY = ["gamma", "beta", "bias"]
 
@@ -92,19 +94,13 @@ def _no_decay_optimizer(base, adamw=False):
 
         def _fused(self, variable):
             """Whether TensorFlow's fused kernels take this variable's AdamW step."""
-            return (
-                adamw
-                and keras.backend.backend() == "tensorflow"
-                and not self.amsgrad
-                and variable.dtype == "float32"
-            )
+            return adamw and not self.amsgrad and dispatch.fused_adamw(variable) is not None
 
         def _clip_gradients(self, grads):
-            if self.global_clipnorm and keras.backend.backend() == "tensorflow":
-                from keras_bert.kernels.fused_adam import clip_by_global_norm
-
-                return clip_by_global_norm(grads, self.global_clipnorm)
-            return super()._clip_gradients(grads)
+            clipped = None
+            if self.global_clipnorm:
+                clipped = dispatch.clip_by_global_norm(grads, self.global_clipnorm)
+            return super()._clip_gradients(grads) if clipped is None else clipped
 
         def _apply_weight_decay(self, variables):
             # The fused step decays its variables itself.
@@ -112,9 +108,7 @@ def _no_decay_optimizer(base, adamw=False):
 
         def update_step(self, gradient, variable, learning_rate):
             if self._fused(variable):
-                from keras_bert.kernels.fused_adam import adamw_update
-
-                return adamw_update(self, gradient, variable, learning_rate)
+                return dispatch.fused_adamw(variable)(self, gradient, variable, learning_rate)
             if adamw and not self.amsgrad:  # AdamW on any backend: the same formulas.
                 return adam_step(self, gradient, variable, learning_rate)
             return super().update_step(gradient, variable, learning_rate)

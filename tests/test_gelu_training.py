@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.layers import TransformerEncoder, activations
-from keras_bert.layers.activations import gelu_exact_training
-from keras_bert.ops import gelu
+from keras_bert.kernels import dispatch
+from keras_bert.layers import TransformerEncoder
+from keras_bert.ops import activations, gelu
 
 
 def numpy_gelu_and_slope(x):
@@ -33,6 +33,12 @@ def value_and_gradient(function, x, upstream):
     return y, tape.gradient(loss, x)
 
 
+def training_gelu(x):
+    """`gelu_exact_training` as the block runs it: through the dispatch, which hands it
+    TensorFlow's XLA kernels on TensorFlow."""
+    return dispatch.apply_activation(x, "gelu", training=True)
+
+
 @pytest.fixture(params=[True, False], ids=["xla", "keras_ops"])
 def xla(request, monkeypatch):
     """Which forward pass runs: TensorFlow's XLA kernels, or the backend-neutral
@@ -54,7 +60,7 @@ def test_float32_matches_numpy_and_autodiff_of_gelu_exact(traced, xla):
     x = x.astype("float32").reshape(3, 7, 3)  # Odd sizes, a leading axis kept.
     upstream = rng.normal(size=x.shape).astype("float32")
     run = tf.function(value_and_gradient) if traced else value_and_gradient
-    y, dx = run(gelu_exact_training, tf.constant(x), upstream)
+    y, dx = run(training_gelu, tf.constant(x), upstream)
     y_auto, dx_auto = run(erf_gelu, tf.constant(x), upstream)
     want_y, want_slope = numpy_gelu_and_slope(x)
     assert y.dtype == "float32" and y.shape == x.shape
@@ -71,7 +77,7 @@ def test_bfloat16_is_the_float32_result_rounded_once(xla):
     rng = np.random.default_rng(1)
     x = tf.cast(rng.normal(size=(5, 9)) * 3, tf.bfloat16)  # Exact in both dtypes.
     upstream = rng.normal(size=(5, 9)).astype("float32")
-    y, dx = value_and_gradient(gelu_exact_training, x, upstream)
+    y, dx = value_and_gradient(training_gelu, x, upstream)
     assert y.dtype == "bfloat16" and dx.dtype == "bfloat16"
     want_y, want_slope = numpy_gelu_and_slope(tf.cast(x, tf.float32).numpy())
     # One rounding of the value; the gradient is the upstream (rounded to bfloat16)
@@ -85,8 +91,8 @@ def test_bfloat16_is_the_float32_result_rounded_once(xla):
 def test_a_block_uses_it_in_training_only_and_trains_the_same_function(monkeypatch):
     calls, original = [], activations.gelu_exact_training
     monkeypatch.setattr(
-        "keras_bert.layers.transformer_encoder.gelu_exact_training",
-        lambda x: calls.append(1) or original(x),
+        "keras_bert.kernels.dispatch.gelu_exact_training",
+        lambda x, kernel=None: calls.append(1) or original(x, kernel),
     )
     keras.utils.set_random_seed(3)
     block = TransformerEncoder(num_heads=2, intermediate_dim=10, dropout=0.0, attention_dropout=0.0)

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 import keras_bert
-from keras_bert.kernels import int8_matmul
+from keras_bert.kernels import dispatch, int8_matmul
 from keras_bert.layers import Int8Dense
-from keras_bert.layers.int8_dense import _fast_kernels
 from tests import cpu_kernels
 from tests.conftest import minilm_dir
 from tests.tiny import tiny
@@ -43,7 +42,7 @@ def test_onednn_int8_kernels_run_where_they_give_the_schemes_numbers():
     if want is None:
         pytest.skip("this CPU's answer is not known")
     assert int8_matmul.available() is want
-    assert _fast_kernels() is (int8_matmul if want else None)
+    assert dispatch.int8_kernels() is (int8_matmul if want else None)
 
 
 def _onednn_or_skip(fast):

@@ -1,7 +1,8 @@
 """The dependency rules: model code never imports tensorflow_text or pipelines, pipelines
 never imports model code, and only the CLI wires the two together; portable model code
-(layers, tasks, the backbone) never imports a backend, kernels never import model code,
-and only an export and FrozenInference set the execution switches."""
+(layers, ops, tasks, the backbone) never imports a backend, kernels never import model
+code, everything else reaches a kernel through the one dispatch module, and only an
+export and FrozenInference set the execution switches."""
 
 import ast
 import os
@@ -58,7 +59,7 @@ TENSORFLOW_USERS = {
 }
 KERNELS = "keras_bert/kernels/"  # Every kernel module: oneDNN and XLA on TensorFlow.
 # Portable model code: the math of BERT in keras.ops, on any backend.
-PORTABLE = ("keras_bert/layers/", "keras_bert/tasks/", "keras_bert/backbone.py")
+PORTABLE = ("keras_bert/layers/", "keras_bert/ops/", "keras_bert/tasks/", "keras_bert/backbone.py")
 
 
 def test_tensorflow_in_model_code_only_for_checkpoint_files_and_strategies():
@@ -85,6 +86,7 @@ def test_portable_model_code_never_imports_a_backend():
 def test_kernels_never_import_model_code():
     # Kernels are leaves: layers call them, never the reverse (no import circle).
     model_code = ("keras_bert.layers", "keras_bert.tasks", "keras_bert.backbone")
+    model_code += ("keras_bert.inference", "keras_bert.builder", "keras_bert.cli")
     offenders = {}
     for rel, path in modules("keras_bert"):
         if rel.startswith(KERNELS):
@@ -134,3 +136,48 @@ def test_only_export_and_inference_set_the_switches():
                 if name in SWITCH_SETTERS and rel != "keras_bert/kernels/switches.py":
                     setters.add(rel)
     assert setters == SWITCH_SETTING
+
+
+def kernel_imports(path):
+    """The `keras_bert.kernels` modules a file imports, by their short names."""
+    found = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom) and node.module == "keras_bert.kernels":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(KERNEL_PACKAGE):
+            found.add(node.module[len(KERNEL_PACKAGE) :])
+        elif isinstance(node, ast.Import):
+            found.update(
+                a.name[len(KERNEL_PACKAGE) :]
+                for a in node.names
+                if a.name.startswith(KERNEL_PACKAGE)
+            )
+    return found
+
+
+KERNEL_PACKAGE = "keras_bert.kernels."
+
+
+def test_code_outside_the_kernels_calls_them_through_the_dispatch_alone():
+    # One door: a layer (or the optimizer) asks `dispatch`; the switches are read by
+    # kernels and set by the export and FrozenInference.
+    offenders = {}
+    for package in ("keras_bert", "saved_models"):
+        for rel, path in modules(package):
+            if rel.startswith(KERNELS):
+                continue
+            allowed = {"dispatch"} | ({"switches"} if rel in SWITCH_SETTING else set())
+            extra = kernel_imports(path) - allowed
+            if extra:
+                offenders[rel] = sorted(extra)
+    assert not offenders
+
+
+def test_the_dispatch_rule_sees_every_import_form(tmp_path):
+    path = tmp_path / "example.py"
+    path.write_text(
+        "from keras_bert.kernels import dispatch, switches\n"
+        "from keras_bert.kernels.frozen_matmul import dense\n"
+        "import keras_bert.kernels.int8_matmul\n"
+    )
+    assert kernel_imports(path) == {"dispatch", "switches", "frozen_matmul", "int8_matmul"}

@@ -82,7 +82,7 @@ def test_softmax_dropout_gradient_is_the_chain_rules(dtype, tolerance):
     differentiation through the two taken separately (same mask)."""
     import tensorflow as tf
 
-    from keras_bert.layers.softmax_dropout import softmax_dropout
+    from keras_bert.ops.softmax_dropout import softmax_dropout
 
     rng = np.random.default_rng(5)
     scores = tf.constant(rng.normal(size=(2, 3, 5, 7)) * 3, tf.float32)

@@ -2,7 +2,6 @@
 here); on TensorFlow a few hand a call to a fast path in `keras_bert.kernels` where its
 gate allows, the keras.ops code being the fallback."""
 
-from keras_bert.layers.activations import get_activation
 from keras_bert.layers.bert_embeddings import BertEmbeddings
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.choice_reshape import ChoiceReshape
@@ -14,6 +13,7 @@ from keras_bert.layers.mean_pooling import MeanPooling
 from keras_bert.layers.next_sentence_head import NextSentenceHead
 from keras_bert.layers.scalar_mix import ScalarMix
 from keras_bert.layers.transformer_encoder import TransformerEncoder
+from keras_bert.ops.activations import get_activation
 
 __all__ = [
     "BertEmbeddings",

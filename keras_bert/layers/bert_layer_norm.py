@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_bert.kernels import dispatch
+
 
 @keras.saving.register_keras_serializable(package="keras_bert")
 class BertLayerNorm(keras.layers.LayerNormalization):
@@ -15,9 +17,9 @@ class BertLayerNorm(keras.layers.LayerNormalization):
     `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`: about half the element-wise passes
     of automatic differentiation through Keras's formula (whose moments' gradient
     broadcasts and tiles). In inference on TensorFlow's CPUs the forward pass is
-    oneDNN's fused kernel where it is usable (`keras_bert.kernels.layer_norm_onednn`: not under
-    XLA, not while exporting), with this gradient; otherwise inference is Keras's own
-    call. Other axes, `rms_scaling`, or no `center`/`scale` always use Keras's call.
+    oneDNN's fused kernel where it is usable (`kernels.dispatch.layer_norm_kernel`:
+    not under XLA, not while exporting), with this gradient; otherwise inference is
+    Keras's own call. Other axes, `rms_scaling`, or no `center`/`scale` always use Keras's call.
 
     Example:
     >>> norm = BertLayerNorm(epsilon=1e-12)
@@ -42,7 +44,7 @@ class BertLayerNorm(keras.layers.LayerNormalization):
         if not self._custom(inputs):
             return super().call(inputs)
         x = ops.cast(inputs, "float32")
-        kernel = None if training else _fused_kernel(x)
+        kernel = None if training else dispatch.layer_norm_kernel(x)
         if not training and kernel is None:
             return super().call(inputs)
         # The weights are read here (a copy is a read): the function with the custom
@@ -52,15 +54,6 @@ class BertLayerNorm(keras.layers.LayerNormalization):
             x, ops.cast(gamma, "float32"), ops.cast(beta, "float32"), self.epsilon, kernel
         )
         return ops.cast(outputs, self.compute_dtype)
-
-
-def _fused_kernel(x):
-    """oneDNN's LayerNorm where it may serve float32 `x` now, else None."""
-    if keras.backend.backend() != "tensorflow":
-        return None
-    from keras_bert.kernels import layer_norm_onednn  # TensorFlow only.
-
-    return layer_norm_onednn.layer_norm if layer_norm_onednn.usable(x) else None
 
 
 def _normalize(x, gamma, beta, epsilon, kernel=None):

@@ -4,16 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_bert.layers.activations import get_activation
-
-
-def _fast_kernels():
-    """oneDNN's int8 kernels where TensorFlow has them (see `keras_bert.kernels.int8_matmul`)."""
-    if keras.backend.backend() != "tensorflow":
-        return None
-    from keras_bert.kernels import int8_matmul
-
-    return int8_matmul if int8_matmul.available() else None
+from keras_bert.kernels import dispatch
+from keras_bert.ops.activations import get_activation
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -94,6 +86,20 @@ class Int8Dense(keras.layers.Layer):
         layer.set_quantized_weights(kernel, bias)
         return layer
 
+    @classmethod
+    def replace(cls, owner, name, activation=None):
+        """Replaces the float dense layer `owner.<name>` by its `from_dense` int8 form,
+        whose variable paths are those of an int8 layer built in `owner`."""
+        tracker = owner._tracker
+        locked = tracker.locked
+        tracker.unlock()
+        dense = getattr(owner, name)
+        tracker.untrack(dense)
+        with keras.name_scope(owner.name):
+            setattr(owner, name, cls.from_dense(dense, activation=activation))
+        if locked:
+            tracker.lock()
+
     def set_quantized_weights(self, kernel, bias):
         """Quantizes a float `kernel` (in, out) and stores it with `bias`."""
         codes, scale = kernel_codes(kernel)
@@ -105,7 +111,7 @@ class Int8Dense(keras.layers.Layer):
     def quantize_inputs(self, x):
         """`x` (rows, features) -> codes for `matmul_codes`; share them between the
         layers that read the same input (query, key, value)."""
-        kernels = _fast_kernels()
+        kernels = dispatch.int8_kernels()
         if kernels is not None:
             return kernels.quantize(x)
         lo = ops.minimum(ops.min(x), 0.0)
@@ -116,7 +122,7 @@ class Int8Dense(keras.layers.Layer):
         return codes, lo, hi
 
     def matmul_codes(self, quantized):
-        kernels = _fast_kernels()
+        kernels = dispatch.int8_kernels()
         if kernels is not None:
             # The kernel applies the activation itself where it has it (GELU, ...).
             fused = self.activation in kernels.FUSED_ACTIVATIONS

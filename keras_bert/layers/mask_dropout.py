@@ -1,7 +1,8 @@
 """Dropout as one multiply by a precomputed keep mask (cheaper backward pass)."""
 
 import keras
-from keras import ops
+
+from keras_bert.kernels import dispatch
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -14,16 +15,16 @@ class MaskDropout(keras.layers.Layer):
     one multiply by the same mask. The attention probabilities are the largest tensors
     of a BERT training step (batch x heads x seq x seq), so that pass counts (see
     `benchmarks/finetuning.py`). On TensorFlow each 32-bit random draw makes two 16-bit
-    decisions (`keras_bert.kernels.dropout_mask`: half the random numbers; the drop
+    decisions (`keras_bert.kernels.dispatch.keep_mask`: half the random numbers; the drop
     probability is `round(rate * 65536) / 65536`).
     The random numbers come from the layer's own `SeedGenerator` (`seed` pins them).
 
     Example:
     >>> layer = MaskDropout(0.5, seed=1)
-    >>> y = layer(ops.ones((4, 1000)), training=True)
-    >>> sorted(set(ops.convert_to_numpy(y).ravel().tolist()))
+    >>> y = layer(keras.ops.ones((4, 1000)), training=True)
+    >>> sorted(set(keras.ops.convert_to_numpy(y).ravel().tolist()))
     [0.0, 2.0]
-    >>> bool(ops.all(layer(ops.ones((2, 3)), training=False) == 1))
+    >>> bool(keras.ops.all(layer(keras.ops.ones((2, 3)), training=False) == 1))
     True
 
     Args:
@@ -48,30 +49,13 @@ class MaskDropout(keras.layers.Layer):
     def keep_mask(self, inputs, dtype=None):
         """The next mask shaped like `inputs`, in `dtype` (default: that of `inputs`):
         `1 / (1 - rate)` where kept, 0 where dropped."""
-        dtype = dtype or inputs.dtype
-        if keras.backend.backend() == "tensorflow":
-            from keras_bert.kernels.dropout_mask import keep_mask  # Half the random draws.
-
-            return keep_mask(inputs, self.rate, self.seed_generator.next(), dtype)
-        uniform = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
-        return ops.where(
-            uniform >= self.rate, ops.cast(1.0 / (1.0 - self.rate), dtype), ops.cast(0.0, dtype)
-        )
+        return dispatch.keep_mask(inputs, self.rate, self.seed_generator, dtype or inputs.dtype)
 
     def dropper(self, inputs, dtype=None):
         """A function `drop(x) = cast(x, dtype) * mask`, with the next mask shaped like
-        `inputs` (`keep_mask`'s, drawn now), for `x` shaped like `inputs`; `drop` has
-        no gradient of its own (for functions that write theirs, as
-        `softmax_dropout`). On TensorFlow the mask is never written out: the random
-        numbers, compared and multiplied in one XLA kernel (`dropout_mask.dropped`)."""
-        dtype = dtype or inputs.dtype
-        if keras.backend.backend() == "tensorflow":
-            from keras_bert.kernels import dropout_mask
-
-            bits = dropout_mask.random_bits(inputs, self.seed_generator.next())
-            return lambda x: dropout_mask.dropped(x, bits, self.rate, dtype)
-        keep = self.keep_mask(inputs, dtype)
-        return lambda x: ops.cast(x, dtype) * keep
+        `inputs` (drawn now), for `x` shaped like `inputs`; `drop` has no gradient of
+        its own (for functions that write theirs, as `ops.softmax_dropout`)."""
+        return dispatch.dropper(inputs, self.rate, self.seed_generator, dtype or inputs.dtype)
 
     def compute_output_shape(self, inputs_shape):
         return inputs_shape

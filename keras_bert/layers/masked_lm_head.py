@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from keras_bert.layers.activations import get_activation
 from keras_bert.layers.bert_layer_norm import BertLayerNorm
+from keras_bert.ops.activations import get_activation
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")

@@ -1,4 +1,5 @@
-"""Activation names as they appear in BERT configs, resolved to Keras functions."""
+"""Activation names as they appear in BERT configs, resolved to keras.ops functions, and
+the exact GELU of training (its slope formed in the forward pass)."""
 
 import keras
 from keras import ops
@@ -20,7 +21,7 @@ def gelu_exact(x):
     return keras.activations.gelu(x, approximate=False)
 
 
-def gelu_exact_training(x):
+def gelu_exact_training(x, gelu_and_slope=None):
     """The exact GELU `x * Phi(x)` for training: its derivative is formed in the forward
     pass, so the backward pass is one multiply.
 
@@ -32,9 +33,8 @@ def gelu_exact_training(x):
     pass (the same memory as autodiff, which keeps `x`). The values are `gelu_exact`'s
     to float32 rounding (`Phi` from erf, as PyTorch and JAX form it; TensorFlow's own
     uses erfc, slower on its CPU kernels); in bfloat16 they are rounded once instead of
-    at every op. On TensorFlow the forward pass is XLA kernels
-    (`keras_bert.kernels.gelu_xla`) instead of TensorFlow's separate ops.
-    Inference uses `gelu_exact`, which TensorFlow fuses into the preceding matmul.
+    at every op. Inference uses `gelu_exact`, which TensorFlow fuses into the preceding
+    matmul.
 
     Example:
     >>> x = ops.convert_to_tensor([-1.0, 0.0, 2.0])
@@ -43,12 +43,16 @@ def gelu_exact_training(x):
 
     Args:
         x: float tensor of any shape.
+        gelu_and_slope: None, or a function of `x` giving both in `x`'s dtype, each
+            rounded once from float32 (a backend's compiled form:
+            `keras_bert.kernels.dispatch.activation` passes TensorFlow's XLA kernels).
     """
     dtype = keras.backend.standardize_dtype(x.dtype)
+    gelu_and_slope = gelu_and_slope or (lambda x: _gelu_and_slope(x, dtype))
 
     @ops.custom_gradient
     def forward(x):
-        output, slope = _gelu_and_slope(x, dtype)
+        output, slope = gelu_and_slope(x)
 
         def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
@@ -61,10 +65,6 @@ def gelu_exact_training(x):
 
 def _gelu_and_slope(x, dtype):
     """(GELU, slope) in `dtype`, each computed in float32 and rounded once."""
-    if keras.backend.backend() == "tensorflow":
-        from keras_bert.kernels.gelu_xla import gelu_and_slope  # XLA kernels (TF only).
-
-        return gelu_and_slope(x)
     x32 = ops.cast(x, "float32")
     return ops.cast(gelu_float32(x32), dtype), ops.cast(gelu_slope_float32(x32), dtype)
 
