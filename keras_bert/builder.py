@@ -6,27 +6,12 @@ import os
 from keras_bert.backbone import BertBackbone
 from keras_bert.checkpoints import bert_config, loader
 from keras_bert.presets import PRESETS, get_preset
-from keras_bert.tasks import (
-    BertClassifier,
-    BertFeatureTagger,
-    BertMultipleChoice,
-    BertPretrainer,
-    BertSpanExtractor,
-    BertTextEmbedder,
-    BertTokenClassifier,
-)
 from keras_bert.tasks.bert_task import RECIPE_ARGS
+from keras_bert.tasks.registry import REGISTRY
 
-# task name -> task model class (a BertTask: its constructor options and its recipe).
-TASKS = {
-    "pretraining": BertPretrainer,
-    "classification": BertClassifier,
-    "embedding": BertTextEmbedder,
-    "question_answering": BertSpanExtractor,
-    "token_classification": BertTokenClassifier,
-    "feature_tagging": BertFeatureTagger,
-    "multiple_choice": BertMultipleChoice,
-}
+# task name -> task model class (a BertTask: its constructor options and its recipe),
+# read from the one registry (`keras_bert.tasks.registry`).
+TASKS = {name: task.model for name, task in REGISTRY.items()}
 BACKBONE_ARGS = tuple(
     n for n in inspect.signature(BertBackbone.__init__).parameters if n not in ("self", "kwargs")
 )

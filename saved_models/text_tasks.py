@@ -8,15 +8,8 @@ served answer is the evaluated one.
 
 import tensorflow as tf
 
-from keras_bert import (
-    BertBackbone,
-    BertClassifier,
-    BertFeatureTagger,
-    BertMultipleChoice,
-    BertSpanExtractor,
-    BertTextEmbedder,
-    BertTokenClassifier,
-)
+from keras_bert import BertBackbone
+from keras_bert.tasks.registry import REGISTRY, task_name
 from pipelines import entity_decoding, span_decoding, word_windows
 
 
@@ -204,17 +197,17 @@ def token_classification(model, segments):
     return _strings("text"), run
 
 
+def serving_step(model):
+    """The function that makes a model's raw-text step: the registry's `serving` name
+    for a task model (`keras_bert.tasks.registry`), `encoder` for a bare backbone,
+    None for a model without one."""
+    if isinstance(model, BertBackbone):
+        return encoder
+    task = REGISTRY.get(task_name(model))
+    return globals()[task.serving] if task is not None and task.serving else None
+
+
 def step_for(model, segments=1):
-    """The raw-text step of a task model."""
-    for kind, make in (
-        (BertClassifier, classification),
-        (BertTextEmbedder, embedding),
-        (BertTokenClassifier, token_classification),
-        (BertFeatureTagger, token_classification),
-        (BertMultipleChoice, multiple_choice),
-        (BertSpanExtractor, span_extraction),
-        (BertBackbone, encoder),
-    ):
-        if isinstance(model, kind):
-            return make(model, segments)
-    return None
+    """The raw-text step of a task model (None where it has none)."""
+    make = serving_step(model)
+    return None if make is None else make(model, segments)

@@ -10,7 +10,7 @@ and for classification `index<TAB>prediction` lines."""
 
 import json
 
-from keras_bert.cli import run_model, task_data
+from keras_bert.cli import run_model
 from keras_bert.cli.common import (
     HelpFormatter,
     positive_int,
@@ -22,43 +22,14 @@ from keras_bert.cli.common import (
 def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=False):
     """{"metrics": {...}, "examples": n, ...} for a run folder on `data`."""
     from keras_bert.cli import kinds
-    from keras_bert.metrics import scores
 
     with reading_inputs():
         if predictions:
             prepare_output_file(predictions, "--predictions")
         model, preprocessor, run = run_model.load_run(run_dir, int8=int8)
-        kind = kinds.for_run(run, run_dir)
-        if kind is not None:
-            # Its `predict` is the model's, on kept weights (`FrozenInference`).
-            return kind.evaluate(run_model.frozen_inference(model), data, predictions, batch_size)
-        examples = task_data.read(run["data"], data, run["label_names"])
-        if examples is None:
-            raise ValueError(f"{run_dir}: the run has no {data} data: give --data FILE")
-        if examples.labels is None:
-            raise ValueError(f"{data}: no labels to evaluate against (use predict)")
-    outputs = run_model.predict(model, preprocessor, examples, batch_size, frozen=True)
-    predicted = run_model.decide(outputs, run["label_names"])
-    if predictions:
-        from pipelines import glue
-
-        labels = run["label_names"]
-        glue.write_submission(
-            predictions,
-            examples.ids,
-            [float(v) if labels is None else labels[int(v)] for v in predicted],
-        )
-    result = {
-        "data": data,
-        "examples": len(examples),
-        "skipped_rows": examples.skipped,
-        "metrics": task_data.score(run["metrics"], examples.labels, predicted),
-    }
-    if run["label_names"] is not None:
-        matrix = scores.confusion_matrix(examples.labels, predicted, len(run["label_names"]))
-        result["label_names"] = list(run["label_names"])
-        result["confusion_matrix"] = matrix.tolist()  # Rows: labels; columns: predictions.
-    return result
+        kind = kinds.for_run(run, run_dir, preprocessor)
+        # Its `predict` is the model's, on kept weights (`FrozenInference`).
+        return kind.evaluate(run_model.frozen_inference(model), data, predictions, batch_size)
 
 
 def run(args):

@@ -10,7 +10,7 @@ requests. `--serving-config FILE --name NAME` adds the model to a TF Serving
 
 import os
 
-from keras_bert.cli import run_model, task_data
+from keras_bert.cli import run_model
 from keras_bert.cli.common import (
     HelpFormatter,
     UsageError,
@@ -21,29 +21,9 @@ from keras_bert.cli.common import (
 )
 
 
-def _options(run, run_dir, max_entities):
-    """export() options for a run: text segments, SQuAD's windower and decoding, or
-    NER's entity width."""
-    from keras_bert.cli import kinds
-
-    kind = kinds.for_run(run, run_dir)
-    if kind is None:
-        return {"segments": task_data.segment_count(run["data"])}
-    if kind.family == "squad":
-        spec = kind.spec
-        return {
-            "windower": kind.windower,
-            "n_best_size": spec["n_best_size"],
-            "max_answer_length": spec["max_answer_length"],
-            "null_threshold": spec["null_score_diff_threshold"] if kind.version2 else None,
-        }
-    if kind.family == "conll" and max_entities is not None:
-        return {"max_entities": max_entities}
-    return {}
-
-
 def export_run(run_dir, out, version=None, config=None, name=None, max_entities=None):
     """Exports a run folder; returns the version folder."""
+    from keras_bert.cli import kinds
     from saved_models import export
     from saved_models.serving_files import update_models_config
 
@@ -51,7 +31,8 @@ def export_run(run_dir, out, version=None, config=None, name=None, max_entities=
     with reading_inputs():
         prepare_output_folder(out)
         model, preprocessor, run = run_model.load_run(run_dir)
-        options = _options(run, run_dir, max_entities)
+        kind = kinds.for_run(run, run_dir, preprocessor)
+        options = kind.export_options(max_entities)
         log(f"exporting {run['task']} model to {out}")
         path = export(model, preprocessor, out, version=version, model_name=name, **options)
         if config:

@@ -13,7 +13,7 @@ writes the leaderboard's TSV (`index<TAB>prediction`).
 import json
 import sys
 
-from keras_bert.cli import run_model, task_data
+from keras_bert.cli import run_model
 from keras_bert.cli.common import (
     HelpFormatter,
     UsageError,
@@ -59,52 +59,18 @@ def _decoded_lines(data, name):
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
-def _examples(texts):
-    from pipelines.text_table import TextExamples
-
-    return TextExamples(texts, None, [str(i) for i in range(len(texts[0]))], None, "input")
-
-
 def predict_file(run_dir, data, out, batch_size=32):
-    """Predicts a whole split or file into `out` (GLUE's leaderboard TSV format)."""
+    """Predicts a whole split or file into `out` (the family's scorer format; GLUE's
+    leaderboard TSV for classification)."""
+    from keras_bert.cli import kinds
+
     with reading_inputs():
         prepare_output_file(out)
-        loaded = run_model.load_run(run_dir)
-    _predict_file(*loaded, data, out, batch_size)
-
-
-def _predict_file(model, preprocessor, run_info, data, out, batch_size):
-    from pipelines import glue
-
-    spec, labels = run_info["data"], run_info["label_names"]
-    with reading_inputs():
-        examples = (
-            task_data.read_unlabelled(spec, data)
-            if spec["source"] == "table"
-            else task_data.read(spec, data, labels)
-        )
-    outputs = run_model.predict(model, preprocessor, examples, batch_size, frozen=True)
-    glue.write_submission(out, examples.ids, _named(outputs, labels))
-    print(f"wrote {len(examples)} predictions to {out}", file=sys.stderr)
-
-
-def _named(outputs, labels):
-    decided = run_model.decide(outputs, labels)
-    return [float(v) if labels is None else labels[int(v)] for v in decided]
-
-
-def _run_kind(args, kind, model):
-    """SQuAD, CoNLL and SWAG runs (`kinds`)."""
-    if args.data:
-        with reading_inputs():
-            count = kind.predict_file(model, args.data, args.out, args.batch_size)
-        print(f"wrote {count} predictions to {args.out}", file=sys.stderr)
-        return 0
-    with reading_inputs():
-        texts = _texts(args, kind.segments)
-    for row in kind.predict_rows(model, texts, args.batch_size):
-        print(json.dumps(row, ensure_ascii=False) if args.jsonl else kind.format_row(row))
-    return 0
+        model, preprocessor, run_info = run_model.load_run(run_dir)
+        kind = kinds.for_run(run_info, run_dir, preprocessor)
+        count = kind.predict_file(run_model.frozen_inference(model), data, out, batch_size)
+    print(f"wrote {count} predictions to {out}", file=sys.stderr)
+    return count
 
 
 def run(args):
@@ -116,33 +82,17 @@ def run(args):
         if args.out:
             prepare_output_file(args.out)
         model, preprocessor, run_info = run_model.load_run(args.run_dir, int8=args.int8)
-    kind = kinds.for_run(run_info, args.run_dir)
-    if kind is not None:
-        # Its `predict` is the model's, on kept weights (`FrozenInference`).
-        return _run_kind(args, kind, run_model.frozen_inference(model))
+        kind = kinds.for_run(run_info, args.run_dir, preprocessor)
+    model = run_model.frozen_inference(model)  # Its `predict` on kept weights.
     if args.data:
-        _predict_file(model, preprocessor, run_info, args.data, args.out, args.batch_size)
+        with reading_inputs():
+            count = kind.predict_file(model, args.data, args.out, args.batch_size)
+        print(f"wrote {count} predictions to {args.out}", file=sys.stderr)
         return 0
     with reading_inputs():
-        labels = run_info["label_names"]
-        examples = _examples(_texts(args, task_data.segment_count(run_info["data"])))
-    outputs = run_model.predict(model, preprocessor, examples, args.batch_size, frozen=True)
-    named = _named(outputs, labels)
-    probabilities = None if labels is None else run_model.probabilities(outputs)
-    for i, value in enumerate(named):
-        if args.jsonl:
-            row = {"text": [t[i] for t in examples.texts]}
-            row.update(
-                {"score": value}
-                if labels is None
-                else {
-                    "label": value,
-                    "probabilities": dict(zip(labels, map(float, probabilities[i]))),
-                }
-            )
-            print(json.dumps(row))
-        else:
-            print(f"{value:.4f}" if labels is None else value)
+        texts = _texts(args, kind.segments)
+    for row in kind.predict_rows(model, texts, args.batch_size):
+        print(json.dumps(row, ensure_ascii=False) if args.jsonl else kind.format_row(row))
     return 0
 
 

@@ -14,7 +14,7 @@ class TaskKind:
     """
 
     task = None  # the keras_bert.build task
-    family = None  # run.json's "family" (None: classification)
+    family = None  # run.json's "family": a family of `keras_bert.tasks.registry`
     default_sequence_length = 128
     settings = ()  # extra flags a resumed run must keep
     metrics = ()
@@ -88,6 +88,10 @@ class TaskKind:
         return {}
 
     # --- a run folder -------------------------------------------------------------------
+    def export_options(self, max_entities=None):
+        """`saved_models.export` options for a run of this family."""
+        return {}
+
     def data_path(self, data):
         """The file `evaluate --data` names: "validation" / "train" (the run's own
         files) or a path."""

@@ -1,6 +1,6 @@
 """Sentence (pair) classification and regression: GLUE, your files, class folders."""
 
-from keras_bert.cli import task_data
+from keras_bert.cli import run_model, task_data
 from keras_bert.cli.common import UsageError, log
 from keras_bert.cli.kinds.base import TaskKind, log_examples
 
@@ -9,6 +9,7 @@ class ClassificationKind(TaskKind):
     """`finetune glue/<task> | tsv | csv | jsonl | folders`."""
 
     task = "classification"
+    family = "classification"
     default_sequence_length = 128
     settings = ("buckets", "head_dropout")
 
@@ -83,8 +84,6 @@ class ClassificationKind(TaskKind):
         return {"label_names": self.labels}
 
     def validate(self, model):
-        from keras_bert.cli import run_model
-
         outputs = run_model.predict(model, self.preprocessor, self.validation, self.args.batch_size)
         return task_data.score(
             self.metrics,
@@ -100,3 +99,81 @@ class ClassificationKind(TaskKind):
             "skipped_rows": self.train.skipped
             + (self.validation.skipped if self.validation else 0),
         }
+
+    # --- a run folder -------------------------------------------------------------------
+    @classmethod
+    def from_run(cls, run, run_dir, preprocessor=None):
+        kind = cls()
+        kind.spec, kind.labels, kind.metrics = run["data"], run["label_names"], run["metrics"]
+        kind.run_dir, kind.preprocessor = run_dir, preprocessor
+        return kind
+
+    def _outputs(self, model, examples, batch_size):
+        """Logits (or scores) of a model on kept weights (`FrozenInference`)."""
+        return run_model.predict(model, self.preprocessor, examples, batch_size)
+
+    def _named(self, decided):
+        return [float(v) if self.labels is None else self.labels[int(v)] for v in decided]
+
+    def evaluate(self, model, data, predictions=None, batch_size=32):
+        from keras_bert.metrics import scores
+
+        examples = task_data.read(self.spec, data, self.labels)
+        if examples is None:
+            raise UsageError(f"{self.run_dir}: the run has no {data} data: give --data FILE")
+        if examples.labels is None:
+            raise UsageError(f"{data}: no labels to evaluate against (use predict)")
+        predicted = run_model.decide(self._outputs(model, examples, batch_size), self.labels)
+        if predictions:
+            from pipelines import glue
+
+            glue.write_submission(predictions, examples.ids, self._named(predicted))
+        result = {
+            "data": data,
+            "examples": len(examples),
+            "skipped_rows": examples.skipped,
+            "metrics": task_data.score(self.metrics, examples.labels, predicted),
+        }
+        if self.labels is not None:
+            matrix = scores.confusion_matrix(examples.labels, predicted, len(self.labels))
+            result["label_names"] = list(self.labels)
+            result["confusion_matrix"] = matrix.tolist()  # Rows: labels; columns: predictions.
+        return result
+
+    def predict_file(self, model, data, out, batch_size=32):
+        """Predictions of a split or file in GLUE's leaderboard TSV (`index<TAB>label`)."""
+        from pipelines import glue
+
+        if self.spec["source"] == "table":
+            examples = task_data.read_unlabelled(self.spec, data)
+        else:
+            examples = task_data.read(self.spec, data, self.labels)
+        decided = run_model.decide(self._outputs(model, examples, batch_size), self.labels)
+        glue.write_submission(out, examples.ids, self._named(decided))
+        return len(examples)
+
+    @property
+    def segments(self):
+        return task_data.segment_count(self.spec)  # predict's raw text: pairs tab-separated
+
+    def predict_rows(self, model, texts, batch_size=32):
+        from pipelines.text_table import TextExamples
+
+        ids = [str(i) for i in range(len(texts[0]))]
+        outputs = self._outputs(model, TextExamples(texts, None, ids, None, "input"), batch_size)
+        named = self._named(run_model.decide(outputs, self.labels))
+        rows = [{"text": list(text)} for text in zip(*texts)]
+        if self.labels is None:
+            return [dict(row, score=value) for row, value in zip(rows, named)]
+        probabilities = run_model.probabilities(outputs)
+        return [
+            dict(row, label=value, probabilities=dict(zip(self.labels, map(float, p))))
+            for row, value, p in zip(rows, named, probabilities)
+        ]
+
+    @staticmethod
+    def format_row(row):
+        return f"{row['score']:.4f}" if "score" in row else row["label"]
+
+    def export_options(self, max_entities=None):
+        return {"segments": self.segments}

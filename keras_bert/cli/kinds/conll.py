@@ -146,13 +146,16 @@ class ConllKind(TaskKind):
         return scores, predicted
 
     @classmethod
-    def from_run(cls, run, run_dir):
+    def from_run(cls, run, run_dir, preprocessor=None):
         kind = cls()
         kind.spec, kind.labels = run["data"], run["label_names"]
         kind.metrics = tuple(run["metrics"])
         kind.tokenizer = cls.run_tokenizer(run_dir)
         kind.labeler = cls._labeler(kind.tokenizer, kind.labels, run["sequence_length"])
         return kind
+
+    def export_options(self, max_entities=None):
+        return {} if max_entities is None else {"max_entities": max_entities}
 
     def evaluate(self, model, data, predictions=None, batch_size=32):
         from pipelines.conll import read_conll, write_conll

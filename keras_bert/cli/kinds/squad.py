@@ -158,13 +158,22 @@ class SquadKind(TaskKind):
         return {k: float(scores[k]) for k in self.metrics if k in scores}, answers
 
     @classmethod
-    def from_run(cls, run, run_dir):
+    def from_run(cls, run, run_dir, preprocessor=None):
         kind = cls()
         kind.spec, kind.version2 = run["data"], run["version2"]
         kind.metrics = tuple(run["metrics"])
         kind.tokenizer = cls.run_tokenizer(run_dir)
         kind.windower = cls._windower(kind.tokenizer, run["sequence_length"], kind.spec)
         return kind
+
+    def export_options(self, max_entities=None):
+        spec = self.spec
+        return {
+            "windower": self.windower,
+            "n_best_size": spec["n_best_size"],
+            "max_answer_length": spec["max_answer_length"],
+            "null_threshold": spec["null_score_diff_threshold"] if self.version2 else None,
+        }
 
     def evaluate(self, model, data, predictions=None, batch_size=32):
         from pipelines.squad import read_squad

@@ -96,7 +96,7 @@ class SwagKind(TaskKind):
         return scores.accuracy(examples.labels, predicted), predicted
 
     @classmethod
-    def from_run(cls, run, run_dir):
+    def from_run(cls, run, run_dir, preprocessor=None):
         from pipelines import BertPreprocessor
 
         kind = cls()
