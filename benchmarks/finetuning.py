@@ -111,7 +111,7 @@ def matmul_floor(shape, dtype="float32"):
     shapes and transposes TensorFlow's gradients use), one after another: what a step
     would take if everything else (softmax, dropout, GELU, LayerNorm, the optimizer)
     were free. Ours and keras-hub run these same oneDNN kernels. The last block is
-    ours: the [CLS] row alone (`TransformerEncoder._first_token_context`)."""
+    ours: the [CLS] row alone (`ops.attention.first_token_context`)."""
     import tensorflow as tf
 
     s = SHAPES[shape]

@@ -15,7 +15,7 @@ sys.path.insert(0, os.getcwd())
 os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402
 
-import keras_bert.kernels.dispatch as te  # noqa: E402
+import keras_bert.kernels.dispatch as dispatch  # noqa: E402
 import keras_bert.ops.activations as act  # noqa: E402
 from benchmarks import gpu_jax as g  # noqa: E402
 
@@ -33,13 +33,13 @@ def run(label, batch, seq, steps=30):
 
 if "--tiny" in sys.argv:
     g.use_tiny_shapes()  # To check the script on a CPU.
-fused = te.FUSED_ATTENTION
+fused = dispatch.FUSED_ATTENTION
 for batch, seq in [(b, s) for kind, b, s in g.CASES if kind == "inference"]:
-    te.FUSED_ATTENTION = fused
+    dispatch.FUSED_ATTENTION = fused
     run("ours (fused attention)", batch, seq)
-    te.FUSED_ATTENTION = ()
+    dispatch.FUSED_ATTENTION = ()
     run("ours (einsum attention)", batch, seq)
-    te.FUSED_ATTENTION = fused
+    dispatch.FUSED_ATTENTION = fused
     exact = act.gelu_exact
     act.gelu_exact = act.gelu_tanh
     run("ours (tanh gelu, info)", batch, seq)

@@ -78,7 +78,7 @@ def paths(features, units, rng):
     as_float = tf.function(lambda x: tf.nn.bias_add(tf.matmul(x, kernel), bias))
     as_int8 = tf.function(lambda x: int8_matmul.matmul(int8_matmul.quantize(x), *args))
     x = tf.constant(rng.normal(size=(ROWS, features)).astype("float32"))
-    with switches.frozen_weights():
+    with switches.constant_weights():
         kept = tf.function(lambda x: int8_matmul.matmul(int8_matmul.quantize(x), *args))
         kept(x)  # Traced while the weights are declared constant.
     errors = [kernel_error(x, weights, bias, largest) for largest in (127, 63)]

@@ -7,10 +7,10 @@ neither (oneDNN's int8 there saturates 16-bit sums; TensorFlow's bfloat16 softma
 Eigen's, not the float32 one rounded).
 """
 
-from keras_bert.kernels import frozen_matmul, onednn_probe
+from keras_bert.kernels import constant_matmul, onednn_probe
 
 FLAGS = onednn_probe.cpu_flags() or frozenset()
-BF16 = bool(FLAGS & frozen_matmul.BF16_CPU_FLAGS)
+BF16 = bool(FLAGS & constant_matmul.BF16_CPU_FLAGS)
 VNNI = bool(FLAGS & {"avx512_vnni", "avx_vnni", "amx_int8"})
 AVX2_ONLY = "avx2" in FLAGS and "avx512f" not in FLAGS and not VNNI
 

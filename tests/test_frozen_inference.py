@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import keras_bert
-from keras_bert.kernels import frozen_matmul, int8_matmul
+from keras_bert.kernels import constant_matmul, int8_matmul
 from tests import cpu_kernels
 from tests.task_checks import TINY, tiny_inputs
 
@@ -44,7 +44,7 @@ def test_the_kept_weights_kernels_run_where_the_cpu_has_them():
     # numbers with VNNI. Where they do not run, the models run as usual (tests below).
     known = [
         (module, cpu_kernels.expected(kind))
-        for module, kind in ((frozen_matmul, "bf16"), (int8_matmul, "int8"))
+        for module, kind in ((constant_matmul, "bf16"), (int8_matmul, "int8"))
         if cpu_kernels.expected(kind) is not None
     ]
     if not known:
@@ -57,7 +57,7 @@ def test_a_kept_weights_dense_layer_takes_an_activation_or_a_residual_not_both()
     x = tf.ones((3, 4), tf.bfloat16)
     kernel, bias = tf.ones((4, 5), tf.bfloat16), tf.zeros((5,), tf.bfloat16)
     with pytest.raises(ValueError, match="not both"):
-        frozen_matmul.dense(x, kernel, bias, activation="gelu", residual=tf.ones((3, 5)))
+        constant_matmul.dense(x, kernel, bias, activation="gelu", residual=tf.ones((3, 5)))
 
 
 @pytest.mark.parametrize("kind", ["float32", "bfloat16", "mixed_bfloat16", "int8"])
@@ -103,7 +103,7 @@ def _graph_ops(function, inputs, op_type):
 @pytest.mark.parametrize("cls_row_alone", [False, True])
 def test_bfloat16_dense_layers_keep_their_weights_only_when_frozen(monkeypatch, cls_row_alone):
     # The graphs are traced, never run: the wiring is checked on any CPU.
-    monkeypatch.setattr(frozen_matmul, "_AVAILABLE", True)
+    monkeypatch.setattr(constant_matmul, "_AVAILABLE", True)
     model = tiny_model("bfloat16", cls_row_alone=cls_row_alone)
     inputs = tiny_inputs()
     kept = _graph_ops(keras_bert.FrozenInference(model)._function, inputs, "_MklNativeFusedMatMul")

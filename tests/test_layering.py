@@ -120,7 +120,7 @@ def test_model_code_imports_tensorflow_only_lazily(rel):
     assert "tensorflow" not in top_level
 
 
-SWITCH_SETTERS = {"portable", "frozen_weights"}
+SWITCH_SETTERS = {"portable", "constant_weights"}
 SWITCH_SETTING = {"saved_models/export.py", "keras_bert/inference/frozen_inference.py"}
 
 
@@ -177,7 +177,7 @@ def test_the_dispatch_rule_sees_every_import_form(tmp_path):
     path = tmp_path / "example.py"
     path.write_text(
         "from keras_bert.kernels import dispatch, switches\n"
-        "from keras_bert.kernels.frozen_matmul import dense\n"
+        "from keras_bert.kernels.constant_matmul import dense\n"
         "import keras_bert.kernels.int8_matmul\n"
     )
-    assert kernel_imports(path) == {"dispatch", "switches", "frozen_matmul", "int8_matmul"}
+    assert kernel_imports(path) == {"dispatch", "switches", "constant_matmul", "int8_matmul"}

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_bert.kernels.switches import frozen_weights
+from keras_bert.kernels.switches import constant_weights
 
 
 class FrozenInference:
@@ -15,7 +15,7 @@ class FrozenInference:
     Because its weights never change, the kernels may keep them rearranged once. On
     TensorFlow's x86 CPUs (oneDNN):
     - bfloat16 encoder blocks run each dense layer (with its bias, and its GELU or
-      residual add) on oneDNN's blocked bf16 kernels (`keras_bert.kernels.frozen_matmul`), the
+      residual add) on oneDNN's blocked bf16 kernels (`keras_bert.kernels.constant_matmul`), the
       same outputs to bf16 rounding;
     - int8 blocks (`quantize_int8`) keep their int8 weights prepared;
     - float32 runs as the model's call does.
@@ -48,7 +48,7 @@ class FrozenInference:
         self._function = self._compile()
 
     def _run(self, trainable, non_trainable, inputs):
-        with frozen_weights():
+        with constant_weights():
             outputs, _ = self.model.stateless_call(trainable, non_trainable, inputs, training=False)
         return outputs
 

@@ -1,5 +1,6 @@
-"""Backend-specific fast paths: oneDNN and XLA kernels on TensorFlow's CPUs (softmax,
-LayerNorm, kept-weights and int8 matmuls, the training GELU, dropout masks, the fused
-AdamW step) and the probe that checks a kernel in a child process first. Each module
-imports TensorFlow lazily and says when it may serve a call (`usable`/`available`);
-where it may not, the portable keras.ops code in `layers` runs instead."""
+"""Backend-specific fast paths behind one door, `dispatch` (the entry points the layers
+call: dense, projections, activation, attention, attention probabilities, LayerNorm,
+dropout, int8, the AdamW step), each falling back to the portable `keras_bert.ops` code;
+the kernels are oneDNN and XLA ones of TensorFlow's CPUs (plus the backend's fused
+attention on JAX), each gated by `switches.kernel_may_run` and a probe
+(`onednn_probe`). TensorFlow is imported lazily: `import keras_bert` on JAX never loads it."""

@@ -7,7 +7,7 @@ everywhere else. The layers read as BERT's math; every execution choice is made 
 The gates: a kernel of TensorFlow's CPUs serves only on TensorFlow and only where
 `switches.kernel_may_run` says so (not in a portable export, not under XLA, in a graph
 unless it has an eager form), after its own dtype, shape and probe checks; the
-kept-weights dense kernels also need `switches.weights_frozen()` and inference.
+kept-weights dense kernels also need `switches.weights_constant()` and inference.
 
 Example:
 >>> import numpy as np
@@ -42,19 +42,19 @@ def _quantized(layer):
 
 
 def _kept_weights(layer, x, training):
-    """Whether float `layer` may run on `frozen_matmul`'s kept-weights kernel for `x`."""
-    if training or _quantized(layer) or not (_tensorflow() and switches.weights_frozen()):
+    """Whether float `layer` may run on `constant_matmul`'s kept-weights kernel for `x`."""
+    if training or _quantized(layer) or not (_tensorflow() and switches.weights_constant()):
         return False
-    from keras_bert.kernels import frozen_matmul  # TensorFlow only.
+    from keras_bert.kernels import constant_matmul  # TensorFlow only.
 
-    return frozen_matmul.usable(x)
+    return constant_matmul.usable(x)
 
 
-def _frozen_dense(layer, x, activation=None, residual=None):
-    from keras_bert.kernels import frozen_matmul
+def _constant_dense(layer, x, activation=None, residual=None):
+    from keras_bert.kernels import constant_matmul
 
     kernel, bias = ops.cast(layer.kernel, x.dtype), ops.cast(layer.bias, x.dtype)
-    return frozen_matmul.dense(x, kernel, bias, activation, residual)
+    return constant_matmul.dense(x, kernel, bias, activation, residual)
 
 
 def dense(layer, x, training=None, activation=None):
@@ -63,10 +63,10 @@ def dense(layer, x, training=None, activation=None):
     if activation is not None and getattr(layer, "activation", None) == activation:
         return layer(x)
     if _kept_weights(layer, x, training):
-        from keras_bert.kernels.frozen_matmul import FUSED_ACTIVATIONS
+        from keras_bert.kernels.constant_matmul import FUSED_ACTIVATIONS
 
         if activation is None or activation in FUSED_ACTIVATIONS:
-            return _frozen_dense(layer, x, activation=activation)
+            return _constant_dense(layer, x, activation=activation)
     y = layer(x)
     return y if activation is None else apply_activation(y, activation, training)
 
@@ -74,7 +74,7 @@ def dense(layer, x, training=None, activation=None):
 def dense_residual(layer, x, residual, dropout, training=None):
     """`residual + dropout(layer(x))` on rows: what a LayerNorm of the block takes."""
     if _kept_weights(layer, x, training):  # Inference: the dropout is the identity.
-        return _frozen_dense(layer, x, residual=residual)
+        return _constant_dense(layer, x, residual=residual)
     return residual + dropout(layer(x), training=training)
 
 

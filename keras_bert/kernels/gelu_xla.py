@@ -1,6 +1,6 @@
 """The training GELU's forward pass as XLA kernels on TensorFlow.
 
-`layers.activations.gelu_exact_training` forms `x * Phi(x)` and its slope
+`ops.activations.gelu_exact_training` forms `x * Phi(x)` and its slope
 `Phi(x) + x * phi(x)` in float32. As TensorFlow ops that is about a dozen passes
 over the block's largest activations (casts, erf, exp, products); XLA compiles each
 of the two into one loop that reads the input and writes the result in its dtype.
@@ -18,7 +18,7 @@ import functools
 def _compiled():
     import tensorflow as tf
 
-    # The formulas of `layers.activations`, compiled (keras.ops on TensorFlow).
+    # The formulas of `ops.gelu`, compiled (keras.ops on TensorFlow).
     from keras_bert.ops.gelu import gelu_float32, gelu_slope_float32
 
     @tf.function(jit_compile=True, autograph=False)

@@ -91,7 +91,7 @@ def matmul(quantized, kernel, kernel_scale, bias, column_sums, activation=None):
         return _eager_kernel(fused_ops)(*inputs)
     # Traced by `FrozenInference`, the weights never change: the kernel may keep them
     # prepared (never in the shared eager kernels, which serve every layer).
-    return _add_op(inputs, fused_ops, weights_const=switches.weights_frozen())
+    return _add_op(inputs, fused_ops, weights_const=switches.weights_constant())
 
 
 def _add_op(inputs, fused_ops, weights_const=False):

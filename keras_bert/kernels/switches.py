@@ -5,21 +5,25 @@ asks (`kernel_may_run`).
 Fields (each set by a context manager, nestable, per thread):
 - `portable`: functions traced inside use TensorFlow's standard ops only (an export,
   which a TF Serving build without oneDNN may load). `saved_models.export` sets it.
-- `frozen_weights`: the functions traced inside read weights that never change, so a
+- `constant_weights`: the functions traced inside read weights that never change, so a
   kernel may keep them in a form of its own. `FrozenInference` sets it while it traces.
 
+Names: "frozen" in this package means one thing, weights that training no longer
+changes (`FrozenInference`, `FrozenFeatures`); a kernel's copy of such weights, kept
+between calls, is "constant" (oneDNN's `is_weight_const`): `constant_matmul`.
+
 Example:
->>> with frozen_weights():
-...     weights_frozen(), is_portable()
+>>> with constant_weights():
+...     weights_constant(), is_portable()
 (True, False)
->>> weights_frozen()
+>>> weights_constant()
 False
 """
 
 import contextlib
 import threading
 
-FIELDS = ("portable", "frozen_weights")
+FIELDS = ("portable", "constant_weights")
 _STATE = threading.local()
 
 
@@ -42,9 +46,9 @@ def portable():
     return _switched_on("portable")
 
 
-def frozen_weights():
+def constant_weights():
     """A context: what is traced inside reads weights that never change."""
-    return _switched_on("frozen_weights")
+    return _switched_on("constant_weights")
 
 
 def is_portable():
@@ -52,9 +56,9 @@ def is_portable():
     return _on("portable")
 
 
-def weights_frozen():
-    """Whether `frozen_weights()` is active in this thread."""
-    return _on("frozen_weights")
+def weights_constant():
+    """Whether `constant_weights()` is active in this thread."""
+    return _on("constant_weights")
 
 
 def kernel_may_run(eager=False):

@@ -1,6 +1,6 @@
 """BERT's building blocks as Keras 3 layers, written in keras.ops (no backend is imported
-here); on TensorFlow a few hand a call to a fast path in `keras_bert.kernels` where its
-gate allows, the keras.ops code being the fallback."""
+here); every execution choice (a backend's kernel or the portable formula) is asked of
+`keras_bert.kernels.dispatch`."""
 
 from keras_bert.layers.bert_embeddings import BertEmbeddings
 from keras_bert.layers.bert_layer_norm import BertLayerNorm

@@ -7,7 +7,7 @@ weights are constant (`is_filter_const`), it runs its blocked bf16 kernels inste
 a copy of the weights rearranged for them at the kernel's first call and kept in the
 kernel: right only while the weights never change. So only `FrozenInference`, which
 runs a model on a copy of its weights taken once, asks for it
-(`switches.weights_frozen()`). bfloat16 gains, with the same outputs; float32 does not
+(`switches.weights_constant()`). bfloat16 gains, with the same outputs; float32 does not
 (its GEMM is already oneDNN's fastest), so only bfloat16 uses it (`benchmarks/README.md`).
 
 Used where (`usable`): while `FrozenInference` traces, on TensorFlow with the kernel
@@ -38,7 +38,7 @@ def usable(x):
     """Whether a dense layer may multiply `x` (a TensorFlow tensor) by kept weights here."""
     import tensorflow as tf
 
-    if not switches.weights_frozen() or x.dtype != tf.bfloat16 or x.shape.rank != 2:
+    if not switches.weights_constant() or x.dtype != tf.bfloat16 or x.shape.rank != 2:
         return False
     return switches.kernel_may_run() and available()
 
@@ -56,7 +56,7 @@ def dense(x, kernel, bias, activation=None, residual=None):
     """
     if activation is not None and residual is not None:
         raise ValueError(
-            "frozen_matmul.dense fuses an activation or a residual add, "
+            "constant_matmul.dense fuses an activation or a residual add, "
             f"not both (got activation={activation!r} and a residual)."
         )
     fused_ops = ["BiasAdd"]
@@ -89,7 +89,7 @@ def _add_op(x, kernel, args, fused_ops):
         "_MklNativeFusedMatMul",
         [x, kernel] + list(args),
         [x.dtype],
-        name="FrozenMatMul",
+        name="ConstantMatMul",
         attrs=attrs,
     )
     return op.outputs[0]
@@ -107,7 +107,7 @@ def available():
     if _AVAILABLE is None:
         flags = onednn_probe.cpu_flags()
         if flags is None:  # Unknown CPU: a kernel that aborts must end a child only.
-            _AVAILABLE = onednn_probe.passes_in_child("keras_bert.kernels.frozen_matmul:_probe")
+            _AVAILABLE = onednn_probe.passes_in_child("keras_bert.kernels.constant_matmul:_probe")
         else:  # oneDNN aborts the process on bfloat16 weights without these.
             _AVAILABLE = bool(flags & BF16_CPU_FLAGS) and onednn_probe.passes(_probe)
     return _AVAILABLE
