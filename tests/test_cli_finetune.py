@@ -239,7 +239,10 @@ def dropout_checkpoint(tmp_path_factory):
 
 def test_killed_run_resumes_at_the_same_batch_and_dropout_masks(tmp_path, dropout_checkpoint):
     """Dropout on (encoder and head): the resumed run draws the masks the uninterrupted
-    one drew, because the random generators' states are checkpointed."""
+    one drew, because the random generators' states are checkpointed.
+
+    Over 60 s: three command processes (the run killed by SIGKILL, its resumption, the
+    straight run), each starting TensorFlow and tracing its train step."""
     argv = table_args(
         tmp_path,
         dropout_checkpoint,

@@ -136,6 +136,8 @@ def assert_same_weights(a, b, atol=1e-6):
 
 
 def test_mirrored_two_replicas_train_like_one_device(tmp_path, checkpoint):  # noqa: F811
+    """Over 60 s: six training commands (classification, CoNLL, pretraining, each on one
+    device and on two replicas) in one process with two logical CPUs."""
     commands = []
     for strategy in ("none", "mirrored"):
         commands += [
@@ -266,6 +268,8 @@ def test_two_worker_processes_pretrain_and_finetune_like_one(
     checkpoint,  # noqa: F811
     cluster,
 ):
+    """Over 60 s: two clusters of two worker processes (pretraining, classification),
+    each starting TensorFlow and forming its collective, then both runs on one device."""
     from keras_bert import cli
 
     workers = {
@@ -291,6 +295,8 @@ def test_two_worker_processes_pretrain_and_finetune_like_one(
 
 
 def test_a_killed_worker_restarted_resumes_the_cluster(tmp_path, cluster):
+    """Over 60 s: a cluster of two workers, one killed at a checkpoint and started again
+    (the chief restarts itself), then the same run straight for the weights."""
     from keras_bert import cli
 
     out = tmp_path / "run"

@@ -29,6 +29,8 @@ TINY = tiny(vocabulary_size=71, num_layers=1, max_sequence_length=SEQ, dropout=0
 TEXTS = ["The quick brown fox.", "", "日本 straße naïve café " * 10, "dog"]
 PAIRS = ["a lazy dog", "news", "the stock price fell", "good day"]
 
+SERVING_GUIDE = os.path.join(os.path.dirname(__file__), "..", "docs", "serving.md")
+
 
 @pytest.fixture
 def vocabulary(tmp_path):
@@ -515,10 +517,10 @@ def _assert_same_form(shown, reply, where="reply"):
         assert type(reply) is type(shown), (where, shown, reply)
 
 
-def test_readmes_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
-    """Every REST request in the README, converted as TF Serving's REST API does (rows:
+def test_serving_guides_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
+    """Every REST request in the serving guide, converted as TF Serving's REST API does (rows:
     one object per example; columns: one list per input), run against an export of its
-    task; the reply, written as TF Serving writes it, has the README reply's fields,
+    task; the reply, written as TF Serving writes it, has the guide reply's fields,
     types and shapes, and the deterministic parts (NER's words) equal it."""
     import json
     import re
@@ -527,7 +529,7 @@ def test_readmes_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
 
     from pipelines import tag_schemes
 
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    readme = open(SERVING_GUIDE, encoding="utf-8").read()
     examples = re.findall(
         r"<!-- rest: (\w+) -->\n```json\n(.*?)\n```\s*```json\n(.*?)\n```", readme, re.S
     )
@@ -577,8 +579,8 @@ def test_readmes_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
             assert answer["answer_text"] == columns["context"][0][start:end]
 
 
-def test_readmes_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkeypatch):
-    """The README's gRPC client, run as written, with the channel replaced by a stub that
+def test_serving_guides_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkeypatch):
+    """The serving guide's gRPC client, run as written, with the channel replaced by a stub that
     answers from the loaded export (no server can run here): its request is well formed
     and the response fields it reads exist."""
     import re
@@ -587,7 +589,7 @@ def test_readmes_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkey
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    readme = open(SERVING_GUIDE, encoding="utf-8").read()
     (client,) = [
         b
         for b in re.findall(r"```python\n(.*?)\n```", readme, re.S)
@@ -615,7 +617,7 @@ def test_readmes_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkey
 
     monkeypatch.setattr(prediction_service_pb2_grpc, "PredictionServiceStub", Stub)
     monkeypatch.setattr(grpc, "insecure_channel", lambda address: None)
-    exec(compile(client, "README.md", "exec"), {})
+    exec(compile(client, SERVING_GUIDE, "exec"), {})
     assert seen == ["bbc-news"]
 
 
