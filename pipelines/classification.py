@@ -72,7 +72,7 @@ def classification_dataset(
     if not bucket_lengths:
         data = data.batch(batch_size, drop_remainder=drop_remainder)
         data = data.map(
-            lambda texts, *label: (preprocessor(texts),) + label,
+            lambda texts, *label: (preprocessor.traced(texts),) + label,
             num_parallel_calls=tf.data.AUTOTUNE,
         )
         return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
@@ -83,7 +83,7 @@ def classification_dataset(
         )
 
     def unpadded(texts, *label):
-        features = preprocessor(texts)  # Scalar texts: (sequence_length,) features.
+        features = preprocessor.traced(texts)  # Scalar texts: (sequence_length,) features.
         real = tf.reduce_sum(features["padding_mask"])
         return ({k: v[:real] for k, v in features.items()},) + label
 

@@ -1,5 +1,7 @@
 """BertPreprocessor: raw text segments to the backbone's inputs, in one graph."""
 
+import weakref
+
 import tensorflow as tf
 
 from pipelines.packing import check_same_batch, pack_segments
@@ -48,6 +50,25 @@ class BertPreprocessor(tf.Module):
         )
 
     def __call__(self, segments):
+        return self._features(segments, self._pack)
+
+    def traced(self, segments):
+        """`self(segments)`, computed by one traced function per segment count, kept
+        for the preprocessor's life: what `tf.data` pipelines call. Tracing the
+        tokenizer takes about a second, and a training run makes a dataset per epoch
+        and per evaluation; each of them then adds one call. Exports call the
+        preprocessor itself, so their graphs hold its ops inline.
+
+        Example:
+        >>> pre = BertPreprocessor.from_vocab("tests/data/vocab.txt", lowercase=True,
+        ...                                   sequence_length=8)
+        >>> text = tf.constant(["The first sentence."])
+        >>> bool(tf.reduce_all(pre.traced(text)["token_ids"] == pre(text)["token_ids"]))
+        True
+        """
+        return self._features(segments, self._pack_traced)
+
+    def _features(self, segments, pack):
         segments = segments if isinstance(segments, tuple) else (segments,)
         if self.num_segments is not None and len(segments) > self.num_segments:
             raise ValueError(
@@ -69,9 +90,28 @@ class BertPreprocessor(tf.Module):
         names += [f"segment {i}" for i in range(len(names), len(segments))]
         with tf.control_dependencies(check_same_batch(segments, names)):
             segments = [tf.identity(s) for s in segments]
-        ids = [self.tokenizer.tokenize(s) for s in segments]
-        t = self.tokenizer
-        features = pack_segments(ids, self.sequence_length, t.cls_id, t.sep_id, t.pad_id)
+        features = pack(segments)
         if scalar:
             features = {k: v[0] for k, v in features.items()}
         return features
+
+    def _pack(self, segments):
+        """Tokenized and packed 1-D batches of strings: the backbone's inputs."""
+        ids = [self.tokenizer.tokenize(s) for s in segments]
+        t = self.tokenizer
+        return pack_segments(ids, self.sequence_length, t.cls_id, t.sep_id, t.pad_id)
+
+    def _pack_traced(self, segments):
+        functions = _TRACED.setdefault(self, {})
+        if len(segments) not in functions:
+            owner = weakref.ref(self)  # The function must not keep the preprocessor alive.
+            functions[len(segments)] = tf.function(
+                lambda *segments: owner()._pack(list(segments)),
+                input_signature=[tf.TensorSpec([None], tf.string)] * len(segments),
+            )
+        return functions[len(segments)](*segments)
+
+
+# preprocessor -> {segment count: its traced `_pack`}; outside the tf.Module, so that an
+# export never saves these functions.
+_TRACED = weakref.WeakKeyDictionary()

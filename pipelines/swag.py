@@ -130,7 +130,7 @@ def choice_dataset(
     length = preprocessor.sequence_length
 
     def pack(context, endings, *label):
-        pairs = preprocessor((tf.repeat(context, choices), tf.reshape(endings, [-1])))
+        pairs = preprocessor.traced((tf.repeat(context, choices), tf.reshape(endings, [-1])))
         features = {k: tf.reshape(v, [-1, choices, length]) for k, v in pairs.items()}
         return (features,) + label
 
