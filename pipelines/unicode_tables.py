@@ -14,10 +14,18 @@ Flags (bits of one uint8 per code point):
 - CHANGED: the uncased normalization (NFD, drop Mn marks, lowercase) changes it into
   the code points in the replacement table. A character it removes entirely (a
   combining mark) is flagged DELETE instead: like a control character, it vanishes.
+
+Building the tables walks every code point (about 3 s of Python), so they are kept in
+a cache folder (`$KERAS_BERT_CACHE`, else `$XDG_CACHE_HOME/keras_bert`, else
+`~/.cache/keras_bert`), one file per Unicode version and casing; a process that finds
+its file loads it in milliseconds. A damaged or unwritable cache is rebuilt or skipped.
 """
 
 import functools
+import os
+import tempfile
 import unicodedata
+import zipfile
 
 import numpy as np
 
@@ -67,14 +75,53 @@ def _base_flags():
     return flags
 
 
+# Part of the cache file's name: change it when what `build_tables` computes changes.
+TABLES_FORMAT = 1
+
+
+def cache_folder():
+    """Where the tables are kept (see the module docstring)."""
+    if os.environ.get("KERAS_BERT_CACHE"):
+        return os.environ["KERAS_BERT_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "keras_bert")
+
+
+def cache_path(lowercase):
+    casing = "uncased" if lowercase else "cased"
+    name = f"unicode-{unicodedata.unidata_version}-{casing}-v{TABLES_FORMAT}.npz"
+    return os.path.join(cache_folder(), name)
+
+
 @functools.lru_cache(maxsize=2)
 def tables(lowercase):
-    """(flags, index, replacements) for the uncased (lowercase=True) or cased rules.
+    """(flags, index, replacements) for the uncased (lowercase=True) or cased rules:
+    `build_tables`'s, from the cache when it holds them.
 
     flags: uint8[0x110000]. index: int32[m], for code points below m the row of
     `replacements` for a CHANGED character (else -1). replacements: int32[n, width],
     the code points each CHANGED character becomes, padded with -1.
     """
+    path = cache_path(lowercase)
+    try:
+        with np.load(path) as saved:
+            return saved["flags"], saved["index"], saved["replacements"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        pass  # Not cached yet, or damaged: built again below.
+    built = build_tables(lowercase)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".npz")
+        with os.fdopen(handle, "wb") as f:
+            np.savez(f, flags=built[0], index=built[1], replacements=built[2])
+        os.replace(temporary, path)  # Atomic: a reader never sees half a file.
+    except OSError:
+        pass  # A read-only home: build the tables in every process instead.
+    return built
+
+
+def build_tables(lowercase):
+    """The tables of `tables`, computed from Python's unicodedata."""
     flags = _base_flags()
     changed = {}
     if lowercase:
