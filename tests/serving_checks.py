@@ -1,6 +1,7 @@
 """Calling an export the way a server does: in a fresh process that imports only
 tensorflow and tensorflow_text, and listing the op types of its graphs."""
 
+import atexit
 import json
 import os
 import subprocess
@@ -8,50 +9,74 @@ import sys
 
 import tensorflow as tf
 
-# A fresh process: load the export, call each signature on the given inputs, print the
-# outputs as JSON and which of our packages (or new keras modules) the load imported.
-_CALLER = r"""
+# A process of its own that imports only tensorflow and tensorflow_text: for each line
+# of JSON on stdin ({"export": path, "requests": {signature: inputs}}) it loads the
+# export, calls each signature, and prints the outputs as one line of JSON with which of
+# our packages (or new keras modules) that load imported.
+_SERVER = r"""
 import json, sys
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tf-text ops the graph uses)
-before = set(sys.modules)
-model = tf.saved_model.load(sys.argv[1])
-requests = json.load(open(sys.argv[2]))
+
 def plain(value):
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
-results = {}
-for name, inputs in requests.items():
-    function = model.signatures[name]
-    spec = function.structured_input_signature[1]
-    tensors = {k: tf.constant(v, dtype=spec[k].dtype) for k, v in inputs.items()}
-    results[name] = {k: plain(v.numpy().tolist()) for k, v in function(**tensors).items()}
-loaded = set(sys.modules) - before
-ours = sorted(m for m in sys.modules if m.split(".")[0] in
-              ("keras_bert", "pipelines", "saved_models"))
-keras_loaded = sorted(m for m in loaded if m.split(".")[0] == "keras")
-print(json.dumps({"results": results, "ours": ours, "keras_loaded": keras_loaded}))
+for line in sys.stdin:
+    job = json.loads(line)
+    before = set(sys.modules)
+    model = tf.saved_model.load(job["export"])
+    results = {}
+    for name, inputs in job["requests"].items():
+        function = model.signatures[name]
+        spec = function.structured_input_signature[1]
+        tensors = {k: tf.constant(v, dtype=spec[k].dtype) for k, v in inputs.items()}
+        results[name] = {k: plain(v.numpy().tolist()) for k, v in function(**tensors).items()}
+    loaded = set(sys.modules) - before
+    ours = sorted(m for m in sys.modules if m.split(".")[0] in
+                  ("keras_bert", "pipelines", "saved_models"))
+    keras_loaded = sorted(m for m in loaded if m.split(".")[0] == "keras")
+    print(json.dumps({"results": results, "ours": ours, "keras_loaded": keras_loaded}),
+          flush=True)
 """
+_SERVERS = []  # The one server process of this test process, started at the first call.
+
+
+def _server(cwd):
+    if _SERVERS and _SERVERS[0].poll() is None:
+        return _SERVERS[0]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
+    log = os.path.join(cwd, "export-caller.log")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=open(log, "w"),
+        text=True,
+        env=env,
+        cwd=cwd,  # Not the checkout: nothing of ours is importable from there.
+    )
+    atexit.register(process.kill)
+    process.log = log
+    _SERVERS[:] = [process]
+    return process
 
 
 def call_in_fresh_process(export_path, requests, tmp_path):
-    """{signature: {output: list}} computed by a process without our code."""
-    request_file = os.path.join(tmp_path, "requests.json")
-    with open(request_file, "w") as f:
-        json.dump(requests, f)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
-    done = subprocess.run(
-        [sys.executable, "-c", _CALLER, export_path, request_file],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    """{signature: {output: list}} computed by a process without our code: it imports
+    only tensorflow and tensorflow_text, and loading this export imports nothing of ours
+    and no keras module. One such process serves a test process's calls (starting
+    TensorFlow is most of a call's time)."""
+    process = _server(tmp_path)
+    process.stdin.write(json.dumps({"export": export_path, "requests": requests}) + "\n")
+    process.stdin.flush()
+    line = process.stdout.readline()
+    if not line:
+        log = open(process.log).read()
+        _SERVERS.clear()
+        raise AssertionError(f"the export-calling process ended: {log[-3000:]}")
+    report = json.loads(line)
     assert report["ours"] == [], report["ours"]
     assert report["keras_loaded"] == [], report["keras_loaded"]
     return report["results"]
