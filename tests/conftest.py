@@ -50,28 +50,6 @@ def _seeded():
     keras.utils.set_random_seed(1234)
 
 
-# The files that take longest, run first: the two processes of the README's command
-# then end on short files together instead of one waiting for the other's long one.
-LONGEST_FIRST = (
-    "test_distributed_training.py",
-    "test_readme.py",
-    "test_export.py",
-    "test_cli_squad_conll_swag.py",
-    "test_cli_finetune.py",
-    "test_cli_pretrain.py",
-    "test_training_parity.py",
-    "test_distributed_input.py",
-)
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item):
-        name = os.path.basename(str(item.path))
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)  # Stable: within a file, and among the others, as collected.
-
-
 SLOWEST_SHOWN = 15
 # (The variable lets tests/test_time_guard.py check the marks with tiny tests.)
 ONE_TEST_BUDGET_S = float(os.environ.get("KERAS_BERT_ONE_TEST_BUDGET_S", "60"))

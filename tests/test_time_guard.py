@@ -42,11 +42,3 @@ def test_without_reason():
         "*test_without_reason*(over the 0.01 s budget: NO REASON*",
     ):
         result.stdout.fnmatch_lines([line])
-
-
-def test_the_longest_first_files_exist():
-    # A renamed file would silently drop out of the order.
-    from tests.conftest import LONGEST_FIRST
-
-    here = os.path.dirname(__file__)
-    assert all(os.path.isfile(os.path.join(here, name)) for name in LONGEST_FIRST)
