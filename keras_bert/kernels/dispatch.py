@@ -53,8 +53,12 @@ def _kept_weights(layer, x, training):
 def _constant_dense(layer, x, activation=None, residual=None):
     from keras_bert.kernels import constant_matmul
 
-    kernel, bias = ops.cast(layer.kernel, x.dtype), ops.cast(layer.bias, x.dtype)
-    return constant_matmul.dense(x, kernel, bias, activation, residual)
+    return constant_matmul.dense(x, *_weights(layer, x.dtype), activation, residual)
+
+
+def _weights(layer, dtype):
+    """A float dense layer's (kernel, bias) in `dtype`."""
+    return ops.cast(layer.kernel, dtype), ops.cast(layer.bias, dtype)
 
 
 def dense(layer, x, training=None, activation=None):
@@ -94,9 +98,7 @@ def first_token_context(inputs, query, layers, num_heads, probabilities, attend)
     the keys and values the block formed."""
     if any(_quantized(layer) for layer in layers):
         return attend(query)
-    key_weights, value_weights = (
-        (ops.cast(layer.kernel, query.dtype), ops.cast(layer.bias, query.dtype)) for layer in layers
-    )
+    key_weights, value_weights = (_weights(layer, query.dtype) for layer in layers)
     return portable_first_token_context(
         inputs, query, key_weights, value_weights, num_heads, probabilities
     )

@@ -41,9 +41,13 @@ def for_args(args):
     return kind_class(family)(args)
 
 
+def family_of_run(run):
+    """The registry family of a run folder's run.json (by its task)."""
+    task = REGISTRY.get(run.get("task", "classification"))
+    return task.family if task is not None and task.family else DEFAULT_FAMILY
+
+
 def for_run(run, run_dir, preprocessor=None):
     """The kind of a run folder (its run.json's task), for evaluate, predict and export;
     `preprocessor` is the run's `BertPreprocessor` (`run_model.load_run`)."""
-    task = REGISTRY.get(run.get("task", "classification"))
-    family = task.family if task is not None and task.family else DEFAULT_FAMILY
-    return kind_class(family).from_run(run, run_dir, preprocessor)
+    return kind_class(family_of_run(run)).from_run(run, run_dir, preprocessor)
