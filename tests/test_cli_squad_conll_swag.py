@@ -281,7 +281,7 @@ def _swag_file(path, count, seed):
 def test_swag_finetune_evaluate_predict(tmp_path, checkpoint, capsys):  # noqa: F811
     train = _swag_file(tmp_path / "train.csv", 64, 0)
     dev = _swag_file(tmp_path / "val.csv", 16, 1)
-    args = _common(tmp_path, checkpoint, "swag", train, dev, "--epochs", "6", "--seq-len", "24")
+    args = _common(tmp_path, checkpoint, "swag", train, dev, "--epochs", "3", "--seq-len", "24")
     assert cli.main(args) == 0
     run = tmp_path / "swag"
     capsys.readouterr()

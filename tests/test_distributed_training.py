@@ -135,37 +135,53 @@ def assert_same_weights(a, b, atol=1e-6):
         np.testing.assert_allclose(x, y, atol=atol, rtol=0)
 
 
-def test_mirrored_two_replicas_train_like_one_device(tmp_path, checkpoint):  # noqa: F811
-    """Over 60 s: six training commands (classification, CoNLL, pretraining, each on one
-    device and on two replicas) in one process with two logical CPUs."""
-    commands = []
-    for strategy in ("none", "mirrored"):
-        commands += [
-            classify_args(
-                tmp_path, checkpoint, tmp_path / f"classify-{strategy}", "--strategy", strategy
-            ),
-            conll_args(
-                tmp_path, checkpoint, tmp_path / f"conll-{strategy}", "--strategy", strategy
-            ),
-            pretrain_args(tmp_path / f"pretrain-{strategy}", 4, "--strategy", strategy),
-        ]
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory, checkpoint):  # noqa: F811
+    """The reference runs on one device, in this process, made once for the file's tests:
+    classification, CoNLL and pretraining (4 steps), as folder name -> run folder."""
+    import contextlib
+    import io
+
+    from keras_bert import cli
+
+    tmp, none = tmp_path_factory.mktemp("one_device"), ("--strategy", "none")
+    runs = {
+        "classify": classify_args(tmp, checkpoint, tmp / "classify", *none),
+        "conll": conll_args(tmp, checkpoint, tmp / "conll", *none),
+        "pretrain": pretrain_args(tmp / "pretrain", 4, *none),
+    }
+    for argv in runs.values():
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert cli.main(argv) == 0
+        assert "strategy _DefaultDistributionStrategy: 1 replica(s)" in err.getvalue()
+    return {name: tmp / name for name in runs}
+
+
+def test_mirrored_two_replicas_train_like_one_device(tmp_path, checkpoint, one_device):  # noqa: F811
+    """Over 60 s: three training commands (classification, CoNLL, pretraining) on two
+    replicas, in one process with two logical CPUs, against the one-device runs."""
+    strategy = ("--strategy", "mirrored")
+    commands = [
+        classify_args(tmp_path, checkpoint, tmp_path / "classify", *strategy),
+        conll_args(tmp_path, checkpoint, tmp_path / "conll", *strategy),
+        pretrain_args(tmp_path / "pretrain", 4, *strategy),
+    ]
     err = run_with_cpus(2, commands).stderr
     assert err.count("strategy MirroredStrategy: 2 replica(s)") == 3
-    assert err.count("strategy _DefaultDistributionStrategy: 1 replica(s)") == 3
     for name in ("classify", "conll", "pretrain"):
         # Embeddings included: every weight of the real model, after every step.
-        assert_same_weights(
-            tmp_path / f"{name}-none" / "model.keras", tmp_path / f"{name}-mirrored" / "model.keras"
-        )
-    for name, file in (("classify", "results.json"), ("conll", "results.json")):
+        assert_same_weights(tmp_path / name / "model.keras", one_device[name] / "model.keras")
+    for name in ("classify", "conll"):
         one, two = (
-            json.loads((tmp_path / f"{name}-{s}" / file).read_text()) for s in ("none", "mirrored")
+            json.loads((d / "results.json").read_text())
+            for d in (one_device[name], tmp_path / name)
         )
         for key, value in one["validation"].items():
             assert two["validation"][key] == pytest.approx(value, abs=1e-6)
     one, two = (
-        json.loads((tmp_path / f"pretrain-{s}" / "metrics.json").read_text())
-        for s in ("none", "mirrored")
+        json.loads((d / "metrics.json").read_text())
+        for d in (one_device["pretrain"], tmp_path / "pretrain")
     )
     for key in ("loss", "mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy"):
         assert two[key] == pytest.approx(one[key], rel=1e-5)  # Reduced over the replicas.
@@ -267,11 +283,10 @@ def test_two_worker_processes_pretrain_and_finetune_like_one(
     tmp_path,
     checkpoint,  # noqa: F811
     cluster,
+    one_device,
 ):
     """Over 60 s: two clusters of two worker processes (pretraining, classification),
-    each starting TensorFlow and forming its collective, then both runs on one device."""
-    from keras_bert import cli
-
+    each starting TensorFlow and forming its collective, against the one-device runs."""
     workers = {
         "pretrain": cluster(pretrain_args(tmp_path / "pretrain", 4)),
         "classify": cluster(classify_args(tmp_path, checkpoint, tmp_path / "classify")),
@@ -281,15 +296,11 @@ def test_two_worker_processes_pretrain_and_finetune_like_one(
             each.start(index)
     for each in workers.values():
         each.wait()
-    assert cli.main(pretrain_args(tmp_path / "pretrain-one", 4)) == 0
-    assert cli.main(classify_args(tmp_path, checkpoint, tmp_path / "classify-one")) == 0
     for name, each in workers.items():
         assert "CollectiveAllReduceStrategy: 2 replica(s) (chief)" in each.log(0)
         assert fingerprint(each.log(0)) == fingerprint(each.log(1))  # Bit for bit.
         only_the_chief_wrote(each, tmp_path / name)
-        assert_same_weights(
-            tmp_path / name / "model.keras", tmp_path / f"{name}-one" / "model.keras"
-        )
+        assert_same_weights(tmp_path / name / "model.keras", one_device[name] / "model.keras")
     assert (tmp_path / "classify" / "best.keras").exists()
     assert (tmp_path / "pretrain" / "tf1" / "bert_config.json").exists()
 
