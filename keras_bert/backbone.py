@@ -1,6 +1,7 @@
 """BertBackbone: the BERT encoder as a Keras functional model."""
 
 import keras
+from keras import ops
 
 from keras_bert.input_checks import check_integer
 from keras_bert.layers.bert_embeddings import BertEmbeddings
@@ -27,6 +28,11 @@ class BertBackbone(keras.Model):
     `sequence_output`'s. `build()` turns it on for the tasks that read only the pooled
     output (classification, multiple choice); a model that reads `sequence_output` as
     well (pretraining) keeps it off: one [CLS] row, one dropout mask.
+
+    With `causal=True` it is a left-to-right model (the paper's LTR ablation): each
+    position attends only to itself and earlier positions, and `pooled_output` reads
+    the last real token (the one position that has seen the whole text) where BERT
+    reads [CLS], so every task head works on it unchanged.
 
     Example:
     >>> from keras import ops
@@ -55,9 +61,14 @@ class BertBackbone(keras.Model):
         initializer_range=0.02,
         quantization=None,
         cls_row_alone=False,
+        causal=False,
         dtype=None,
         **kwargs,
     ):
+        if causal and cls_row_alone:
+            raise ValueError(
+                "cls_row_alone computes [CLS]'s row alone; a causal model reads its last token."
+            )
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         # === Layers ===
         self.embeddings = BertEmbeddings(
@@ -81,6 +92,7 @@ class BertBackbone(keras.Model):
                 layer_norm_epsilon=layer_norm_epsilon,
                 initializer_range=initializer_range,
                 quantization=quantization,
+                causal=causal,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
@@ -109,7 +121,9 @@ class BertBackbone(keras.Model):
             else:
                 x = layer(x, padding_mask=padding_mask)  # (batch, seq, hidden)
             encoder_outputs.append(x)
-        if folded is None:
+        if causal:
+            first = last_real_token(x, padding_mask)  # (batch, hidden)
+        elif folded is None:
             first = x[:, 0, :]  # (batch, hidden)
         pooled_output = self.pooler_dense(first)  # (batch, hidden)
         super().__init__(
@@ -145,6 +159,7 @@ class BertBackbone(keras.Model):
         self.initializer_range = initializer_range
         self.quantization = quantization
         self.cls_row_alone = cls_row_alone
+        self.causal = causal
 
     def quantize_int8(self):
         """Quantizes the encoder blocks' dense layers to int8 in place (inference only;
@@ -184,6 +199,7 @@ class BertBackbone(keras.Model):
             "initializer_range": self.initializer_range,
             "quantization": self.quantization,
             "cls_row_alone": self.cls_row_alone,
+            "causal": self.causal,
         }
 
     @classmethod
@@ -192,3 +208,11 @@ class BertBackbone(keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
+
+
+def last_real_token(sequence, padding_mask):
+    """The row of each sequence's last real token: `sequence` (batch, seq, hidden) and
+    `padding_mask` (batch, seq) (right padding) -> (batch, hidden); position 0 for a
+    row with none."""
+    last = ops.maximum(ops.sum(ops.cast(padding_mask, "int32"), axis=1) - 1, 0)
+    return ops.take_along_axis(sequence, last[:, None, None], axis=1)[:, 0, :]

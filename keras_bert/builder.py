@@ -83,7 +83,7 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
                 f"Cannot override {', '.join(changed)} while loading weights from {weights}."
             )
     config.update(overrides)
-    if task is not None and TASKS[task].POOLED_OUTPUT_ONLY:
+    if task is not None and TASKS[task].POOLED_OUTPUT_ONLY and not config.get("causal"):
         config.setdefault("cls_row_alone", True)  # Its heads read only the [CLS] row.
     backbone = BertBackbone(**config)
     if task is None:

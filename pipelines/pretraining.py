@@ -1,5 +1,10 @@
 """The pretraining dataset: text files -> NSP/SOP pairs -> packed -> MLM-masked, all in tf.data.
 
+Three objectives (the paper's ablation, table 5): "mlm_nsp" (BERT: sentence pairs, masked
+LM and next sentence), "mlm" (no NSP: single segments of consecutive text, masked LM)
+and "ltr" (no NSP, left-to-right: the same single segments, unmasked, each position's
+label the next token).
+
 Nothing is precomputed on disk: every pass over the corpus draws new pairs and masks
 (unlike google-research/bert's static `dupe_factor` copies). With a `seed` the stream
 is reproducible; `start_step` re-seeds it when training resumes, so a resumed run goes
@@ -15,7 +20,9 @@ from pipelines.masking import MaskedLMMasker
 from pipelines.next_sentence import make_pairs
 from pipelines.packing import pack_segments
 from pipelines.replica_batches import replica_batches
+from pipelines.text_chunks import chunk_documents, next_token_labels
 
+OBJECTIVES = ("mlm_nsp", "mlm", "ltr")
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
 
 
@@ -29,14 +36,22 @@ def _seeds(seed):
     return tf.data.Dataset.random(seed=seed).batch(2)
 
 
-def example_builder(tokenizer, sequence_length, short_seq_prob=0.1, sentence_order=False):
-    """fn(documents (ragged docs x sentences strings), seed) -> packed pair features."""
+def example_builder(
+    tokenizer, sequence_length, short_seq_prob=0.1, sentence_order=False, objective="mlm_nsp"
+):
+    """fn(documents (ragged docs x sentences strings), seed) -> packed features: sentence
+    pairs with their NSP label ("mlm_nsp"), or single chunks of each document ("mlm",
+    "ltr")."""
 
     def build(documents, seed):
         ids = tokenizer.tokenize(documents.flat_values)  # (sentences, tokens)
         nested = tf.RaggedTensor.from_row_splits(ids, documents.row_splits)
         nested = tf.ragged.boolean_mask(nested, nested.row_lengths(axis=2) > 0)
         nested = tf.ragged.boolean_mask(nested, nested.row_lengths() > 0)
+        if objective != "mlm_nsp":
+            chunks = chunk_documents(nested, sequence_length - 2)
+            ids = (tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
+            return pack_segments([chunks], sequence_length, *ids)
         first, second, labels = make_pairs(
             nested, sequence_length - 3, seed, short_seq_prob, sentence_order
         )
@@ -57,14 +72,24 @@ def masking_step(masker):
     return mask
 
 
+def next_token_step(features, seed):
+    """A left-to-right LM's batch: the tokens as they are, and the next one as label."""
+    del seed  # Nothing is drawn.
+    next_ids, next_weights = next_token_labels(features["token_ids"], features["padding_mask"])
+    return dict(features, next_ids=next_ids, next_weights=next_weights)
+
+
 def to_fit_inputs(features):
-    """(x, y, sample_weight) for `BertPretrainer.fit` from a flat feature dict."""
+    """(x, y, sample_weight) for `BertPretrainer.fit` from a flat feature dict (of any
+    objective: the keys it holds say which)."""
+    if "next_ids" in features:  # "ltr"
+        x = {key: features[key] for key in MODEL_INPUTS[:3]}
+        return x, {"lm": features["next_ids"]}, {"lm": features["next_weights"]}
     x = {key: features[key] for key in MODEL_INPUTS}
-    y = {"mlm": features["mask_ids"], "nsp": features["next_sentence_label"]}
-    weights = {
-        "mlm": features["mask_weights"],
-        "nsp": tf.ones_like(features["next_sentence_label"], tf.float32),
-    }
+    y, weights = {"mlm": features["mask_ids"]}, {"mlm": features["mask_weights"]}
+    if "next_sentence_label" in features:  # "mlm_nsp"
+        y["nsp"] = features["next_sentence_label"]
+        weights["nsp"] = tf.ones_like(features["next_sentence_label"], tf.float32)
     return x, y, weights
 
 
@@ -90,13 +115,17 @@ def pretraining_dataset(
     for_fit=True,
     encoding_errors="strict",
     input_context=None,
+    objective="mlm_nsp",
 ):
-    """An endless (or, with repeat=False, one-pass) dataset of MLM + NSP batches.
+    """An endless (or, with repeat=False, one-pass) dataset of pretraining batches.
 
     Elements are `(x, y, sample_weight)` for `fit` (or, with for_fit=False, flat dicts
-    with token_ids, segment_ids, padding_mask, mask_positions, mask_ids, mask_weights,
-    next_sentence_label), each `(batch_size, ...)`. Invalid UTF-8 in the corpus is an
-    error naming the file unless `encoding_errors="replace"` (see `documents`).
+    with token_ids, segment_ids, padding_mask and the objective's labels: mask_positions,
+    mask_ids, mask_weights and next_sentence_label for "mlm_nsp"; the same without
+    next_sentence_label for "mlm"; next_ids and next_weights for "ltr"), each
+    `(batch_size, ...)`. `short_seq_prob` and `sentence_order` shape NSP pairs only.
+    Invalid UTF-8 in the corpus is an error naming the file unless
+    `encoding_errors="replace"` (see `documents`).
 
     With a tf.distribute `input_context`, `batch_size` is the global batch and the
     dataset yields this input pipeline's per-replica batches. With at least as many
@@ -113,6 +142,8 @@ def pretraining_dataset(
     >>> sorted(next(iter(data)))[:3]
     ['mask_ids', 'mask_positions', 'mask_weights']
     """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
     seed = random.randrange(2**31) if seed is None else seed
     max_predictions = max_predictions or default_max_predictions(sequence_length)
     masker = MaskedLMMasker.for_tokenizer(
@@ -142,12 +173,13 @@ def pretraining_dataset(
         documents = documents.repeat()
     examples = tf.data.Dataset.zip(documents.ragged_batch(documents_per_batch), _seeds(seed + 1))
     examples = examples.map(
-        example_builder(tokenizer, sequence_length, short_seq_prob, sentence_order),
+        example_builder(tokenizer, sequence_length, short_seq_prob, sentence_order, objective),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     examples = examples.unbatch().shuffle(4 * documents_per_batch, seed=seed + 2)
     batches = tf.data.Dataset.zip(examples.batch(batch_size, drop_remainder=True), _seeds(seed + 3))
-    batches = batches.map(masking_step(masker), num_parallel_calls=tf.data.AUTOTUNE)
+    label = next_token_step if objective == "ltr" else masking_step(masker)
+    batches = batches.map(label, num_parallel_calls=tf.data.AUTOTUNE)
     if for_fit:
         batches = batches.map(to_fit_inputs)
     if by_file:  # This pipeline's batch, cut for its local replicas.

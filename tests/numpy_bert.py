@@ -72,8 +72,10 @@ def random_weights(
     return w
 
 
-def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers):
-    """(sequence_output, pooled_output, [every layer's output]) in float64."""
+def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers, causal=False):
+    """(sequence_output, pooled_output, [every layer's output]) in float64. With
+    `causal`, a left-to-right model (HF's `is_decoder`): query i sees keys j <= i, and
+    the pooler reads the last real token instead of the first."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
     batch, seq = token_ids.shape
     x = (
@@ -85,6 +87,9 @@ def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers):
     hidden = x.shape[-1]
     size = hidden // num_heads
     adder = (1.0 - padding_mask[:, None, None, :].astype(np.float64)) * -10000.0
+    if causal:
+        later = np.arange(seq)[None, :] > np.arange(seq)[:, None]  # (queries, keys)
+        adder = adder + later[None, None] * -10000.0
     layers = []
     for i in range(num_layers):
         p = f"bert/encoder/layer_{i}"
@@ -107,14 +112,18 @@ def forward(w, token_ids, segment_ids, padding_mask, num_heads, num_layers):
         ffn = dense(gelu(dense(x, "intermediate/dense")), "output/dense")
         x = layer_norm(x + ffn, w[f"{p}/output/LayerNorm/gamma"], w[f"{p}/output/LayerNorm/beta"])
         layers.append(x)
-    pooled = np.tanh(x[:, 0] @ w["bert/pooler/dense/kernel"] + w["bert/pooler/dense/bias"])
+    first = x[np.arange(batch), padding_mask.sum(1) - 1] if causal else x[:, 0]
+    pooled = np.tanh(first @ w["bert/pooler/dense/kernel"] + w["bert/pooler/dense/bias"])
     return x, pooled, layers
 
 
-def pretraining_heads(w, sequence_output, pooled_output, mask_positions):
-    """(mlm_logits [B, P, vocab], nsp_logits [B, 2]) as in run_pretraining.py."""
+def pretraining_heads(w, sequence_output, pooled_output, mask_positions=None):
+    """(mlm_logits [B, P, vocab], nsp_logits [B, 2]) as in run_pretraining.py; without
+    `mask_positions`, the LM logits of every position [B, T, vocab]."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
-    gathered = np.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
+    gathered = sequence_output
+    if mask_positions is not None:
+        gathered = np.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
     h = gelu(
         gathered @ w["cls/predictions/transform/dense/kernel"]
         + w["cls/predictions/transform/dense/bias"]

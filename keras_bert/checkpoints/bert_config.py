@@ -17,6 +17,7 @@ _KEYS = {
     "hidden_act": "activation",
     "initializer_range": "initializer_range",
     "layer_norm_eps": "layer_norm_epsilon",
+    "is_decoder": "causal",  # Hugging Face's flag for a left-to-right (causal) BERT.
 }
 _REQUIRED = (
     "vocab_size",
@@ -74,8 +75,11 @@ def bert_config(backbone, **extra):
         "activation": backbone.activation,
         "initializer_range": backbone.initializer_range,
         "layer_norm_epsilon": backbone.layer_norm_epsilon,
+        "causal": backbone.causal,
     }
     config = {key: values[arg] for key, arg in _KEYS.items()}
+    if not config["is_decoder"]:
+        del config["is_decoder"]  # BERT's own files: Google's keys only.
     config.update(extra)
     return config
 

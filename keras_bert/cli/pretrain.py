@@ -1,5 +1,10 @@
 """`keras-bert pretrain`: MLM + NSP pretraining from text files; resumable after a kill.
 
+`--objective` picks one of the paper's ablation rows: `mlm_nsp` (BERT), `mlm` (no NSP:
+single segments of consecutive text) or `ltr` (a left-to-right LM without NSP, on a
+causal encoder). `--validation FILES` scores the final model on held-out text (LM loss,
+accuracy, perplexity) in `metrics.json`.
+
 Layout of `--out`: `checkpoints/step-<N>.keras` (model + optimizer state) and
 `checkpoints/state.json` (the step and its file), rewritten atomically every
 `--checkpoint-every` steps; `logs/` (TensorBoard); at the end `model.keras`, `tf1/`
@@ -24,6 +29,7 @@ from keras_bert.cli.distributed import add_strategy_flags
 
 # Flags a resumed run must keep (compared with the run's state.json, each one named).
 _SETTINGS = (
+    "objective",
     "preset",
     "init_checkpoint",
     "seq_len",
@@ -64,6 +70,12 @@ def _check_inputs(args):
             f"--seq-len {args.seq_len} must be in [8, "
             f"{config['max_sequence_length']}] (the model's maximum)"
         )
+    if args.sentence_order and args.objective != "mlm_nsp":
+        raise UsageError(f"--sentence-order replaces NSP; --objective {args.objective} has none")
+    if args.validation:
+        validation = list_files(args.validation)
+        if args.encoding_errors == "strict":
+            check_utf8(validation)
     if args.warmup_steps is not None and args.warmup_steps > args.steps:
         raise UsageError(f"--warmup-steps {args.warmup_steps} exceeds --steps {args.steps}")
     return files, tokenizer
@@ -86,6 +98,8 @@ def _new_model(args, tokenizer):
         jit_compile=args.xla,
         gradient_accumulation_steps=args.grad_accum,
         dropout=args.dropout,
+        objective=args.objective,
+        causal=args.objective == "ltr",
     )
     if args.dtype:
         options["dtype"] = args.dtype
@@ -137,7 +151,7 @@ def _resume(args, folder, state):
 
 
 def _unigram_baseline(files, tokenizer, args, batches=20):
-    """MLM accuracy of always guessing the most frequent masked token."""
+    """The LM's accuracy when it always guesses the most frequent label token."""
     import collections
 
     from pipelines.pretraining import pretraining_dataset
@@ -151,10 +165,14 @@ def _unigram_baseline(files, tokenizer, args, batches=20):
         seed=args.seed + 7,
         for_fit=False,
         encoding_errors=args.encoding_errors,
+        objective=args.objective,
     )
+    labels, weights = ("mask_ids", "mask_weights")
+    if args.objective == "ltr":
+        labels, weights = ("next_ids", "next_weights")
     counts = collections.Counter()
     for batch in data.take(batches):
-        ids = batch["mask_ids"].numpy()[batch["mask_weights"].numpy() > 0]
+        ids = batch[labels].numpy()[batch[weights].numpy() > 0]
         counts.update(ids.tolist())
     return counts.most_common(1)[0][1] / sum(counts.values())
 
@@ -217,6 +235,7 @@ def _train(args, setup, folder, files, tokenizer):
             start_step=start,
             encoding_errors=args.encoding_errors,
             input_context=input_context,
+            objective=args.objective,
         )
 
     run_state = {
@@ -242,26 +261,56 @@ def _train(args, setup, folder, files, tokenizer):
         folder.file("tf1"), model, vocabulary=args.vocab, lowercase=tokenizer.lowercase
     )
     if history:
-        _write_metrics(folder, history, files, tokenizer, args)
+        _write_metrics(folder, history, files, tokenizer, args, model)
     return 0
 
 
-def _write_metrics(folder, history, files, tokenizer, args):
-    history["unigram_baseline_mlm_accuracy"] = _unigram_baseline(files, tokenizer, args)
+def _held_out(model, tokenizer, args):
+    from keras_bert.cli.pretrain_validation import held_out_scores
+    from pipelines.documents import list_files
+    from pipelines.pretraining import pretraining_dataset
+
+    files = list_files(args.validation)
+    log(f"scoring the held-out text ({len(files)} file(s))")
+    data = pretraining_dataset(
+        files,
+        tokenizer,
+        args.seq_len,
+        args.batch_size,
+        format=args.format,
+        max_predictions=args.max_predictions,
+        whole_word_masking=args.whole_word_masking,
+        seed=args.seed + 11,
+        repeat=False,
+        encoding_errors=args.encoding_errors,
+        objective=args.objective,
+    )
+    return held_out_scores(model, data, args.objective, files)
+
+
+def _write_metrics(folder, history, files, tokenizer, args, model):
+    lm = "lm" if args.objective == "ltr" else "mlm"
+    history[f"unigram_baseline_{lm}_accuracy"] = _unigram_baseline(files, tokenizer, args)
+    if args.validation:
+        history["validation"] = _held_out(model, tokenizer, args)
+    history["objective"] = args.objective
     history["steps"] = args.steps
     with open(folder.file("metrics.json"), "w") as f:
         json.dump(history, f, indent=2)
-    print(
-        " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in history.items())
-    )
+    flat = dict(history)
+    flat.update({f"validation_{k}": v for k, v in flat.pop("validation", {}).items()})
+    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in flat.items()))
 
 
 def add_parser(commands):
     from keras_bert.presets import PRESETS
     from pipelines.documents import ENCODING_ERRORS, FORMATS
+    from pipelines.pretraining import OBJECTIVES
 
     parser = commands.add_parser(
-        "pretrain", help="MLM + NSP pretraining from text files", formatter_class=HelpFormatter
+        "pretrain",
+        help="pretraining from text files: MLM + NSP, MLM alone or left-to-right",
+        formatter_class=HelpFormatter,
     )
     add = parser.add_argument
     add(
@@ -273,6 +322,18 @@ def add_parser(commands):
     )
     add("--init-checkpoint", help="continue from a checkpoint folder (TF1/HF/Model Garden)")
     add("--train", required=True, nargs="+", help="text files or globs")
+    add(
+        "--objective",
+        default="mlm_nsp",
+        choices=OBJECTIVES,
+        help="mlm_nsp: BERT (masked LM + next sentence); mlm: masked LM alone on single "
+        "segments; ltr: left-to-right LM (a causal encoder, next-token labels)",
+    )
+    add(
+        "--validation",
+        nargs="+",
+        help="held-out text files or globs: the final LM loss, accuracy and perplexity",
+    )
     add(
         "--format",
         default="sentences",

@@ -33,11 +33,12 @@ def prefix_lengths(keep):
 
 def fused_attention(query, key, value, keep, scale):
     """`query` (batch, queries, heads, dim), `key` and `value` (batch, seq, heads, dim),
-    `keep` the bool key mask (batch, 1, 1, seq) or None. Returns the context (batch,
-    queries, heads, dim): softmax(scale * query . key) . value over the kept keys."""
+    `keep` the bool key mask (batch, 1, 1, seq), a mask per query (batch, 1, queries,
+    seq) (a left-to-right model's), or None. Returns the context (batch, queries, heads,
+    dim): softmax(scale * query . key) . value over the kept keys."""
     if keep is None:
         return ops.dot_product_attention(query, key, value, scale=scale)
-    if keras.backend.backend() == "jax":
+    if keras.backend.backend() == "jax" and keep.shape[2] == 1:
         return _jax_attention(query, key, value, keep, scale)
     return _masked_attention(query, key, value, keep, scale)
 

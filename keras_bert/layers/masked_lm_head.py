@@ -11,6 +11,9 @@ from keras_bert.ops.activations import get_activation
 class MaskedLMHead(keras.layers.Layer):
     """Gathers masked positions, then Dense(act) -> LayerNorm -> logits over the vocabulary.
 
+    Without `mask_positions` it predicts at every position: the next-token head of a
+    left-to-right model (`BertPretrainer(objective="ltr")`), the same layers.
+
     The output projection is the transposed word embedding matrix of `token_embedding`
     (weights are tied, as in BERT), plus an own bias. The TF1 names are
     `cls/predictions/transform/{dense,LayerNorm}` and `cls/predictions/output_bias`.
@@ -61,17 +64,20 @@ class MaskedLMHead(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, inputs, mask_positions):
-        # inputs: (batch, seq, hidden); mask_positions: (batch, predictions)
-        positions = ops.cast(mask_positions, "int32")[:, :, None]
-        gathered = ops.take_along_axis(inputs, positions, axis=1)  # (batch, preds, hidden)
+    def call(self, inputs, mask_positions=None):
+        # inputs: (batch, seq, hidden); mask_positions: (batch, predictions) or None
+        gathered = inputs
+        if mask_positions is not None:
+            positions = ops.cast(mask_positions, "int32")[:, :, None]
+            gathered = ops.take_along_axis(inputs, positions, axis=1)  # (batch, preds, hidden)
         x = ops.cast(self.layer_norm(self.transform_dense(gathered)), self.compute_dtype)
         embeddings = ops.cast(self.token_embedding.embeddings, self.compute_dtype)
         logits = ops.matmul(x, ops.transpose(embeddings))  # (batch, preds, vocab)
         return logits + ops.cast(self.output_bias, self.compute_dtype)
 
-    def compute_output_shape(self, inputs_shape, mask_positions_shape):
-        return tuple(mask_positions_shape) + (self.token_embedding.input_dim,)
+    def compute_output_shape(self, inputs_shape, mask_positions_shape=None):
+        rows = inputs_shape[:-1] if mask_positions_shape is None else mask_positions_shape
+        return tuple(rows) + (self.token_embedding.input_dim,)
 
     def get_config(self):
         # The tied embedding is not config: the task model that owns the backbone

@@ -10,6 +10,7 @@ from keras_bert.layers.bert_layer_norm import BertLayerNorm
 from keras_bert.layers.int8_dense import Int8Dense
 from keras_bert.layers.mask_dropout import MaskDropout
 from keras_bert.ops.activations import get_activation
+from keras_bert.ops.attention import causal_keep
 
 DENSE_LAYERS = ("query_dense", "key_dense", "value_dense") + (
     "attention_output_dense", "intermediate_dense", "output_dense"
@@ -27,6 +28,8 @@ class TransformerEncoder(keras.layers.Layer):
     padded keys are masked before the softmax, and softmax and LayerNorm run in float32
     under mixed precision. With `quantization="int8"` the six dense layers are
     `Int8Dense` (inference only; `quantize_int8()` converts a float block in place).
+    With `causal=True` position `i` attends to positions `<= i` only (a left-to-right
+    model; padded keys stay masked).
     Each step goes through `keras_bert.kernels.dispatch`, which picks a backend's kernel
     where one serves and the keras.ops form otherwise: this file is the math.
 
@@ -42,6 +45,7 @@ class TransformerEncoder(keras.layers.Layer):
         dropout, attention_dropout: floats; layer_norm_epsilon: float.
         initializer_range: float, the stddev of the truncated-normal kernels.
         quantization: None or "int8".
+        causal: bool, each position attends only to itself and earlier ones.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class TransformerEncoder(keras.layers.Layer):
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
         quantization=None,
+        causal=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -67,6 +72,7 @@ class TransformerEncoder(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
         self.quantization = quantization
+        self.causal = causal
         get_activation(activation)  # Fail early on an unknown name.
 
     # === Layers ===
@@ -143,11 +149,17 @@ class TransformerEncoder(keras.layers.Layer):
         keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]  # (batch, 1, 1, seq)
+        if self.causal:
+            keep = causal_keep(keep, seq)  # (batch, 1, seq, seq)
         context = self._attention(self._heads(query, batch, seq), key, value, keep, training)
         outputs = self._feedforward(x, context, training)
         outputs = ops.reshape(outputs, (batch, seq, self.hidden_dim))
         if not first_token:
             return outputs
+        if self.causal:
+            raise ValueError(
+                f"{self.name}: first_token reads [CLS]'s row; a causal block has none."
+            )
         x = inputs[:, 0, :]  # (batch, hidden)
         context = dispatch.first_token_context(
             inputs,
@@ -196,5 +208,5 @@ class TransformerEncoder(keras.layers.Layer):
 
     def get_config(self):
         names = ("num_heads", "intermediate_dim", "activation", "dropout", "attention_dropout")
-        names += ("layer_norm_epsilon", "initializer_range", "quantization")
+        names += ("layer_norm_epsilon", "initializer_range", "quantization", "causal")
         return {**super().get_config(), **{name: getattr(self, name) for name in names}}

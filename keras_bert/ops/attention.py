@@ -1,6 +1,7 @@
 """Scaled dot-product attention over heads in keras.ops: the probabilities, the context,
-and the context of position 0 alone with the key kernel folded into its query. The
-portable forms that `keras_bert.kernels.dispatch` falls back to."""
+the key mask of a left-to-right model, and the context of position 0 alone with the key
+kernel folded into its query. The portable forms that `keras_bert.kernels.dispatch`
+falls back to."""
 
 import math
 
@@ -41,6 +42,26 @@ def attention_probabilities(scores, keep, dtype, scale=None, dropout=None, in_fl
         # One gradient for both (one pass less over the largest tensors).
         return softmax_dropout(scores, dropout.dropper(scores, dtype))
     return ops.cast(ops.softmax(scores, axis=-1), dtype)
+
+
+def causal_keep(keep, seq):
+    """The key mask of a left-to-right model: query `i` keeps key `j` where `j <= i` and
+    `keep` (the padding mask, (batch, 1, 1, seq), or None) keeps it.
+
+    Example:
+    >>> mask = causal_keep(ops.array([True, True, False])[None, None, None, :], 3)
+    >>> ops.convert_to_numpy(mask)[0, 0].astype(int).tolist()
+    [[1, 0, 0], [1, 1, 0], [1, 1, 0]]
+
+    Args:
+        keep: bool tensor (batch, 1, 1, seq) or None.
+        seq: int or scalar tensor, the sequence length.
+
+    Returns: bool tensor (batch, 1, seq, seq) ((1, 1, seq, seq) without `keep`).
+    """
+    positions = ops.arange(seq)
+    earlier = ops.greater_equal(positions[:, None], positions[None, :])[None, None, :, :]
+    return earlier if keep is None else ops.logical_and(keep, earlier)
 
 
 def dot_product_context(query, key, value, probabilities, scale, scale_query):

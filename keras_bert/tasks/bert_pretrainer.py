@@ -1,4 +1,4 @@
-"""BertPretrainer: BERT's masked-LM and next-sentence heads on a backbone."""
+"""BertPretrainer: BERT's pretraining heads on a backbone, for one of three objectives."""
 
 import keras
 
@@ -8,19 +8,31 @@ from keras_bert.layers.next_sentence_head import NextSentenceHead
 from keras_bert.masked_lm_loss import MaskedLmLoss
 from keras_bert.tasks.bert_task import PRETRAINING, BertTask
 
+# The paper's pretraining-task ablation (Devlin et al., 2019, table 5): BERT, "No NSP",
+# and "LTR & No NSP" (a left-to-right LM, as OpenAI GPT).
+OBJECTIVES = ("mlm_nsp", "mlm", "ltr")
+
 
 @keras.saving.register_keras_serializable(package="keras_bert")
 class BertPretrainer(BertTask):
-    """MLM (tied to the word embeddings) on masked positions + NSP on the pooled output.
+    """A pretraining model: masked LM + next sentence, masked LM alone, or left-to-right.
 
-    Inputs: the backbone's `token_ids`, `segment_ids`, `padding_mask` plus
-    `mask_positions` `(batch, predictions)`. Outputs: `mlm` logits
-    `(batch, predictions, vocab)` and `nsp` logits `(batch, 2)` (0 = IsNext).
-    `compile_recipe` sets BERT's pretraining optimizer, losses (MLM cross-entropy
-    averaged over real predictions via `mask_weights`, NSP cross-entropy) and metrics.
+    - `objective="mlm_nsp"` (BERT): inputs the backbone's `token_ids`, `segment_ids`,
+      `padding_mask` plus `mask_positions` `(batch, predictions)`; outputs `mlm` logits
+      `(batch, predictions, vocab)` and `nsp` logits `(batch, 2)` (0 = IsNext).
+    - `objective="mlm"` (the paper's "No NSP"): the same without the NSP head.
+    - `objective="ltr"` (a left-to-right LM; the backbone must be `causal=True`): the
+      backbone's inputs; outputs `lm` logits `(batch, seq, vocab)`, position `t`
+      predicting token `t + 1`.
+
+    The LM head is tied to the word embeddings in all three. `compile_recipe` sets
+    BERT's pretraining optimizer, the losses (LM cross-entropy averaged over the real
+    predictions of the global batch, through the sample weights; NSP cross-entropy) and
+    accuracies.
 
     Args:
-        backbone: BertBackbone, the encoder (its word embeddings are tied to the MLM head).
+        backbone: BertBackbone, the encoder (its word embeddings are tied to the LM head).
+        objective: str, one of "mlm_nsp", "mlm", "ltr".
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -36,7 +48,9 @@ class BertPretrainer(BertTask):
 
     RECIPE = PRETRAINING
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, objective="mlm_nsp", **kwargs):
+        check_objective(objective, backbone.causal)
+        self.objective = objective
         # === Layers ===
         self.backbone = backbone
         self.mlm_head = MaskedLMHead(
@@ -45,36 +59,63 @@ class BertPretrainer(BertTask):
             layer_norm_epsilon=backbone.layer_norm_epsilon,
             initializer_range=backbone.initializer_range,
             dtype=backbone.dtype_policy,
-            name="mlm_head",
+            name="lm_head" if objective == "ltr" else "mlm_head",
         )
-        self.nsp_head = NextSentenceHead(
-            initializer_range=backbone.initializer_range,
-            dtype=backbone.dtype_policy,
-            name="nsp_head",
-        )
+        self.nsp_head = None
+        if objective == "mlm_nsp":
+            self.nsp_head = NextSentenceHead(
+                initializer_range=backbone.initializer_range,
+                dtype=backbone.dtype_policy,
+                name="nsp_head",
+            )
 
         # === Functional Model ===
         inputs = dict(backbone.input)
-        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        if objective != "ltr":
+            inputs["mask_positions"] = keras.Input(
+                shape=(None,), dtype="int32", name="mask_positions"
+            )
         encoded = backbone({k: inputs[k] for k in backbone.input})
-        mlm = self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])
-        nsp = self.nsp_head(encoded["pooled_output"])
+        logits = {}
+        if objective == "ltr":
+            logits["lm"] = self.mlm_head(encoded["sequence_output"])
+        else:
+            positions = inputs["mask_positions"]
+            logits["mlm"] = self.mlm_head(encoded["sequence_output"], mask_positions=positions)
+        if self.nsp_head is not None:
+            logits["nsp"] = self.nsp_head(encoded["pooled_output"])
         # Logits in float32 so that the losses are computed in full precision.
         outputs = {
-            "mlm": keras.layers.Activation("linear", dtype="float32", name="mlm")(mlm),
-            "nsp": keras.layers.Activation("linear", dtype="float32", name="nsp")(nsp),
+            name: keras.layers.Activation("linear", dtype="float32", name=name)(value)
+            for name, value in logits.items()
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     def compile_arguments(self):
-        return dict(
-            loss={
-                "mlm": MaskedLmLoss(),
-                "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            },
-            weighted_metrics={"mlm": [keras.metrics.SparseCategoricalAccuracy("accuracy")]},
-            metrics={"nsp": [keras.metrics.SparseCategoricalAccuracy("accuracy")]},
+        lm = "lm" if self.objective == "ltr" else "mlm"
+        accuracy = keras.metrics.SparseCategoricalAccuracy("accuracy")
+        arguments = dict(
+            loss={lm: MaskedLmLoss()},
+            weighted_metrics={lm: [accuracy]},
         )
+        if self.nsp_head is not None:
+            arguments["loss"]["nsp"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            arguments["metrics"] = {"nsp": [keras.metrics.SparseCategoricalAccuracy("accuracy")]}
+        return arguments
 
     def checkpoint_heads(self):
-        return {"cls/predictions": self.mlm_head, "cls/seq_relationship": self.nsp_head}
+        heads = {"cls/predictions": self.mlm_head}
+        if self.nsp_head is not None:
+            heads["cls/seq_relationship"] = self.nsp_head
+        return heads
+
+
+def check_objective(objective, causal):
+    """Raises unless `objective` is known and fits a backbone that is (or not) causal."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
+    if (objective == "ltr") != bool(causal):
+        raise ValueError(
+            f"objective {objective!r} needs a backbone with causal={objective == 'ltr'} "
+            "(a left-to-right LM attends only to earlier tokens; a masked LM to all)."
+        )
