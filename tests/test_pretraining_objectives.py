@@ -14,6 +14,7 @@ from keras_bert import cli
 from pipelines import BertTokenizer
 from pipelines.pretraining import pretraining_dataset
 from pipelines.text_chunks import chunk_documents
+from tests.serving_checks import call_in_fresh_process
 from tests.test_cli_pretrain import CORPUS, VOCAB, args
 
 TOKENIZER = BertTokenizer(VOCAB, lowercase=True)
@@ -116,8 +117,22 @@ def test_ltr_pretraining_scores_held_out_text_and_finetunes_a_classifier(tmp_pat
 
     # Fine-tuning reads the TF1 checkpoint's is_decoder flag: a causal classifier.
     assert cli.main(table_args(tmp_path, str(out / "tf1"), "classify", "--epochs", "1")) == 0
-    classifier = keras.saving.load_model(tmp_path / "classify" / "model.keras")
+    run = tmp_path / "classify"
+    classifier = keras.saving.load_model(run / "model.keras")
     assert classifier.backbone.causal and not classifier.backbone.cls_row_alone
+    # Its raw-text export, in a process without our code, answers as `predict` does.
+    texts = ["the dog is good", "a lazy dog and the quick brown fox"]
+    capsys.readouterr()
+    assert cli.main(["export", str(run), "--out", str(tmp_path / "export")]) == 0
+    path = capsys.readouterr().out.strip()
+    assert cli.main(["predict", str(run), "--jsonl", *texts]) == 0
+    predicted = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    served = call_in_fresh_process(path, {"serving_default": {"text": texts}}, str(tmp_path))
+    np.testing.assert_allclose(
+        served["serving_default"]["probabilities"],
+        [list(p["probabilities"].values()) for p in predicted],
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("objective, heads", [("mlm", ["mlm"]), ("mlm_nsp", ["mlm", "nsp"])])
