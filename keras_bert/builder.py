@@ -83,7 +83,8 @@ def build(preset_or_dir, task=None, weights=_FROM_SOURCE, **overrides):
                 f"Cannot override {', '.join(changed)} while loading weights from {weights}."
             )
     config.update(overrides)
-    if task is not None and TASKS[task].POOLED_OUTPUT_ONLY and not config.get("causal"):
+    reads_cls_row = task is not None and TASKS[task].POOLED_OUTPUT_ONLY
+    if reads_cls_row and not (config.get("causal") or head_options.get("bilstm")):
         config.setdefault("cls_row_alone", True)  # Its heads read only the [CLS] row.
     backbone = BertBackbone(**config)
     if task is None:

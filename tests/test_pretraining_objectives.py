@@ -88,7 +88,8 @@ def test_chunks_cover_every_token_once_in_order():
 def test_ltr_pretraining_scores_held_out_text_and_finetunes_a_classifier(tmp_path, capsys):
     """The left-to-right row end to end: pretraining with --validation (the held-out
     scores agree with Keras's own evaluation of the same batches), resume refusing
-    another objective, then a classifier fine-tuned from its TF1 checkpoint."""
+    another objective, then a classifier with a BiLSTM fine-tuned from its TF1
+    checkpoint, exported and served."""
     from keras_bert.cli.pretrain_validation import held_out_scores
     from tests.test_cli_finetune import table_args
 
@@ -116,10 +117,13 @@ def test_ltr_pretraining_scores_held_out_text_and_finetunes_a_classifier(tmp_pat
     assert "--sentence-order replaces NSP" in capsys.readouterr().err
 
     # Fine-tuning reads the TF1 checkpoint's is_decoder flag: a causal classifier.
-    assert cli.main(table_args(tmp_path, str(out / "tf1"), "classify", "--epochs", "1")) == 0
+    # The paper's "LTR & No NSP + BiLSTM" row: a BiLSTM between encoder and head.
+    flags = ("--epochs", "1", "--bilstm")
+    assert cli.main(table_args(tmp_path, str(out / "tf1"), "classify", *flags)) == 0
     run = tmp_path / "classify"
     classifier = keras.saving.load_model(run / "model.keras")
     assert classifier.backbone.causal and not classifier.backbone.cls_row_alone
+    assert classifier.bilstm
     # Its raw-text export, in a process without our code, answers as `predict` does.
     texts = ["the dog is good", "a lazy dog and the quick brown fox"]
     capsys.readouterr()

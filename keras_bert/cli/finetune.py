@@ -43,6 +43,7 @@ _SETTINGS = (
     "seed",
     "dtype",
     "grad_accum",
+    "bilstm",
 )
 _NAMES = {
     "text_columns": "--text-column/--text-pair-column",
@@ -81,6 +82,8 @@ def _new_model(args, kind, total_steps):
         gradient_accumulation_steps=args.grad_accum,
         **kind.build_options(),
     )
+    if args.bilstm:
+        options["bilstm"] = True
     if args.dtype:
         options["dtype"] = args.dtype
     return keras_bert.build(args.weights, **options)
@@ -322,6 +325,12 @@ def add_parser(commands):
         help="batch by length, padded to 32/48/64/96/128/... instead of always --seq-len",
     )
     add("--head-dropout", type=probability, default=0.1, help="dropout before the classifier")
+    add(
+        "--bilstm",
+        action="store_true",
+        help="a randomly initialised BiLSTM between the encoder and the head (the paper's "
+        "LTR + BiLSTM row)",
+    )
     add(
         "--checkpoint-every",
         type=non_negative_int,

@@ -12,6 +12,7 @@ from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.mean_pooling import MeanPooling
 from keras_bert.layers.next_sentence_head import NextSentenceHead
 from keras_bert.layers.scalar_mix import ScalarMix
+from keras_bert.layers.sequence_bilstm import SequenceBiLSTM
 from keras_bert.layers.transformer_encoder import TransformerEncoder
 from keras_bert.ops.activations import get_activation
 
@@ -26,6 +27,7 @@ __all__ = [
     "MeanPooling",
     "NextSentenceHead",
     "ScalarMix",
+    "SequenceBiLSTM",
     "TransformerEncoder",
     "get_activation",
 ]

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
+from keras_bert.layers.sequence_bilstm import SequenceBiLSTM
 from keras_bert.tasks.bert_task import BertTask, head_initializer
 
 
@@ -23,6 +24,8 @@ class BertClassifier(BertTask):
         head_dropout: float, dropout on the pooled output before the dense layer.
         label_names: list of str or None, the classes' names in id order; they travel
             with the model (its config and `.keras` files). None for regression.
+        bilstm: bool, a randomly initialised BiLSTM between the encoder and the head
+            (`SequenceBiLSTM`; the paper's "+ BiLSTM" row).
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -37,7 +40,9 @@ class BertClassifier(BertTask):
 
     POOLED_OUTPUT_ONLY = True
 
-    def __init__(self, backbone, num_classes, head_dropout=0.1, label_names=None, **kwargs):
+    def __init__(
+        self, backbone, num_classes, head_dropout=0.1, label_names=None, bilstm=False, **kwargs
+    ):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, not {num_classes!r}.")
         if label_names is not None:
@@ -59,9 +64,14 @@ class BertClassifier(BertTask):
             name="classifier",
         )
 
+        self.bilstm_layer = SequenceBiLSTM(False, name="bilstm") if bilstm else None
+
         # === Functional Model ===
         inputs = dict(backbone.input)
-        pooled = backbone(inputs)["pooled_output"]  # (batch, hidden)
+        encoded = backbone(inputs)
+        pooled = encoded["pooled_output"]  # (batch, hidden)
+        if self.bilstm_layer is not None:
+            pooled = self.bilstm_layer(encoded["sequence_output"], inputs["padding_mask"])
         logits = self.output_dense(self.head_dropout_layer(pooled))  # (batch, classes)
         if num_classes == 1:
             logits = keras.layers.Reshape((), name="squeeze")(logits)  # (batch,)
@@ -73,6 +83,7 @@ class BertClassifier(BertTask):
         self.num_classes = num_classes
         self.head_dropout = head_dropout
         self.label_names = label_names
+        self.bilstm = bilstm
 
     def compile_arguments(self):
         if self.num_classes == 1:

@@ -4,6 +4,7 @@ import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
 from keras_bert.layers.choice_reshape import ChoiceReshape
+from keras_bert.layers.sequence_bilstm import SequenceBiLSTM
 from keras_bert.tasks.bert_task import BertTask, head_initializer
 
 
@@ -20,6 +21,8 @@ class BertMultipleChoice(BertTask):
         backbone: BertBackbone, the encoder.
         num_choices: int, choices per example (4 for SWAG).
         head_dropout: float, dropout on the pooled output.
+        bilstm: bool, a randomly initialised BiLSTM between the encoder and the head
+            (`SequenceBiLSTM`; the paper's "+ BiLSTM" row).
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -34,7 +37,7 @@ class BertMultipleChoice(BertTask):
 
     POOLED_OUTPUT_ONLY = True
 
-    def __init__(self, backbone, num_choices=4, head_dropout=0.1, **kwargs):
+    def __init__(self, backbone, num_choices=4, head_dropout=0.1, bilstm=False, **kwargs):
         if not isinstance(num_choices, int) or num_choices < 2:
             raise ValueError(f"num_choices must be an integer >= 2, not {num_choices!r}.")
         # === Layers ===
@@ -51,13 +54,18 @@ class BertMultipleChoice(BertTask):
             name="choice_score",
         )
 
+        self.bilstm_layer = SequenceBiLSTM(False, name="bilstm") if bilstm else None
+
         # === Functional Model ===
         inputs = {
             name: keras.Input(shape=(num_choices, None), dtype="int32", name=name)
             for name in ("token_ids", "segment_ids", "padding_mask")
         }
         folded = {name: self.fold(x) for name, x in inputs.items()}  # (batch * choices, seq)
-        pooled = backbone(folded)["pooled_output"]  # (batch * choices, hidden)
+        encoded = backbone(folded)
+        pooled = encoded["pooled_output"]  # (batch * choices, hidden)
+        if self.bilstm_layer is not None:
+            pooled = self.bilstm_layer(encoded["sequence_output"], folded["padding_mask"])
         scores = self.output_dense(self.head_dropout_layer(pooled))  # (batch * choices, 1)
         logits = self.unfold(scores)  # (batch, choices)
         outputs = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
@@ -66,6 +74,7 @@ class BertMultipleChoice(BertTask):
         # === Config ===
         self.num_choices = num_choices
         self.head_dropout = head_dropout
+        self.bilstm = bilstm
 
     def compile_arguments(self):
         return dict(

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
+from keras_bert.layers.sequence_bilstm import SequenceBiLSTM
 from keras_bert.tasks.bert_task import BertTask, head_initializer
 
 
@@ -19,6 +20,8 @@ class BertSpanExtractor(BertTask):
 
     Args:
         backbone: BertBackbone, the encoder.
+        bilstm: bool, a randomly initialised BiLSTM between the encoder and the head
+            (`SequenceBiLSTM`; the paper's "+ BiLSTM" row).
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -31,7 +34,7 @@ class BertSpanExtractor(BertTask):
     {'start_logits': (2, 7), 'end_logits': (2, 7)}
     """
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, bilstm=False, **kwargs):
         # === Layers ===
         self.backbone = backbone
         self.span_dense = keras.layers.Dense(
@@ -41,9 +44,13 @@ class BertSpanExtractor(BertTask):
             name="span_logits",
         )
 
+        self.bilstm_layer = SequenceBiLSTM(name="bilstm") if bilstm else None
+
         # === Functional Model ===
         inputs = dict(backbone.input)
         sequence = backbone(inputs)["sequence_output"]  # (batch, seq, hidden)
+        if self.bilstm_layer is not None:
+            sequence = self.bilstm_layer(sequence, inputs["padding_mask"])
         logits = self.span_dense(sequence)  # (batch, seq, 2)
         start, end = SplitLast(2, name="split_span")(logits)
         outputs = {
@@ -55,6 +62,9 @@ class BertSpanExtractor(BertTask):
             ),
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.bilstm = bilstm
 
     def compile_arguments(self):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert.backbone import BertBackbone  # noqa: F401  (the docstring example)
+from keras_bert.layers.sequence_bilstm import SequenceBiLSTM
 from keras_bert.tasks.bert_task import BertTask, head_initializer
 from keras_bert.weighted_cross_entropy import WeightedCrossEntropy
 
@@ -30,6 +31,8 @@ class BertTokenClassifier(BertTask):
         num_classes: int, the number of tags.
         head_dropout: float, dropout before the dense layer.
         label_names: list of str or None, the tags in id order (travel with the model).
+        bilstm: bool, a randomly initialised BiLSTM between the encoder and the head
+            (`SequenceBiLSTM`; the paper's "+ BiLSTM" row).
 
     Example:
     >>> backbone = BertBackbone(vocabulary_size=11, num_layers=1, num_heads=2,
@@ -42,7 +45,9 @@ class BertTokenClassifier(BertTask):
     (2, 7, 5)
     """
 
-    def __init__(self, backbone, num_classes, head_dropout=0.1, label_names=None, **kwargs):
+    def __init__(
+        self, backbone, num_classes, head_dropout=0.1, label_names=None, bilstm=False, **kwargs
+    ):
         if not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, not {num_classes!r}.")
         label_names = check_label_names(label_names, num_classes)
@@ -58,9 +63,13 @@ class BertTokenClassifier(BertTask):
             name="token_logits",
         )
 
+        self.bilstm_layer = SequenceBiLSTM(name="bilstm") if bilstm else None
+
         # === Functional Model ===
         inputs = dict(backbone.input)
         sequence = backbone(inputs)["sequence_output"]  # (batch, seq, hidden)
+        if self.bilstm_layer is not None:
+            sequence = self.bilstm_layer(sequence, inputs["padding_mask"])
         logits = self.output_dense(self.head_dropout_layer(sequence))  # (batch, seq, classes)
         outputs = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -69,6 +78,7 @@ class BertTokenClassifier(BertTask):
         self.num_classes = num_classes
         self.head_dropout = head_dropout
         self.label_names = label_names
+        self.bilstm = bilstm
 
     def compile_arguments(self):
         # The mean over labelled pieces, not over every position (padding included).

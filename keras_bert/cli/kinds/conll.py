@@ -48,6 +48,8 @@ class ConllKind(TaskKind):
             "features": args.features,
         }
         config = self.check_sequence_length(8)
+        if args.features and getattr(args, "bilstm", False):
+            raise UsageError("--features trains a BiLSTM tagger of its own; drop --bilstm")
         if args.features == "last_four" and config.get("num_layers", 12) < 4:
             raise UsageError("--features last_four needs an encoder of 4 or more layers")
         self.train = read_conll(args.train, scheme=args.tag_scheme)
