@@ -94,9 +94,12 @@ def test_ltr_pretraining_scores_held_out_text_and_finetunes_a_classifier(tmp_pat
     from tests.test_cli_finetune import table_args
 
     out = tmp_path / "ltr"
-    assert cli.main(args(out, "--objective", "ltr", "--validation", CORPUS, steps=2)) == 0
+    assert cli.main(args(out, "--objective", "ltr", "--validation", CORPUS, steps=4)) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     held_out = metrics["validation"]
+    # Scored after every checkpoint segment (every 2 steps): the learning curve.
+    assert [point["step"] for point in metrics["validation_curve"]] == [2, 4]
+    assert {**metrics["validation_curve"][-1], "step": None} == {**held_out, "step": None}
     assert metrics["objective"] == "ltr" and "unigram_baseline_lm_accuracy" in metrics
     assert held_out["perplexity"] == pytest.approx(math.exp(held_out["lm_loss"]), rel=1e-6)
     assert 0 <= held_out["lm_accuracy"] <= 1 and held_out["predictions"] > 0

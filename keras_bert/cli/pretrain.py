@@ -2,8 +2,9 @@
 
 `--objective` picks one of the paper's ablation rows: `mlm_nsp` (BERT), `mlm` (no NSP:
 single segments of consecutive text) or `ltr` (a left-to-right LM without NSP, on a
-causal encoder). `--validation FILES` scores the final model on held-out text (LM loss,
-accuracy, perplexity) in `metrics.json`.
+causal encoder). `--validation FILES` scores held-out text after every checkpoint
+segment (LM loss, accuracy, perplexity): the learning curve and the final scores, in
+`metrics.json`.
 
 Layout of `--out`: `checkpoints/step-<N>.keras` (model + optimizer state) and
 `checkpoints/state.json` (the step and its file), rewritten atomically every
@@ -238,12 +239,27 @@ def _train(args, setup, folder, files, tokenizer):
             objective=args.objective,
         )
 
+    curve = list((state or {}).get("validation_curve", []))
     run_state = {
         "settings": _settings(args),
         "total_steps": args.steps,
         "warmup_steps": warmup,
         "segments": (state or {}).get("segments", step // args.checkpoint_every),
+        "validation_curve": curve,
     }
+
+    def score_held_out(at):
+        """After each segment: the held-out scores at step `at` (the learning curve)."""
+        if not args.validation:
+            return {}
+        scores = _held_out(model, tokenizer, args)
+        log(
+            f"step {at} held-out: LM loss {scores['lm_loss']:.4f}, accuracy "
+            f"{scores['lm_accuracy']:.4f}, perplexity {scores['perplexity']:.2f}"
+        )
+        curve.append({"step": at, **scores})
+        return {"validation_curve": curve}
+
     history = train_in_segments(
         model,
         folder,
@@ -252,6 +268,7 @@ def _train(args, setup, folder, files, tokenizer):
         lambda at: at + args.checkpoint_every,
         segment_data,
         verbose=args.verbose if setup.chief else 0,
+        after_segment=score_held_out,
         state=run_state,
         trainer=setup.trainer(model),
     )
@@ -261,7 +278,7 @@ def _train(args, setup, folder, files, tokenizer):
         folder.file("tf1"), model, vocabulary=args.vocab, lowercase=tokenizer.lowercase
     )
     if history:
-        _write_metrics(folder, history, files, tokenizer, args, model)
+        _write_metrics(folder, history, files, tokenizer, args, curve)
     return 0
 
 
@@ -288,17 +305,19 @@ def _held_out(model, tokenizer, args):
     return held_out_scores(model, data, args.objective, files)
 
 
-def _write_metrics(folder, history, files, tokenizer, args, model):
+def _write_metrics(folder, history, files, tokenizer, args, curve):
     lm = "lm" if args.objective == "ltr" else "mlm"
     history[f"unigram_baseline_{lm}_accuracy"] = _unigram_baseline(files, tokenizer, args)
-    if args.validation:
-        history["validation"] = _held_out(model, tokenizer, args)
+    if curve:  # The final model's scores: the last segment ends at the last step.
+        history["validation"] = {k: v for k, v in curve[-1].items() if k != "step"}
+        history["validation_curve"] = curve
     history["objective"] = args.objective
     history["steps"] = args.steps
     with open(folder.file("metrics.json"), "w") as f:
         json.dump(history, f, indent=2)
     flat = dict(history)
     flat.update({f"validation_{k}": v for k, v in flat.pop("validation", {}).items()})
+    flat.pop("validation_curve", None)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in flat.items()))
 
 
