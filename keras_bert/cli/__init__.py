@@ -4,9 +4,9 @@ Commands: `demo` (the main job: fine-tune MiniLM on BBC News), `finetune`
 (classification/regression: GLUE, your files, class folders), `evaluate` and `predict`
 (with a fine-tuned run), `export` (a run as a TF Serving SavedModel), `glue` (the
 paper's GLUE recipe and table), `similarity` (sentence-pair cosine similarity with a
-checkpoint), `vocab` (learn a WordPiece vocabulary) and `pretrain` (MLM + NSP
-pretraining). Training commands resume after a
-kill.
+checkpoint), `vocab` (learn a WordPiece vocabulary), `pretrain` (MLM + NSP, MLM
+alone or left-to-right pretraining) and `experiment` (the paper's experiments on your
+data). Training commands resume after a kill.
 
 A user error (a bad flag, file or folder) is one line on stderr and exit status 2;
 anything else is a bug and keeps its traceback.
@@ -18,6 +18,7 @@ import sys
 from keras_bert.cli import (
     demo,
     evaluate,
+    experiment,
     export,
     finetune,
     glue_table,
@@ -44,6 +45,7 @@ def _parser():
         similarity,
         vocab,
         pretrain,
+        experiment,
     ):
         module.add_parser(commands)
     return parser
