@@ -10,6 +10,7 @@ import tensorflow as tf
 import keras_bert
 from keras_bert import checkpoints
 from keras_bert.layers import ScalarMix
+from keras_bert.tasks.bert_feature_tagger import FEATURES
 from tests import numpy_bert
 from tests.checkpoint_files import tf1_config, tiny_weights, write_tf1
 from tests.task_checks import SEQ, TINY, build_tiny, run_task_checks, tiny_inputs
@@ -127,7 +128,7 @@ def test_scalar_mix_matches_numpy():
     np.testing.assert_allclose(mix(layers), expected, rtol=1e-5)
 
 
-@pytest.mark.parametrize("features", ["last", "last_four", "scalar_mix"])
+@pytest.mark.parametrize("features", FEATURES)
 def test_feature_tagger_freezes_the_encoder_and_uses_the_chosen_layers(features):
     model = keras_bert.build(
         "tiny",
@@ -150,8 +151,26 @@ def test_feature_tagger_freezes_the_encoder_and_uses_the_chosen_layers(features)
     b = features_model(x, training=True)
     for u, v in zip(keras.tree.flatten(a), keras.tree.flatten(b)):
         np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
-    width = {"last": 6, "last_four": 24, "scalar_mix": 6}[features]
+    width = {"last_four": 24}.get(features, 6)
     assert model.get_layer("feature_dropout").output.shape[-1] == width
+    # The paper's rows, from the encoder's own outputs.
+    layers = [np.asarray(t) for t in model.backbone(x, training=False)["encoder_outputs"]]
+    if features in ("sum_last_four", "scalar_mix"):
+        mix = model.get_layer("scalar_mix")
+        mixed = layers[-4:] if features == "sum_last_four" else layers
+        weights = np.exp(np.asarray(mix.layer_weights))
+        weights /= weights.sum()
+        expected = float(np.asarray(mix.gamma)) * sum(w * t for w, t in zip(weights, mixed))
+    else:
+        expected = {
+            "embeddings": lambda: np.asarray(
+                model.backbone.embeddings(x["token_ids"], x["segment_ids"], training=False)
+            ),
+            "second_to_last": lambda: layers[-2],
+            "last": lambda: layers[-1],
+            "last_four": lambda: np.concatenate(layers[-4:], axis=-1),
+        }[features]()
+    np.testing.assert_allclose(np.asarray(a), expected, atol=1e-5)
 
 
 def test_feature_tagger_options_are_checked():
@@ -159,3 +178,5 @@ def test_feature_tagger_options_are_checked():
         build_tiny("feature_tagging", num_classes=3, features="sum")
     with pytest.raises(ValueError, match="'last_four' needs 4 layers"):
         build_tiny("feature_tagging", num_classes=3, features="last_four")
+    with pytest.raises(ValueError, match="'sum_last_four' needs 4 layers"):
+        build_tiny("feature_tagging", num_classes=3, features="sum_last_four")

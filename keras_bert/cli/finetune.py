@@ -247,6 +247,7 @@ def _write_results(folder, kind, history, started):
 
 
 def add_parser(commands):
+    from keras_bert.tasks.bert_feature_tagger import FEATURES
     from pipelines.text_table import ON_ERROR
 
     parser = commands.add_parser(
@@ -370,9 +371,11 @@ def add_parser(commands):
     conll.add_argument(
         "--features",
         default=None,
-        choices=("last", "last_four", "scalar_mix"),
-        help="feature-based: freeze the encoder and train a BiLSTM tagger "
-        "on these layers (default: fine-tune the encoder)",
+        choices=FEATURES,
+        help="feature-based: freeze the encoder and train a BiLSTM tagger on these layers "
+        "(the paper's rows: the embeddings, the second-to-last or last layer, a weighted sum "
+        "or the concatenation of the last four, a weighted sum of all; default: fine-tune "
+        "the encoder)",
     )
     conll.add_argument(
         "--lstm-units",

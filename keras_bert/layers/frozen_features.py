@@ -5,7 +5,8 @@ import keras
 
 @keras.saving.register_keras_serializable(package="keras_bert")
 class FrozenFeatures(keras.layers.Layer):
-    """Runs a `BertBackbone` with `training=False` and returns its `encoder_outputs`.
+    """Runs a `BertBackbone` with `training=False` and returns its `encoder_outputs`
+    (with `with_embeddings=True`, the embedding layer's output first, then those).
 
     A functional model passes its own `training` flag to every layer it calls, so a
     backbone called directly inside a model being fit would apply dropout. Fixed
@@ -25,9 +26,10 @@ class FrozenFeatures(keras.layers.Layer):
     (2, (1, 5, 6), False)
     """
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, with_embeddings=False, **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
+        self.with_embeddings = with_embeddings
         backbone.trainable = False
 
     @property
@@ -43,7 +45,17 @@ class FrozenFeatures(keras.layers.Layer):
             self.backbone.trainable = False
 
     def call(self, inputs):
-        return self.backbone(inputs, training=False)["encoder_outputs"]
+        layers = self.backbone(inputs, training=False)["encoder_outputs"]
+        if not self.with_embeddings:
+            return layers
+        embedded = self.backbone.embeddings(
+            inputs["token_ids"], inputs["segment_ids"], training=False
+        )
+        return [embedded] + list(layers)
 
     def compute_output_spec(self, inputs):
-        return self.backbone.compute_output_spec(inputs)["encoder_outputs"]
+        layers = list(self.backbone.compute_output_spec(inputs)["encoder_outputs"])
+        if not self.with_embeddings:
+            return layers
+        # A tensor of its own: one listed twice would stand for both outputs.
+        return [keras.KerasTensor(layers[0].shape, layers[0].dtype)] + layers

@@ -9,7 +9,16 @@ from keras_bert.tasks.bert_task import BertTask
 from keras_bert.tasks.bert_token_classifier import check_label_names
 from keras_bert.weighted_cross_entropy import WeightedCrossEntropy
 
-FEATURES = ("last", "last_four", "scalar_mix")
+# The rows of the paper's feature-based table (Devlin et al., 2019, table 7), in its order.
+FEATURES = (
+    "embeddings",
+    "second_to_last",
+    "last",
+    "sum_last_four",
+    "last_four",
+    "scalar_mix",
+)
+_LAYERS_NEEDED = {"second_to_last": 2, "sum_last_four": 4, "last_four": 4}
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -17,16 +26,19 @@ class BertFeatureTagger(BertTask):
     """The BERT paper's feature-based NER: the encoder frozen and run in inference mode,
     token features from some of its layers, then a trainable BiLSTM tagger.
 
-    `features`: "last" (the last layer), "last_four" (the last four layers
-    concatenated, the paper's best feature-based choice) or "scalar_mix" (ELMo's learned
-    softmax-weighted sum of every layer times a learned scale). Output `logits`
+    `features`, the paper's rows: "embeddings" (the embedding layer's output),
+    "second_to_last" (the second-to-last layer), "last" (the last layer),
+    "sum_last_four" (a learned weighted sum of the last four layers), "last_four" (the
+    last four layers concatenated, the paper's best feature-based choice) or
+    "scalar_mix" (a learned weighted sum of every layer; weighted sums are ELMo's:
+    softmax-normalised weights times a learned scale). Output `logits`
     `(batch, seq, num_classes)`; trained like `BertTokenClassifier` (weight 1 on each
     word's first piece). Only the tagger (and the mix) train.
 
     Args:
         backbone: BertBackbone, the encoder (frozen here).
         num_classes: int, the number of tags.
-        features: str, one of "last", "last_four", "scalar_mix".
+        features: str, one of `FEATURES`.
         lstm_units: int, units per direction of each BiLSTM layer.
         lstm_layers: int, stacked BiLSTM layers (2 in the paper).
         head_dropout: float, dropout on the features and between layers.
@@ -56,18 +68,20 @@ class BertFeatureTagger(BertTask):
     ):
         if features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, not {features!r}.")
-        if features == "last_four" and backbone.num_layers < 4:
+        if backbone.num_layers < _LAYERS_NEEDED.get(features, 1):
             raise ValueError(
-                f"features='last_four' needs 4 layers; the encoder has {backbone.num_layers}."
+                f"features={features!r} needs {_LAYERS_NEEDED[features]} layers; the "
+                f"encoder has {backbone.num_layers}."
             )
         label_names = check_label_names(label_names, num_classes)
         # === Layers ===
         self.backbone = backbone
-        self.frozen_features = FrozenFeatures(backbone, name="frozen_features")
-        policy = backbone.dtype_policy
-        self.scalar_mix = (
-            ScalarMix(dtype=policy, name="scalar_mix") if features == "scalar_mix" else None
+        self.frozen_features = FrozenFeatures(
+            backbone, with_embeddings=features == "embeddings", name="frozen_features"
         )
+        policy = backbone.dtype_policy
+        mixes = features in ("scalar_mix", "sum_last_four")
+        self.scalar_mix = ScalarMix(dtype=policy, name="scalar_mix") if mixes else None
         self.feature_dropout = keras.layers.Dropout(
             head_dropout, dtype=policy, name="feature_dropout"
         )
@@ -84,12 +98,14 @@ class BertFeatureTagger(BertTask):
         # === Functional Model ===
         inputs = dict(backbone.input)
         layers = self.frozen_features(inputs)  # [(batch, seq, hidden)] per encoder layer
-        if features == "last":
-            x = layers[-1]
-        elif features == "last_four":
-            x = keras.layers.Concatenate(axis=-1, name="last_four")(layers[-4:])
-        else:
-            x = self.scalar_mix(layers)
+        x = {
+            "embeddings": lambda: layers[0],
+            "second_to_last": lambda: layers[-2],
+            "last": lambda: layers[-1],
+            "sum_last_four": lambda: self.scalar_mix(layers[-4:]),
+            "last_four": lambda: keras.layers.Concatenate(axis=-1, name="last_four")(layers[-4:]),
+            "scalar_mix": lambda: self.scalar_mix(layers),
+        }[features]()
         x = self.feature_dropout(x)
         mask = keras.ops.cast(inputs["padding_mask"], "bool")
         for lstm in self.lstms:

@@ -50,8 +50,11 @@ class ConllKind(TaskKind):
         config = self.check_sequence_length(8)
         if args.features and getattr(args, "bilstm", False):
             raise UsageError("--features trains a BiLSTM tagger of its own; drop --bilstm")
-        if args.features == "last_four" and config.get("num_layers", 12) < 4:
-            raise UsageError("--features last_four needs an encoder of 4 or more layers")
+        needed = {"second_to_last": 2, "sum_last_four": 4, "last_four": 4}.get(args.features, 1)
+        if config.get("num_layers", 12) < needed:
+            raise UsageError(
+                f"--features {args.features} needs an encoder of {needed} or more layers"
+            )
         self.train = read_conll(args.train, scheme=args.tag_scheme)
         log_examples("training", self.train)
         log(
