@@ -9,8 +9,10 @@ import os
 import pytest
 
 from keras_bert import cli
-from keras_bert.cli.experiment import ROWS, _tasks
+from keras_bert.cli.experiment import task_specs
+from keras_bert.cli.experiment_objectives import ROWS
 from keras_bert.cli.experiment_report import text_table
+from keras_bert.tasks.bert_feature_tagger import FEATURES
 from tests.kill_and_rerun import kill_then_rerun
 from tests.test_cli_finetune import write_table
 from tests.test_cli_pretrain import CORPUS, VOCAB
@@ -82,7 +84,7 @@ def test_bad_task_specs_are_named_before_any_training(tmp_path, capsys):
 
 
 def test_task_names_and_the_table():
-    assert _tasks(["glue/mrpc --data-dir d", "sst=glue/sst2 --data-dir 'a b'"]) == [
+    assert task_specs(["glue/mrpc --data-dir d", "sst=glue/sst2 --data-dir 'a b'"]) == [
         ("glue-mrpc", ["glue/mrpc", "--data-dir", "d"]),
         ("sst", ["glue/sst2", "--data-dir", "a b"]),
     ]
@@ -93,4 +95,71 @@ def test_task_names_and_the_table():
         "B                            1.0     2.0",
     ]
     with pytest.raises(Exception, match="names no finetune task"):
-        _tasks(["name=  "])
+        task_specs(["name=  "])
+
+
+def test_sizes_reports_perplexity_and_dev_scores_per_size(tmp_path, capsys):
+    """Two sizes of two pretraining steps, one task each: the paper's table 6 layout.
+    Over 60 s where the machine is shared: two pretraining and two fine-tuning runs."""
+    train, dev = write_table(tmp_path / "train.tsv", 40), write_table(tmp_path / "dev.tsv", 12, 1)
+    task = f"words=tsv --train {train} --validation {dev} --text-column text --label-column label"
+    argv = experiment_args(tmp_path, task)
+    argv[1] = "sizes"
+    assert cli.main(argv + ["--grid", "1x12x2,2x12x2"]) == 0
+    out = tmp_path / "exp"
+    results = json.loads((out / "results.json").read_text())
+    assert [row["size"] for row in results["rows"]] == [[1, 12, 2], [2, 12, 2]]
+    small, large = results["rows"]
+    assert small["parameters"] < large["parameters"]
+    for row in results["rows"]:
+        name = "x".join(map(str, row["size"]))
+        metrics = json.loads((out / name / "pretrain" / "metrics.json").read_text())
+        assert row["held_out"]["perplexity"] == metrics["validation"]["perplexity"]
+        config = json.loads((out / name / "pretrain" / "tf1" / "bert_config.json").read_text())
+        assert [config[k] for k in ("num_hidden_layers", "hidden_size", "num_attention_heads")] \
+            == row["size"]  # fmt: skip
+        assert config["intermediate_size"] == 4 * row["size"][1]
+        assert (out / name / "words" / "results.json").exists()
+    printed = capsys.readouterr().out
+    assert results["table"] in printed and "LM (ppl)" in printed and "24  1024  16" in printed
+    assert (out / "perplexity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_features_gives_the_six_feature_rows_and_fine_tuning(tmp_path, capsys):
+    """Seven CoNLL runs of a 4-layer tiny encoder (the last-four rows need four).
+    Over 60 s where the machine is shared: seven fine-tuning runs."""
+    import keras
+
+    import keras_bert
+    from keras_bert.checkpoints import write_tf1_checkpoint
+    from pipelines.vocabulary import read_vocabulary
+    from tests.test_cli_squad_conll_swag import _conll_file
+
+    keras.utils.set_random_seed(0)
+    encoder = keras_bert.build(
+        "tiny", vocabulary_size=len(read_vocabulary(VOCAB)), num_layers=4, hidden_dim=12,
+        num_heads=2, intermediate_dim=20, max_sequence_length=64,
+    )  # fmt: skip
+    weights = write_tf1_checkpoint(
+        str(tmp_path / "ckpt"), encoder, vocabulary=VOCAB, lowercase=True
+    )
+    train, dev = _conll_file(tmp_path / "train.txt", 12, 0), _conll_file(tmp_path / "dev.txt", 4, 1)
+    argv = [
+        *("experiment", "features", "--weights", weights, "--out", str(tmp_path / "exp")),
+        *("--task", f"conll --train {train} --validation {dev}", "--verbose", "0"),
+        *("--finetune-flags", "--epochs 1 --seq-len 16 --batch-size 6"),
+        *("--feature-flags", "--lstm-units 4 --lstm-layers 1"),
+    ]
+    assert cli.main(argv) == 0
+    results = json.loads((tmp_path / "exp" / "results.json").read_text())
+    rows = results["rows"]
+    assert [r["features"] for r in rows] == [*FEATURES, None]
+    for row in rows:
+        run = json.loads((tmp_path / "exp" / row["folder"] / "run.json").read_text())
+        assert run["data"]["features"] == row["features"]
+        assert run["task"] == ("feature_tagging" if row["features"] else "token_classification")
+        assert row["metric"] == "f1"
+    assert results["table"] in capsys.readouterr().out
+    bad = argv[:]
+    bad[bad.index("--task") + 1] = f"csv --train {train}"
+    assert cli.main(bad) == 2

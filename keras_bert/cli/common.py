@@ -124,3 +124,20 @@ def add_recipe_flags(add, learning_rate):
     add("--dtype", default=None, choices=DTYPES, help="default: float32")
     add("--xla", action="store_true", help="compile the train step with XLA")
     add("--grad-accum", type=positive_int, default=None, help="gradient accumulation steps")
+
+
+def model_size(text):
+    """An argparse type: "LxHxA" (layers, hidden size, heads) -> (L, H, A), H divisible
+    by A (the paper's notation, e.g. 12x768x12)."""
+    try:
+        layers, hidden, heads = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LxHxA, e.g. 12x768x12") from None
+    if min(layers, hidden, heads) < 1 or hidden % heads:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: layers, hidden and heads must be positive, hidden divisible by heads"
+        )
+    return layers, hidden, heads
+
+
+model_size.__name__ = "model size"

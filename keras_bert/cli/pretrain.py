@@ -21,6 +21,7 @@ from keras_bert.cli.common import (
     UsageError,
     add_recipe_flags,
     log,
+    model_size,
     non_negative_int,
     positive_int,
     probability,
@@ -32,6 +33,7 @@ from keras_bert.cli.distributed import add_strategy_flags
 _SETTINGS = (
     "objective",
     "preset",
+    "size",
     "init_checkpoint",
     "seq_len",
     "vocab",
@@ -65,7 +67,9 @@ def _check_inputs(args):
                 f"{args.init_checkpoint} has {config['vocabulary_size']}"
             )
     else:
-        config = get_preset(args.preset)
+        config = dict(get_preset(args.preset), **_size(args))
+    if args.init_checkpoint and args.size:
+        raise UsageError("--size builds a new model; --init-checkpoint has its own size")
     if not 8 <= args.seq_len <= config["max_sequence_length"]:
         raise UsageError(
             f"--seq-len {args.seq_len} must be in [8, "
@@ -82,8 +86,17 @@ def _check_inputs(args):
     return files, tokenizer
 
 
+def _size(args):
+    """The backbone arguments of `--size LxHxA` (intermediate 4H, as BERT), or {}."""
+    if not args.size:
+        return {}
+    layers, hidden, heads = args.size
+    return dict(num_layers=layers, hidden_dim=hidden, num_heads=heads, intermediate_dim=4 * hidden)
+
+
 def _settings(args):
-    return {k: getattr(args, k) for k in _SETTINGS}
+    # As JSON keeps them (a tuple comes back a list), so a resumed run compares equal.
+    return json.loads(json.dumps({k: getattr(args, k) for k in _SETTINGS}))
 
 
 def _new_model(args, tokenizer):
@@ -107,6 +120,7 @@ def _new_model(args, tokenizer):
     if args.init_checkpoint:
         log(f"starting from checkpoint {args.init_checkpoint}")
         return keras_bert.build(source, **options)
+    options.update(_size(args))
     return keras_bert.build(source, vocabulary_size=tokenizer.vocabulary_size, **options)
 
 
@@ -338,6 +352,12 @@ def add_parser(commands):
         choices=sorted(PRESETS),
         metavar="PRESET",
         help="architecture preset (ignored with --init-checkpoint): " + ", ".join(sorted(PRESETS)),
+    )
+    add(
+        "--size",
+        type=model_size,
+        metavar="LxHxA",
+        help="layers x hidden size x heads instead of the preset's (feed-forward 4H), e.g. 6x256x4",
     )
     add("--init-checkpoint", help="continue from a checkpoint folder (TF1/HF/Model Garden)")
     add("--train", required=True, nargs="+", help="text files or globs")
