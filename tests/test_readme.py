@@ -19,6 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A marker found in the block -> why CI does not run it.
 NOT_RUN = {
     "python -m pytest": "the test command itself: CI runs it (see test_ci_runs_...)",
+    "experiment objectives --preset tiny": "about an hour of pretraining on two cores; "
+    "tests/test_experiment.py runs both commands end to end on tiny models",
+    "experiment features --weights cased": "needs the CoNLL-2003 files and Google's "
+    "checkpoint; tests/test_experiment.py runs the command on tiny CoNLL-format files",
     '"corpus/*.txt", tokenizer': "an API sketch with placeholder paths",
     "PredictionServiceStub": "needs a running TF Serving; tests/test_export.py runs it "
     "against an export through a local stub",
