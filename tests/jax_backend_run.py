@@ -5,8 +5,8 @@ the test wrote; this writes `jax_outputs.npz` and `jax_report.json` there.
 It builds and loads the model without TensorFlow (Hugging Face safetensors), then reads
 a Google TF1 checkpoint (TensorFlow's checkpoint reader is imported only for that), and
 runs every task model: call, predict, a few `fit` steps, a .keras round trip. The
-Hugging Face model also runs under `FrozenInference`, and is quantized to int8
-(`quantize_int8`, in keras.ops here).
+Hugging Face model also runs under `FrozenInference`, as a causal (left-to-right)
+model, and quantized to int8 (`quantize_int8`, in keras.ops here).
 """
 
 import json
@@ -40,6 +40,11 @@ def main(work):
     frozen = keras_bert.FrozenInference(model)(tiny)  # jax.jit over a copy of the weights
     out["frozen_sequence"] = np.asarray(frozen["sequence_output"])
     out["frozen_pooled"] = np.asarray(frozen["pooled_output"])
+    causal = keras_bert.build(os.path.join(work, "hf"), causal=True)  # Left-to-right.
+    for name, result in (("causal", causal(tiny)), ("causal_frozen", None)):
+        result = result or keras_bert.FrozenInference(causal)(tiny)  # The fused kernel.
+        out[f"{name}_sequence"] = np.asarray(result["sequence_output"])
+        out[f"{name}_pooled"] = np.asarray(result["pooled_output"])
     if minilm:
         real = keras_bert.build(os.path.join(work, "minilm"))
         result = real.predict(minilm, verbose=0)

@@ -105,6 +105,12 @@ def test_model_code_runs_on_jax(tmp_path):
     for source in ("hf", "tf1", "frozen"):
         np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence * real, atol=2e-5)
         np.testing.assert_allclose(got[f"{source}_pooled"], pooled, atol=2e-5)
+    sequence_ltr, pooled_ltr, _ = numpy_bert.forward(
+        weights, tiny["token_ids"], tiny["segment_ids"], mask, HEADS, LAYERS, causal=True
+    )
+    for source in ("causal", "causal_frozen"):
+        np.testing.assert_allclose(got[f"{source}_sequence"] * real, sequence_ltr * real, atol=2e-5)
+        np.testing.assert_allclose(got[f"{source}_pooled"], pooled_ltr, atol=2e-5)
     int8_error = np.abs((got["hf_int8_sequence"] - sequence) * real).max()
     assert 0 < int8_error < 0.05, int8_error  # int8's error on LayerNorm'd outputs
     if has_minilm:
