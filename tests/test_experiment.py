@@ -4,8 +4,10 @@ and gives the paper's table, results.json, the picture and run folders the other
 commands take."""
 
 import json
+import math
 import os
 
+import keras
 import pytest
 
 from keras_bert import cli
@@ -61,6 +63,14 @@ def test_a_killed_experiment_resumes_and_reports_the_papers_table(tmp_path, caps
         "MLM + NSP (masked-token accuracy)",
     ]
     assert all([p[0] for p in c] == [1, 2] for c in results["curves"].values())
+    # Each objective's pretraining: its heads, its held-out scores.
+    for objective, heads in (("mlm_nsp", ["mlm", "nsp"]), ("mlm", ["mlm"]), ("ltr", ["lm"])):
+        model = keras.saving.load_model(out / f"pretrain-{objective}" / "model.keras")
+        assert sorted(model.output) == heads and model.backbone.causal == (objective == "ltr")
+        metrics = json.loads((out / f"pretrain-{objective}" / "metrics.json").read_text())
+        held_out = metrics["validation"]
+        assert ("nsp_accuracy" in held_out) == (objective == "mlm_nsp")
+        assert held_out["perplexity"] == pytest.approx(math.exp(held_out["lm_loss"]), rel=1e-6)
     # The row folders are finetune runs: evaluate takes them.
     assert cli.main(["evaluate", str(out / "ltr-bilstm" / "words")]) == 0
     # Everything finished: a re-run only reads (and rewrites the same table).

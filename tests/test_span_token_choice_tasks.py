@@ -141,10 +141,11 @@ def test_feature_tagger_freezes_the_encoder_and_uses_the_chosen_layers(features)
     backbone_ids = {id(v) for v in model.backbone.weights}
     assert not any(id(v) in backbone_ids for v in model.trainable_weights)
     x = tiny_inputs()
-    before = [np.asarray(v).copy() for v in model.backbone.weights]
-    model.fit(x, np.zeros((4, SEQ), "int32"), epochs=1, verbose=0)
-    for a, b in zip(before, model.backbone.weights):
-        np.testing.assert_array_equal(a, np.asarray(b))
+    if features in ("last", "last_four", "scalar_mix"):  # A training step (one per kind).
+        before = [np.asarray(v).copy() for v in model.backbone.weights]
+        model.fit(x, np.zeros((4, SEQ), "int32"), epochs=1, verbose=0)
+        for a, b in zip(before, model.backbone.weights):
+            np.testing.assert_array_equal(a, np.asarray(b))
     # The encoder runs in inference mode even while the tagger trains (dropout 0.5 off).
     features_model = keras.Model(model.input, model.get_layer("feature_dropout").input)
     a = features_model(x, training=True)
