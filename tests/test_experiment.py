@@ -110,7 +110,8 @@ def test_task_names_and_the_table():
 
 def test_sizes_reports_perplexity_and_dev_scores_per_size(tmp_path, capsys):
     """Two sizes of two pretraining steps, one task each: the paper's table 6 layout.
-    Over 60 s where the machine is shared: two pretraining and two fine-tuning runs."""
+    Over 60 s: two pretraining and two fine-tuning runs, each building and tracing its
+    own model."""
     train, dev = write_table(tmp_path / "train.tsv", 40), write_table(tmp_path / "dev.tsv", 12, 1)
     task = f"words=tsv --train {train} --validation {dev} --text-column text --label-column label"
     argv = experiment_args(tmp_path, task)
@@ -137,7 +138,7 @@ def test_sizes_reports_perplexity_and_dev_scores_per_size(tmp_path, capsys):
 
 def test_features_gives_the_six_feature_rows_and_fine_tuning(tmp_path, capsys):
     """Seven CoNLL runs of a 4-layer tiny encoder (the last-four rows need four).
-    Over 60 s where the machine is shared: seven fine-tuning runs."""
+    Over 60 s: seven fine-tuning runs, each building and tracing its own model."""
     import keras
 
     import keras_bert
