@@ -8,6 +8,7 @@ import tempfile
 import tensorflow as tf
 
 from keras_bert.kernels import switches
+from saved_models.model_card import model_card, write_model_card
 from saved_models.serving_files import write_warmup
 from saved_models.serving_module import ServingModule
 
@@ -27,6 +28,7 @@ def export(
     segments=1,
     windower=None,
     model_name="model",
+    card=None,
     **decoding,
 ):
     """Writes `export_dir/<version>/` (saved_model.pb, variables/, assets/ with the
@@ -46,6 +48,9 @@ def export(
         segments: int, text inputs of a classifier or encoder (2 for pairs).
         windower: pipelines.SquadWindower, for a span extractor.
         model_name: str, the name TF Serving serves it under (warm-up requests name it).
+        card: dict or None, more for `assets.extra/model_card.json` (the run, its
+            starting weights, its validation metrics); the card always says what the
+            export is (`saved_models.model_card`).
         **decoding: SQuAD decoding options (`n_best_size`, `max_answer_length`,
             `null_threshold`) and NER's `max_entities`, see `ServingModule`.
 
@@ -80,8 +85,11 @@ def export(
         # Standard TensorFlow ops only (no oneDNN-only kernels): any TF Serving loads it.
         with switches.portable():
             module = ServingModule(model, preprocessor, segments, windower, **decoding)
-            tf.saved_model.save(module, staging, signatures=module.signatures())
+            signatures = module.signatures()
+            tf.saved_model.save(module, staging, signatures=signatures)
         write_warmup(staging, module.example_requests(), model_name)
+        described = model_card(staging, model, preprocessor, signatures, **(card or {}))
+        write_model_card(staging, described)
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

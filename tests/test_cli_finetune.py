@@ -372,3 +372,37 @@ def test_export_serves_the_runs_answers(trained_run, tmp_path, capsys):
     assert [m.name for m in parsed.model_config_list.config] == ["topics"]
     assert cli.main(["export", run, "--out", str(tmp_path / "topics")]) == 0
     assert capsys.readouterr().out.strip().endswith("2")  # the next version, never over 1
+    _check_model_card(path, run, capsys)
+
+
+def _check_model_card(path, run, capsys):
+    """The export describes itself: assets.extra/model_card.json, and `inspect`."""
+    import hashlib
+
+    import tensorflow as tf
+
+    card = json.loads(open(os.path.join(path, "assets.extra", "model_card.json")).read())
+    run_json = json.loads(open(os.path.join(run, "run.json")).read())
+    results = json.loads(open(os.path.join(run, "results.json")).read())
+    assert card["task"] == run_json["task"] == "classification"
+    assert card["label_names"] == run_json["label_names"]
+    assert card["sequence_length"] == run_json["sequence_length"] and card["lowercase"]
+    vocab = open(os.path.join(run, "vocab", "vocab.txt"), "rb").read()
+    assert card["vocabulary"]["sha256"] == hashlib.sha256(vocab).hexdigest()
+    assert card["weights"] == run_json["weights"]
+    assert card["validation"] == results["validation"] and card["metrics"] == ["accuracy", "f1"]
+    assert card["versions"]["tensorflow"] == tf.__version__
+    loaded = tf.saved_model.load(path).signatures
+    assert sorted(card["signatures"]) == sorted(loaded)
+    for name, signature in loaded.items():
+        inputs = signature.structured_input_signature[1]
+        assert sorted(card["signatures"][name]["inputs"]) == sorted(inputs)
+        assert card["signatures"][name]["outputs"] == sorted(signature.structured_outputs)
+    capsys.readouterr()
+    assert cli.main(["inspect", path]) == 0
+    assert json.loads(capsys.readouterr().out) == card
+    assert cli.main(["inspect", os.path.dirname(path)]) == 0  # The base path: its newest.
+    newest = json.loads(capsys.readouterr().out)
+    assert newest["created"] >= card["created"] and newest["task"] == card["task"]
+    assert cli.main(["inspect", run]) == 2  # A folder that is no export.
+    assert "no assets.extra/model_card.json" in capsys.readouterr().err

@@ -2,11 +2,11 @@
 
 Commands: `demo` (the main job: fine-tune MiniLM on BBC News), `finetune`
 (classification/regression: GLUE, your files, class folders), `evaluate` and `predict`
-(with a fine-tuned run), `export` (a run as a TF Serving SavedModel), `glue` (the
-paper's GLUE recipe and table), `similarity` (sentence-pair cosine similarity with a
-checkpoint), `vocab` (learn a WordPiece vocabulary), `pretrain` (MLM + NSP, MLM
-alone or left-to-right pretraining) and `experiment` (the paper's experiments on your
-data). Training commands resume after a kill.
+(with a fine-tuned run), `export` (a run as a TF Serving SavedModel), `inspect` (an
+export's model card), `glue` (the paper's GLUE recipe and table), `similarity`
+(sentence-pair cosine similarity with a checkpoint), `vocab` (learn a WordPiece
+vocabulary), `pretrain` (MLM + NSP, MLM alone or left-to-right pretraining) and
+`experiment` (the paper's experiments on your data). Training commands resume after a kill.
 
 A user error (a bad flag, file or folder) is one line on stderr and exit status 2;
 anything else is a bug and keeps its traceback.
@@ -22,6 +22,7 @@ from keras_bert.cli import (
     export,
     finetune,
     glue_table,
+    inspect_export,
     predict,
     pretrain,
     similarity,
@@ -41,6 +42,7 @@ def _parser():
         evaluate,
         predict,
         export,
+        inspect_export,
         glue_table,
         similarity,
         vocab,

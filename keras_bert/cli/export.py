@@ -34,11 +34,32 @@ def export_run(run_dir, out, version=None, config=None, name=None, max_entities=
         kind = kinds.for_run(run, run_dir, preprocessor)
         options = kind.export_options(max_entities)
         log(f"exporting {run['task']} model to {out}")
-        path = export(model, preprocessor, out, version=version, model_name=name, **options)
+        card = _card(run_dir, run)
+        path = export(
+            model, preprocessor, out, version=version, model_name=name, card=card, **options
+        )
         if config:
             names = update_models_config(config, name, out)
             log(f"{config}: serves {', '.join(names)}")
     return path
+
+
+def _card(run_dir, run):
+    """What the run folder adds to the export's model card."""
+    import json
+
+    results = {}
+    path = os.path.join(run_dir, "results.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            results = json.load(f)
+    return {
+        "run": os.path.abspath(run_dir),
+        "weights": run.get("weights"),
+        "data": run.get("data"),
+        "metrics": run.get("metrics"),
+        "validation": results.get("validation"),
+    }
 
 
 def run(args):
