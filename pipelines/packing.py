@@ -102,3 +102,32 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
         "segment_ids": segment_ids.to_tensor(default_value=0, shape=shape),
         "padding_mask": tf.ones_like(token_ids).to_tensor(default_value=0, shape=shape),
     }
+
+
+def trim_padding(features, multiple=8):
+    """`features` cut along their last (sequence) axis to the batch's longest row,
+    rounded up to a multiple of `multiple` and never longer than they were.
+
+    Every tensor with `padding_mask`'s static shape is cut (the backbone's inputs and
+    any per-token companions, such as a window's `token_starts`); the others are kept.
+    A row's length is one past its last real token. An empty batch keeps `multiple`
+    positions. The encoder's cost grows with the padded length, and most requests are
+    far shorter than the sequence length; multiples of 8 keep the distinct shapes (and
+    compiled programs) few.
+
+    Example:
+    >>> mask = tf.constant([[1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]])
+    >>> trim_padding({"padding_mask": mask, "token_ids": mask * 7})["token_ids"].shape
+    TensorShape([1, 8])
+    """
+    mask = features["padding_mask"]
+    full = tf.shape(mask)[-1]
+    positions = tf.range(1, full + 1, dtype=tf.int32)
+    ends = tf.reduce_max(tf.cast(mask != 0, tf.int32) * positions, axis=-1)
+    longest = tf.reduce_max(tf.concat([tf.reshape(ends, [-1]), [1]], axis=0))
+    width = tf.minimum(full, (longest + multiple - 1) // multiple * multiple)
+    shape = mask.shape
+    return {
+        k: v[..., :width] if v.shape.rank == shape.rank and v.shape[1:-1] == shape[1:-1] else v
+        for k, v in features.items()
+    }

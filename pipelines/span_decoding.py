@@ -39,7 +39,8 @@ def window_candidates(
     """
     start_logits = tf.cast(start_logits, tf.float32)
     end_logits = tf.cast(end_logits, tf.float32)
-    k = min(n_best_size, start_logits.shape[-1] or n_best_size)
+    length = start_logits.shape[-1]  # None in an export that pads to each batch's longest
+    k = min(n_best_size, length) if length else tf.minimum(n_best_size, tf.shape(start_logits)[-1])
     top_start, start_index = tf.math.top_k(start_logits, k)  # (w, k)
     top_end, end_index = tf.math.top_k(end_logits, k)  # (w, k)
     is_context = token_starts >= 0

@@ -29,6 +29,7 @@ def export(
     windower=None,
     model_name="model",
     card=None,
+    pad_to_longest=True,
     **decoding,
 ):
     """Writes `export_dir/<version>/` (saved_model.pb, variables/, assets/ with the
@@ -51,8 +52,12 @@ def export(
         card: dict or None, more for `assets.extra/model_card.json` (the run, its
             starting weights, its validation metrics); the card always says what the
             export is (`saved_models.model_card`).
+        pad_to_longest: bool, raw-text requests padded to each batch's longest row
+            (rounded up to a multiple of 8), not to the sequence length; the same
+            replies for less work (`ServingModule`).
         **decoding: SQuAD decoding options (`n_best_size`, `max_answer_length`,
-            `null_threshold`) and NER's `max_entities`, see `ServingModule`.
+            `null_threshold`), NER's `max_entities`, and the `temperature` and
+            `min_confidence` of classification and multiple choice, see `ServingModule`.
 
     Example:
     >>> import keras_bert, tempfile
@@ -84,11 +89,22 @@ def export(
         # running as another user (TF Serving in a pod with runAsNonRoot).
         # Standard TensorFlow ops only (no oneDNN-only kernels): any TF Serving loads it.
         with switches.portable():
-            module = ServingModule(model, preprocessor, segments, windower, **decoding)
+            module = ServingModule(
+                model, preprocessor, segments, windower, pad_to_longest=pad_to_longest, **decoding
+            )
             signatures = module.signatures()
             tf.saved_model.save(module, staging, signatures=signatures)
         write_warmup(staging, module.example_requests(), model_name)
-        described = model_card(staging, model, preprocessor, signatures, **(card or {}))
+        described = model_card(
+            staging,
+            model,
+            preprocessor,
+            signatures,
+            padding="batch_longest_multiple_of_8" if pad_to_longest else "sequence_length",
+            temperature=module.temperature,
+            min_confidence=module.min_confidence,
+            **(card or {}),
+        )
         write_model_card(staging, described)
         os.rename(staging, target)
     except BaseException:

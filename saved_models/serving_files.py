@@ -1,5 +1,6 @@
 """TF Serving's side files: warm-up requests (`assets.extra/tf_serving_warmup_requests`,
-PredictionLog records) and the `models.config` (a ModelServerConfig text proto)."""
+PredictionLog records), the `models.config` (a ModelServerConfig text proto) and the
+`batching_parameters.txt` of `--enable_batching` (a BatchingParameters text proto)."""
 
 import os
 
@@ -75,3 +76,49 @@ def update_models_config(config_path, name, base_path):
         f.write(text_format.MessageToString(config))
     os.replace(tmp, config_path)
     return [m.name for m in models]
+
+
+BATCHING_FILE = "batching_parameters.txt"
+
+
+def batching_parameters(max_batch_size=32, batch_timeout_micros=2000, num_batch_threads=None):
+    """TF Serving's server-side batching options (a BatchingParameters text proto), for
+    `tensorflow_model_server --enable_batching --batching_parameters_file=...`.
+
+    How the defaults were chosen: batches of 32 are where an encoder's throughput on
+    two to sixteen CPU cores stops growing (`benchmarks/serving.py`); a request waits
+    at most 2 ms for others to join its batch; one batch thread per core (default: this
+    machine's count) keeps every core busy without two batches fighting over one; up
+    to 8 batches per thread wait in the queue before requests are refused (a bounded
+    queue answers a flood with errors instead of growing latency); and token-id
+    requests of different lengths are padded to one length so that they batch
+    together (raw-text requests are 1-D string batches and need no padding; the
+    graph pads each merged batch to its longest row itself).
+
+    Example:
+    >>> print(batching_parameters(num_batch_threads=4))
+    max_batch_size { value: 32 }
+    batch_timeout_micros { value: 2000 }
+    max_enqueued_batches { value: 32 }
+    num_batch_threads { value: 4 }
+    pad_variable_length_inputs: true
+    <BLANKLINE>
+    """
+    threads = num_batch_threads or os.cpu_count() or 1
+    return (
+        f"max_batch_size {{ value: {max_batch_size} }}\n"
+        f"batch_timeout_micros {{ value: {batch_timeout_micros} }}\n"
+        f"max_enqueued_batches {{ value: {8 * threads} }}\n"
+        f"num_batch_threads {{ value: {threads} }}\n"
+        "pad_variable_length_inputs: true\n"
+    )
+
+
+def write_batching_parameters(folder, **options):
+    """Writes `folder/batching_parameters.txt` (atomically); returns its path."""
+    path = os.path.join(folder, BATCHING_FILE)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(batching_parameters(**options))
+    os.replace(tmp, path)
+    return path

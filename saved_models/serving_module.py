@@ -3,6 +3,7 @@ signatures TF Serving calls."""
 
 import tensorflow as tf
 
+from pipelines.packing import trim_padding
 from saved_models import text_tasks
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -59,6 +60,15 @@ class ServingModule(tf.Module):
             for v1.1: always a span).
         max_entities: int, the width of a NER reply's entity fields (more only when a
             text has more entities; `entity_count` says how many are real).
+        temperature: float > 0, classification and multiple choice probabilities are
+            the softmax of the logits over it (fitted on validation by finetune).
+        min_confidence: float or None, classification and multiple choice answer no
+            label (`label` "", `label_id` -1) where the top probability is below it.
+        pad_to_longest: bool, the raw-text signatures pad each request batch only to
+            its longest row (rounded up to a multiple of 8, at most the sequence
+            length), not always to the sequence length: short requests cost what their
+            tokens cost. The replies are the same (an encoder's `sequence_output` keeps
+            the sequence length, zeros past the batch's longest row).
     """
 
     def __init__(
@@ -71,6 +81,9 @@ class ServingModule(tf.Module):
         max_answer_length=30,
         null_threshold=None,
         max_entities=16,
+        temperature=1.0,
+        min_confidence=None,
+        pad_to_longest=True,
     ):
         super().__init__(name="keras_bert_serving")
         self.model = model
@@ -86,7 +99,19 @@ class ServingModule(tf.Module):
         self.max_answer_length = max_answer_length
         self.null_threshold = null_threshold
         self.max_entities = max_entities
+        self.pad_to_longest = pad_to_longest
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, not {temperature!r}.")
+        if min_confidence is not None and not 0 <= min_confidence <= 1:
+            raise ValueError(f"min_confidence must be in [0, 1], not {min_confidence!r}.")
+        self.temperature = float(temperature)
+        self.min_confidence = min_confidence
         self._step = text_tasks.step_for(model, segments)
+
+    def padded(self, features):
+        """Packed `features` as the model gets them: cut to the batch's longest row
+        (`pipelines.packing.trim_padding`) unless `pad_to_longest` is off."""
+        return trim_padding(features) if self.pad_to_longest else features
 
     def _input_names(self):
         """The model's int inputs: the backbone's three, then any others (the

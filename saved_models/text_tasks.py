@@ -17,28 +17,36 @@ def _strings(*names):
     return [tf.TensorSpec([None], tf.string, name=name) for name in names]
 
 
+def _decided(module, logits, labels=None):
+    """Probabilities (softmax of `logits` over the module's temperature) and label_id
+    (the argmax; -1 where the top probability is below `min_confidence`), and with
+    `labels` the label (\"\" there)."""
+    probabilities = tf.nn.softmax(logits / module.temperature, axis=-1)
+    label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    sure = tf.reduce_max(probabilities, axis=-1) >= (module.min_confidence or 0.0)
+    out = {"probabilities": probabilities, "label_id": tf.where(sure, label_id, -1)}
+    if labels is not None:
+        out["label"] = tf.where(sure, tf.gather(tf.constant(labels), label_id), "")
+    return out
+
+
 def classification(model, segments):
     """Probabilities, label and label_id (classification) or score (regression)."""
     names = ("text", "text_pair", "text_third")[:segments]
     labels = model.label_names or [str(i) for i in range(model.num_classes)]
 
     def run(module, *texts):
-        outputs = module.model(module.preprocessor(tuple(texts)), training=False)
+        outputs = module.model(module.padded(module.preprocessor(tuple(texts))), training=False)
         if model.num_classes == 1:
             return {"score": outputs}  # (batch,): the head squeezes it
-        label_id = tf.argmax(outputs, axis=-1, output_type=tf.int32)
-        return {
-            "probabilities": tf.nn.softmax(outputs, axis=-1),
-            "label_id": label_id,
-            "label": tf.gather(tf.constant(labels), label_id),
-        }
+        return _decided(module, outputs, labels)
 
     return _strings(*names), run
 
 
 def embedding(model, segments):
     def run(module, text):
-        return {"embedding": module.model(module.preprocessor(text), training=False)}
+        return {"embedding": module.model(module.padded(module.preprocessor(text)), training=False)}
 
     return _strings("text"), run
 
@@ -47,9 +55,11 @@ def encoder(model, segments):
     names = ("text", "text_pair")[:segments]
 
     def run(module, *texts):
-        outputs = module.model(module.preprocessor(tuple(texts)), training=False)
+        outputs = module.model(module.padded(module.preprocessor(tuple(texts))), training=False)
+        sequence = outputs["sequence_output"]  # past the batch's longest row: zeros
+        missing = module.preprocessor.sequence_length - tf.shape(sequence)[1]
         return {
-            "sequence_output": outputs["sequence_output"],
+            "sequence_output": tf.pad(sequence, [[0, 0], [0, missing], [0, 0]]),
             "pooled_output": outputs["pooled_output"],
         }
 
@@ -67,11 +77,7 @@ def multiple_choice(model, segments):
         length = module.preprocessor.sequence_length
         pairs = module.preprocessor((tf.repeat(context, choices), tf.reshape(endings, [-1])))
         features = {k: tf.reshape(v, [-1, choices, length]) for k, v in pairs.items()}
-        logits = module.model(features, training=False)
-        return {
-            "probabilities": tf.nn.softmax(logits, axis=-1),
-            "label_id": tf.argmax(logits, axis=-1, output_type=tf.int32),
-        }
+        return _decided(module, module.model(module.padded(features), training=False))
 
     return specs, run
 
@@ -102,7 +108,7 @@ def span_extraction(model, segments):
         }
         windows = tf.map_fn(one, (question, context), fn_output_signature=spec)
         owner = windows["token_ids"].value_rowids()
-        flat = {k: tf.reshape(v.values, [-1, length]) for k, v in windows.items()}
+        flat = module.padded({k: tf.reshape(v.values, [-1, length]) for k, v in windows.items()})
         logits = module.model({k: flat[k] for k in keys[:3]}, training=False)
         spans = span_decoding.best_spans(
             logits["start_logits"],
@@ -148,6 +154,7 @@ def token_classification(model, segments):
         (words, starts, ends), windows = word_windows.sentence_windows(
             tokenizer, text, module.preprocessor.sequence_length
         )
+        windows = module.padded(windows)
         logits = module.model(
             {k: windows[k] for k in ("token_ids", "segment_ids", "padding_mask")}, training=False
         )

@@ -148,3 +148,57 @@ def signature_op_types(export_path, signature):
             types.add(node.op)
             pending.extend(called(node))
     return types - set(library)
+
+
+def parse_batching_parameters(text):
+    """A `batching_parameters.txt` parsed as TF Serving's BatchingParameters message
+    (its fields as tensorflow_serving/servables/tensorflow/session_bundle_config.proto
+    declares them; the message is not in tensorflow-serving-api, so it is declared
+    here): an unknown field or a wrong type fails to parse."""
+    from google.protobuf import (
+        descriptor_pb2,
+        descriptor_pool,
+        message_factory,
+        text_format,
+        wrappers_pb2,
+    )
+
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="batching_check.proto",
+        package="tensorflow.serving",
+        dependency=["google/protobuf/wrappers.proto"],
+        syntax="proto3",
+    )
+    message = proto.message_type.add(name="BatchingParameters")
+    field = descriptor_pb2.FieldDescriptorProto
+    wrapped = [
+        ("max_batch_size", 1, "Int64Value"),
+        ("batch_timeout_micros", 2, "Int64Value"),
+        ("max_enqueued_batches", 3, "Int64Value"),
+        ("num_batch_threads", 4, "Int64Value"),
+        ("thread_pool_name", 5, "StringValue"),
+    ]
+    for name, number, kind in wrapped:
+        message.field.add(
+            name=name,
+            number=number,
+            type=field.TYPE_MESSAGE,
+            type_name=f".google.protobuf.{kind}",
+            label=field.LABEL_OPTIONAL,
+        )
+    message.field.add(
+        name="allowed_batch_sizes", number=6, type=field.TYPE_INT64, label=field.LABEL_REPEATED
+    )
+    message.field.add(
+        name="pad_variable_length_inputs",
+        number=7,
+        type=field.TYPE_BOOL,
+        label=field.LABEL_OPTIONAL,
+    )
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(proto)
+    cls = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
+    )
+    return text_format.Parse(text, cls())

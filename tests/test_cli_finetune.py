@@ -15,6 +15,7 @@ from keras_bert.metrics import scores
 from pipelines import read_vocabulary
 from tests.glue_files import write_glue
 from tests.kill_and_rerun import kill_then_rerun
+from tests.serving_checks import parse_batching_parameters
 
 VOCAB = os.path.join(os.path.dirname(__file__), "data", "vocab.txt")
 GOOD, BAD = ["the dog is good", "a quick fox", "the cat jump over"], ["lazy dog", "brown cat"]
@@ -370,6 +371,9 @@ def test_export_serves_the_runs_answers(trained_run, tmp_path, capsys):
     assert [b.decode() for b in answers["label"].numpy()] == capsys.readouterr().out.split()
     parsed = text_format.Parse(open(config).read(), model_server_config_pb2.ModelServerConfig())
     assert [m.name for m in parsed.model_config_list.config] == ["topics"]
+    batching = parse_batching_parameters(open(tmp_path / "batching_parameters.txt").read())
+    assert batching.max_batch_size.value == 32 and batching.pad_variable_length_inputs
+    assert batching.num_batch_threads.value == os.cpu_count()
     assert cli.main(["export", run, "--out", str(tmp_path / "topics")]) == 0
     assert capsys.readouterr().out.strip().endswith("2")  # the next version, never over 1
     _check_model_card(path, run, capsys)
@@ -406,3 +410,70 @@ def _check_model_card(path, run, capsys):
     assert newest["created"] >= card["created"] and newest["task"] == card["task"]
     assert cli.main(["inspect", run]) == 2  # A folder that is no export.
     assert "no assets.extra/model_card.json" in capsys.readouterr().err
+
+
+def _run_logits(run, texts):
+    """The run's best model on `texts`, in this process (its own preprocessing)."""
+    from pipelines import BertPreprocessor
+
+    sequence_length = json.loads(open(os.path.join(run, "run.json")).read())["sequence_length"]
+    pre = BertPreprocessor.from_dir(os.path.join(run, "vocab"), sequence_length=sequence_length)
+    model = keras.saving.load_model(os.path.join(run, "best.keras"))
+    return np.asarray(model.predict(pre(texts), verbose=0), np.float64)
+
+
+def test_calibration_is_fitted_reported_and_applied(trained_run, tmp_path, capsys):
+    import tensorflow as tf
+    import torch
+    from scipy.optimize import minimize_scalar
+
+    from tests.test_calibration import _reference_ece
+
+    run = str(trained_run / "run")
+    rows = [line.split("\t") for line in (trained_run / "dev.tsv").read_text().splitlines()[1:]]
+    logits = _run_logits(run, [text for text, _ in rows])
+    labels = np.array([["bad", "good"].index(label) for _, label in rows])
+    calibration = json.loads(open(os.path.join(run, "results.json")).read())["calibration"]
+
+    def nll(t):
+        return float(
+            torch.nn.functional.cross_entropy(torch.tensor(logits / t), torch.tensor(labels))
+        )
+
+    best = minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded", options={"xatol": 1e-9}).x
+    temperature = calibration["temperature"]
+    assert temperature == pytest.approx(best, rel=1e-3) and calibration["bins"] == 15
+    assert calibration["nll_after"] == pytest.approx(nll(best), rel=1e-4)
+    assert calibration["nll_after"] <= calibration["nll_before"] + 1e-9
+    probabilities = torch.softmax(torch.tensor(logits / temperature), -1).numpy()
+    assert calibration["ece_after"] == pytest.approx(_reference_ece(probabilities, labels, 15))
+    capsys.readouterr()
+    assert cli.main(["evaluate", run]) == 0
+    evaluated = json.loads(capsys.readouterr().out)["calibration"]
+    assert evaluated["temperature"] == temperature
+    assert evaluated["ece"] == pytest.approx(calibration["ece_after"], abs=1e-5)
+    assert evaluated["ece_uncalibrated"] == pytest.approx(calibration["ece_before"], abs=1e-5)
+
+    # predict and the export apply the temperature; --min-confidence abstains below P.
+    texts = ["the dog is good", "lazy dog cat", "a quick fox"]
+    want = torch.softmax(torch.tensor(_run_logits(run, texts) / temperature), -1).numpy()
+    floor = float(np.sort(want.max(-1))[1])  # the middle confidence: one text abstains
+    assert cli.main(["predict", run, *texts, "--jsonl", "--min-confidence", str(floor)]) == 0
+    answered = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    got = np.array([[row["probabilities"][n] for n in ("bad", "good")] for row in answered])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    unsure = want.max(-1) < floor
+    assert unsure.sum() == 1
+    assert [r["label"] == "" for r in answered] == unsure.tolist()
+    export = str(tmp_path / "calibrated")
+    assert cli.main(["export", run, "--out", export, "--min-confidence", str(floor)]) == 0
+    path = capsys.readouterr().out.strip()
+    reply = tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(texts))
+    np.testing.assert_allclose(reply["probabilities"].numpy(), want, atol=1e-5)
+    assert reply["label_id"].numpy().tolist() == np.where(unsure, -1, want.argmax(-1)).tolist()
+    assert [b.decode() for b in reply["label"].numpy()] == [r["label"] for r in answered]
+    card = json.loads(open(os.path.join(path, "assets.extra", "model_card.json")).read())
+    assert card["temperature"] == temperature and card["min_confidence"] == floor
+    assert card["calibration"] == calibration
+    assert cli.main(["predict", run, "x", "--min-confidence", "1.5"]) == 2
+    assert "in [0, 1]" in capsys.readouterr().err

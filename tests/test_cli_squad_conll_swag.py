@@ -99,6 +99,7 @@ def test_squad_finetune_evaluate_predict(tmp_path, checkpoint, capsys):  # noqa:
     run = tmp_path / "squad"
     results = json.loads((run / "results.json").read_text())
     assert results["version2"] and results["train_windows"] > results["train_questions"]
+    assert results["calibration"] is None  # SQuAD keeps its own null threshold
     assert (run / "best.keras").exists()
     capsys.readouterr()
 
@@ -206,6 +207,10 @@ def test_conll_finetune_evaluate_predict(tmp_path, checkpoint, capsys, extra):  
     assert set(printed["per_type"]) <= {"LOC", "PER"}
     gold, predicted = _read_columns(columns)
     assert printed["metrics"]["f1"] == pytest.approx(f1_score(gold, predicted))
+    # A temperature for the tag of every word (its first piece), from the validation data.
+    calibration = json.loads((run / "results.json").read_text())["calibration"]
+    assert calibration["examples"] == sum(len(tags) for tags in gold)
+    assert printed["calibration"]["ece"] == pytest.approx(calibration["ece_after"], abs=1e-5)
     assert printed["metrics"]["precision"] == pytest.approx(precision_score(gold, predicted))
     assert printed["metrics"]["recall"] == pytest.approx(recall_score(gold, predicted))
 
@@ -294,9 +299,16 @@ def test_swag_finetune_evaluate_predict(tmp_path, checkpoint, capsys):  # noqa: 
         sum(int(r["label"]) == g for r, g in zip(rows, labels)) / len(labels)
     )
     assert printed["metrics"]["accuracy"] > 0.7, printed
+    calibration = json.loads((run / "results.json").read_text())["calibration"]
+    assert calibration["examples"] == 16 and calibration["temperature"] > 0
+    assert printed["calibration"]["ece"] == pytest.approx(calibration["ece_after"], abs=1e-5)
     endings = ["the quick fox jump", "the good brown fox", "the lazy a over", "the fox fox a"]
     assert cli.main(["predict", str(run), "\t".join(["a cat the dog day"] + endings)]) == 0
     assert capsys.readouterr().out.strip() == "1\tthe good brown fox"
+    line = "\t".join(["a cat the dog day"] + endings)
+    assert cli.main(["predict", str(run), line, "--jsonl", "--min-confidence", "1"]) == 0
+    row = json.loads(capsys.readouterr().out)  # no choice is certain: no answer
+    assert max(row["probabilities"]) < 1 and (row["label"], row["ending"]) == (-1, "")
 
 
 def test_squad_conll_swag_usage_errors(tmp_path, checkpoint, capsys):  # noqa: F811

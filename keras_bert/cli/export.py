@@ -5,7 +5,8 @@ whose `serving_default` signature takes raw text (the run's own preprocessing in
 and returns the task's answer, `serve_token_ids` (token ids in, raw outputs out) and
 `serve_examples` (serialized tf.Example in), the vocabulary as an asset and warm-up
 requests. `--serving-config FILE --name NAME` adds the model to a TF Serving
-`models.config` (created, or updated keeping the other models).
+`models.config` (created, or updated keeping the other models) and writes
+`batching_parameters.txt` beside it (TF Serving's `--batching_parameters_file`).
 """
 
 import os
@@ -17,15 +18,19 @@ from keras_bert.cli.common import (
     log,
     positive_int,
     prepare_output_folder,
+    probability,
     reading_inputs,
 )
 
 
-def export_run(run_dir, out, version=None, config=None, name=None, max_entities=None):
-    """Exports a run folder; returns the version folder."""
+def export_run(
+    run_dir, out, version=None, config=None, name=None, max_entities=None, min_confidence=None
+):
+    """Exports a run folder; returns the version folder. A classification or multiple
+    choice run's probabilities use the temperature finetune fitted (results.json)."""
     from keras_bert.cli import kinds
     from saved_models import export
-    from saved_models.serving_files import update_models_config
+    from saved_models.serving_files import update_models_config, write_batching_parameters
 
     name = name or os.path.basename(os.path.normpath(run_dir))
     with reading_inputs():
@@ -33,6 +38,13 @@ def export_run(run_dir, out, version=None, config=None, name=None, max_entities=
         model, preprocessor, run = run_model.load_run(run_dir)
         kind = kinds.for_run(run, run_dir, preprocessor)
         options = kind.export_options(max_entities)
+        if min_confidence is not None and not kind.abstains:
+            raise UsageError(
+                "--min-confidence applies to classification and multiple choice runs, "
+                f"not {run['task']}"
+            )
+        if kind.calibrated:
+            options.update(temperature=kind.temperature(), min_confidence=min_confidence)
         log(f"exporting {run['task']} model to {out}")
         card = _card(run_dir, run)
         path = export(
@@ -41,6 +53,8 @@ def export_run(run_dir, out, version=None, config=None, name=None, max_entities=
         if config:
             names = update_models_config(config, name, out)
             log(f"{config}: serves {', '.join(names)}")
+            batching = write_batching_parameters(os.path.dirname(os.path.abspath(config)))
+            log(f"{batching}: for tensorflow_model_server --enable_batching")
     return path
 
 
@@ -59,6 +73,7 @@ def _card(run_dir, run):
         "data": run.get("data"),
         "metrics": run.get("metrics"),
         "validation": results.get("validation"),
+        "calibration": results.get("calibration"),
     }
 
 
@@ -67,7 +82,13 @@ def run(args):
         raise UsageError("--name needs --serving-config")
     print(
         export_run(
-            args.run_dir, args.out, args.version, args.serving_config, args.name, args.max_entities
+            args.run_dir,
+            args.out,
+            args.version,
+            args.serving_config,
+            args.name,
+            args.max_entities,
+            args.min_confidence,
         )
     )
     return 0
@@ -99,5 +120,13 @@ def add_parser(commands):
         help="NER: entity columns in a reply (default: ServingModule's, "
         "16; widened, never cut, for a text with more; "
         "entity_count says how many are real)",
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=probability,
+        default=None,
+        metavar="P",
+        help='classification, multiple choice: answer no label (label "", label_id -1) '
+        "where the top probability (after the run's temperature) is below P",
     )
     parser.set_defaults(run=run)

@@ -101,6 +101,7 @@ def _validator(folder, model, kind, history):
         elif best is None or values[main] > best["metrics"][main]:
             save_atomically(model.save, folder.file("best.keras"))
             history["best"] = {"epoch": epoch, "step": step, "metrics": values}
+            kind.best_scored = kind.scored
             log(f"best so far ({main} {values[main]:.4f}): {folder.file('best.keras')}")
         history["epochs"].append({"epoch": epoch, "step": step, **values})
 
@@ -236,6 +237,7 @@ def _write_results(folder, kind, history, started):
         "best_epoch": best.get("epoch"),
         "epochs": history["epochs"],
         **kind.results(),
+        "calibration": _calibration(folder, kind),
         "seconds": round(time.time() - started, 1),
     }
     run_model.write_json(folder.file("results.json"), results)
@@ -244,6 +246,33 @@ def _write_results(folder, kind, history, started):
             " ".join(f"{k}={v:.4f}" for k, v in results["validation"].items())
             + f" best_epoch={results['best_epoch']}"
         )
+
+
+def _calibration(folder, kind):
+    """The temperature fitted on the validation outputs of the model that evaluate,
+    predict and export use (best.keras, else model.keras), with the expected calibration
+    error and likelihood before and after; None for a family without one or no
+    validation data."""
+    import os
+
+    from keras_bert.cli import run_model
+    from keras_bert.metrics.calibration import calibration_report
+
+    if not (kind.calibrated and kind.has_validation):
+        return None
+    scored = kind.best_scored if os.path.isfile(folder.file("best.keras")) else None
+    if scored is None:  # resumed after its best epoch, or no best: that model's outputs
+        best = folder.file("best.keras")
+        path = best if os.path.isfile(best) else folder.file("model.keras")
+        model = keras.saving.load_model(path)
+        scored = kind.calibration_data(run_model.frozen_inference(model))
+    report = calibration_report(*scored)
+    log(
+        f"calibration on {report['examples']} validation predictions: temperature "
+        f"{report['temperature']:.3f}, ECE {report['ece_before']:.4f} -> "
+        f"{report['ece_after']:.4f}, NLL {report['nll_before']:.4f} -> {report['nll_after']:.4f}"
+    )
+    return report
 
 
 def add_parser(commands):

@@ -19,6 +19,7 @@ from keras_bert.cli.common import (
     UsageError,
     positive_int,
     prepare_output_file,
+    probability,
     reading_inputs,
 )
 
@@ -83,6 +84,15 @@ def run(args):
             prepare_output_file(args.out)
         model, preprocessor, run_info = run_model.load_run(args.run_dir, int8=args.int8)
         kind = kinds.for_run(run_info, args.run_dir, preprocessor)
+        if args.min_confidence is not None:
+            if not kind.abstains:
+                raise UsageError(
+                    "--min-confidence applies to classification and multiple choice runs, "
+                    f"not {run_info.get('task')}"
+                )
+            if args.data:
+                raise UsageError("--min-confidence applies to raw text, not --data files")
+            kind.min_confidence = args.min_confidence
     model = run_model.frozen_inference(model)  # Its `predict` on kept weights.
     if args.data:
         with reading_inputs():
@@ -118,6 +128,14 @@ def add_parser(commands):
         "predictions.json; CoNLL column file; SWAG CSV)",
     )
     parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per batch")
+    parser.add_argument(
+        "--min-confidence",
+        type=probability,
+        default=None,
+        metavar="P",
+        help='classification, multiple choice: no answer (label ""; SWAG -1) where the '
+        "top probability (after the run's temperature) is below P",
+    )
     parser.add_argument(
         "--int8",
         action="store_true",

@@ -120,15 +120,40 @@ def load_run(run_dir, int8=False):
 def predict(model, preprocessor, examples, batch_size=32, frozen=False):
     """Raw outputs (logits, or scores) for `TextExamples`, in their order. With `frozen`
     (`evaluate`, `predict`: the weights no longer change) through
-    `keras_bert.FrozenInference`, whose bfloat16 and int8 kernels keep their weights."""
+    `keras_bert.FrozenInference`, whose bfloat16 and int8 kernels keep their weights
+    and which runs rows grouped by length (each batch padded to its longest row)."""
     from pipelines.classification import classification_dataset
 
     unlabelled = type(examples)(
         examples.texts, None, examples.ids, examples.label_names, examples.source
     )
-    data = classification_dataset(unlabelled, preprocessor, batch_size)
-    data = data.map(lambda features: features)
-    return np.asarray((frozen_inference(model) if frozen else model).predict(data, verbose=0))
+    data = classification_dataset(unlabelled, preprocessor, max(batch_size, 256))
+    runner = frozen_inference(model) if frozen else model
+    return np.asarray(runner.predict(feature_arrays(data), batch_size=batch_size, verbose=0))
+
+
+def feature_arrays(data):
+    """The features of a dataset of `(features,)` batches, as one dict of arrays (what
+    `FrozenInference.predict` groups by length)."""
+    batches = [features for (features,) in data.as_numpy_iterator()]
+    return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]} if batches else {}
+
+
+def calibration(run_dir):
+    """results.json's `calibration` (the fitted temperature, ECE and likelihood before
+    and after) of a run folder; None when the run has none (or no results yet)."""
+    path = os.path.join(run_dir or "", "results.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f).get("calibration")
+    except (OSError, ValueError, AttributeError):
+        return None
+    temperature = (value or {}).get("temperature") if isinstance(value, dict) else None
+    if temperature is not None and not (isinstance(temperature, (int, float)) and temperature > 0):
+        raise UsageError(
+            f"{path}: calibration temperature {temperature!r} is not a positive number"
+        )
+    return value if temperature is not None else None
 
 
 def frozen_inference(model):

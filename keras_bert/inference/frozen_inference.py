@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_bert.inference import length_groups
 from keras_bert.kernels.switches import constant_weights
 
 
@@ -73,9 +74,17 @@ class FrozenInference:
         """The model's outputs for one batch of `inputs` (what the model takes)."""
         return self._function(inputs)
 
-    def predict(self, data, batch_size=32, verbose=0):
+    def predict(self, data, batch_size=32, verbose=0, fill_value=0):
         """Outputs for every batch of `data`, as NumPy arrays joined along the batch
         axis, in the structure the model returns (as `model.predict`).
+
+        Inputs given as arrays (the backbone's `token_ids`, `segment_ids` and
+        `padding_mask`) are run shortest rows first, each batch padded only to its own
+        longest row (rounded up to a multiple of 8): a batch of short texts costs what
+        its tokens cost, not the full sequence length. The outputs come back in the
+        input order; per-token outputs (a sequence axis, e.g. a tagger's logits) are
+        padded back to the inputs' length with `fill_value`, where the model only saw
+        padding.
 
         Args:
             data: a `tf.data.Dataset` or any iterable of input batches (of a tuple
@@ -83,7 +92,19 @@ class FrozenInference:
                 arrays (a dict of them, or one), cut into batches of `batch_size`.
             batch_size: int, for arrays.
             verbose: 0 silent, else a progress bar.
+            fill_value: float, per-token outputs past a batch's longest row.
+
+        Example:
+        >>> import numpy as np, keras_bert
+        >>> frozen = FrozenInference(keras_bert.build("tiny", num_layers=1))
+        >>> mask = (np.arange(16) < np.array([[3], [16]])).astype("int32")
+        >>> out = frozen.predict({"token_ids": mask * 5, "segment_ids": 0 * mask,
+        ...                       "padding_mask": mask}, batch_size=1)
+        >>> out["sequence_output"].shape[:2], float(np.abs(out["sequence_output"][0, 8:]).max())
+        ((2, 16), 0.0)
         """
+        if isinstance(data, dict) and self._by_length(data):
+            return length_groups.predict_by_length(self, data, batch_size, verbose, fill_value)
         if isinstance(data, (dict, np.ndarray)):
             data = _array_batches(data, batch_size)
         progress = keras.utils.Progbar(None) if verbose else None
@@ -98,6 +119,13 @@ class FrozenInference:
         if not batches:
             raise ValueError("predict: the data has no batches.")
         return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *batches)
+
+    def _by_length(self, data):
+        """Whether rows of `data` may be grouped by length: the model takes exactly the
+        backbone's three inputs (its per-token outputs are then those whose axis 1 has
+        no fixed size)."""
+        inputs = set(length_groups.SEQUENCE_INPUTS)
+        return set(data) == inputs and set(self.model.input) == inputs
 
 
 def _array_batches(arrays, batch_size):

@@ -50,4 +50,6 @@ def family_of_run(run):
 def for_run(run, run_dir, preprocessor=None):
     """The kind of a run folder (its run.json's task), for evaluate, predict and export;
     `preprocessor` is the run's `BertPreprocessor` (`run_model.load_run`)."""
-    return kind_class(family_of_run(run)).from_run(run, run_dir, preprocessor)
+    kind = kind_class(family_of_run(run)).from_run(run, run_dir, preprocessor)
+    kind.run_dir = run_dir
+    return kind

@@ -18,6 +18,13 @@ class TaskKind:
     default_sequence_length = 128
     settings = ()  # extra flags a resumed run must keep
     metrics = ()
+    # (logits (n, classes), label ids) of the latest validation, for fitting a
+    # temperature (`keras_bert.metrics.calibration`); families that have none leave it.
+    scored = None
+    calibrated = False  # whether finetune fits a temperature for it
+    best_scored = None  # `scored` of the best validation so far
+    abstains = False  # whether predict and export take --min-confidence
+    min_confidence = None  # predict's --min-confidence
 
     def __init__(self, args=None):
         self.args = args
@@ -87,7 +94,39 @@ class TaskKind:
     def results(self):
         return {}
 
+    def calibration_data(self, model):
+        """(logits, label ids) of `model` on the validation data, for a temperature;
+        None for a family without class probabilities (regression, SQuAD)."""
+        if not self.calibrated:
+            return None
+        self.validate(model)
+        return self.scored
+
     # --- a run folder -------------------------------------------------------------------
+    run_dir = None
+
+    def temperature(self):
+        """The temperature finetune fitted (results.json's calibration), 1.0 without."""
+        from keras_bert.cli.run_model import calibration
+
+        return (calibration(self.run_dir) or {}).get("temperature", 1.0)
+
+    def calibration_scores(self, logits, labels):
+        """Expected calibration error (and likelihood) of `logits` against `labels`, with
+        the run's temperature and without, for evaluate."""
+        from keras_bert.metrics import calibration as c
+
+        if len(labels) == 0:
+            return None
+        temperature = self.temperature()
+        return {
+            "temperature": temperature,
+            "bins": c.BINS,
+            "ece": c.expected_calibration_error(c.softmax(logits, temperature), labels),
+            "ece_uncalibrated": c.expected_calibration_error(c.softmax(logits), labels),
+            "nll": c.negative_log_likelihood(logits, labels, temperature),
+        }
+
     def export_options(self, max_entities=None):
         """`saved_models.export` options for a run of this family."""
         return {}

@@ -1,5 +1,7 @@
 """Sentence (pair) classification and regression: GLUE, your files, class folders."""
 
+import numpy as np
+
 from keras_bert.cli import run_model, task_data
 from keras_bert.cli.common import UsageError, log
 from keras_bert.cli.kinds.base import TaskKind, log_examples
@@ -83,8 +85,18 @@ class ClassificationKind(TaskKind):
     def run_info(self):
         return {"label_names": self.labels}
 
+    @property
+    def abstains(self):
+        return bool(self.labels)  # --min-confidence: a classifier's, not a regressor's
+
+    @property
+    def calibrated(self):
+        return bool(self.labels)  # a regressor has no class probabilities
+
     def validate(self, model):
         outputs = run_model.predict(model, self.preprocessor, self.validation, self.args.batch_size)
+        if self.labels:
+            self.scored = (outputs, np.asarray(self.validation.labels))
         return task_data.score(
             self.metrics,
             self.validation.labels,
@@ -123,7 +135,8 @@ class ClassificationKind(TaskKind):
             raise UsageError(f"{self.run_dir}: the run has no {data} data: give --data FILE")
         if examples.labels is None:
             raise UsageError(f"{data}: no labels to evaluate against (use predict)")
-        predicted = run_model.decide(self._outputs(model, examples, batch_size), self.labels)
+        outputs = self._outputs(model, examples, batch_size)
+        predicted = run_model.decide(outputs, self.labels)
         if predictions:
             from pipelines import glue
 
@@ -135,6 +148,7 @@ class ClassificationKind(TaskKind):
             "metrics": task_data.score(self.metrics, examples.labels, predicted),
         }
         if self.labels is not None:
+            result["calibration"] = self.calibration_scores(outputs, np.asarray(examples.labels))
             matrix = scores.confusion_matrix(examples.labels, predicted, len(self.labels))
             result["label_names"] = list(self.labels)
             result["confusion_matrix"] = matrix.tolist()  # Rows: labels; columns: predictions.
@@ -165,9 +179,14 @@ class ClassificationKind(TaskKind):
         rows = [{"text": list(text)} for text in zip(*texts)]
         if self.labels is None:
             return [dict(row, score=value) for row, value in zip(rows, named)]
-        probabilities = run_model.probabilities(outputs)
+        probabilities = run_model.probabilities(outputs / self.temperature())
+        floor = self.min_confidence or 0.0  # below it: no label ("")
         return [
-            dict(row, label=value, probabilities=dict(zip(self.labels, map(float, p))))
+            dict(
+                row,
+                label=value if p.max() >= floor else "",
+                probabilities=dict(zip(self.labels, map(float, p))),
+            )
             for row, value, p in zip(rows, named, probabilities)
         ]
 

@@ -119,6 +119,8 @@ class ConllKind(TaskKind):
     def run_info(self):
         return {"label_names": self.labels}
 
+    calibrated = True
+
     def validate(self, model):
         scores, _ = self._score(
             model, self.validation, self._validation_windows, self.args.batch_size
@@ -136,7 +138,9 @@ class ConllKind(TaskKind):
     def _tags(self, model, sentences, windows, batch_size):
         from keras_bert.cli.run_model import model_inputs
 
-        logits = model.predict(model_inputs(windows), batch_size=batch_size, verbose=0)
+        logits = np.asarray(model.predict(model_inputs(windows), batch_size=batch_size, verbose=0))
+        labelled = windows["sample_weight"] > 0  # each word's first piece
+        self.scored = (logits[labelled], windows["labels"][labelled])
         lengths = [len(words) for words in sentences]
         return self.labeler.word_tags(windows, np.asarray(logits).argmax(-1), lengths)
 
@@ -176,6 +180,7 @@ class ConllKind(TaskKind):
             "metrics": {k: scores[k] for k in METRICS},
             "support": scores["support"],
             "per_type": scores["per_type"],
+            "calibration": self.calibration_scores(*self.scored),  # of each word's tag
         }
 
     def predict_file(self, model, data, out, batch_size=32):

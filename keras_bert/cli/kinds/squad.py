@@ -131,10 +131,14 @@ class SquadKind(TaskKind):
 
     # --- evaluation and prediction ------------------------------------------------------
     def _answers(self, model, examples, windows, batch_size):
+        from keras_bert import FrozenInference
         from keras_bert.cli.run_model import model_inputs
         from pipelines.squad_data import decode_answers
 
-        outputs = model.predict(model_inputs(windows), batch_size=batch_size, verbose=0)
+        # Grouped by length (FrozenInference), logits past a batch's longest window come
+        # back far below any real one: never among the n best, as in the export.
+        grouped = {"fill_value": -1e9} if isinstance(model, FrozenInference) else {}
+        outputs = model.predict(model_inputs(windows), batch_size=batch_size, verbose=0, **grouped)
         threshold = self.spec["null_score_diff_threshold"] if self.version2 else None
         return decode_answers(
             examples,

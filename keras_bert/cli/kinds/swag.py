@@ -69,8 +69,13 @@ class SwagKind(TaskKind):
             f"({self.args.num_choices} choices)"
         )
 
+    calibrated = True
+    abstains = True
+
     def validate(self, model):
-        return {"accuracy": self._accuracy(model, self.validation, self.args.batch_size)[0]}
+        accuracy, _, logits = self._accuracy(model, self.validation, self.args.batch_size)
+        self.scored = (logits, np.asarray(self.validation.labels))
+        return {"accuracy": accuracy}
 
     def results(self):
         return {
@@ -85,15 +90,17 @@ class SwagKind(TaskKind):
         from pipelines.swag import choice_dataset
 
         unlabelled = type(examples)(examples.contexts, examples.endings, None, examples.ids)
-        data = choice_dataset(unlabelled, self.preprocessor, batch_size)
-        logits = np.asarray(model.predict(data.map(lambda features: features), verbose=0))
+        from keras_bert.cli.run_model import feature_arrays
+
+        data = choice_dataset(unlabelled, self.preprocessor, max(batch_size, 256))
+        logits = np.asarray(model.predict(feature_arrays(data), batch_size=batch_size, verbose=0))
         return logits.argmax(-1), logits
 
     def _accuracy(self, model, examples, batch_size):
         from keras_bert.metrics import scores
 
-        predicted, _ = self._predicted(model, examples, batch_size)
-        return scores.accuracy(examples.labels, predicted), predicted
+        predicted, logits = self._predicted(model, examples, batch_size)
+        return scores.accuracy(examples.labels, predicted), predicted, logits
 
     @classmethod
     def from_run(cls, run, run_dir, preprocessor=None):
@@ -119,7 +126,7 @@ class SwagKind(TaskKind):
     def evaluate(self, model, data, predictions=None, batch_size=32):
         path = self.data_path(data)
         examples = self._read(path, True)
-        accuracy, predicted = self._accuracy(model, examples, batch_size)
+        accuracy, predicted, logits = self._accuracy(model, examples, batch_size)
         if predictions:
             self._write(predictions, examples, predicted)
         return {
@@ -127,6 +134,7 @@ class SwagKind(TaskKind):
             "examples": len(examples),
             "skipped_rows": examples.skipped,
             "metrics": {"accuracy": accuracy},
+            "calibration": self.calibration_scores(logits, np.asarray(examples.labels)),
         }
 
     def predict_file(self, model, data, out, batch_size=32):
@@ -145,14 +153,16 @@ class SwagKind(TaskKind):
         examples = ChoiceExamples(
             contexts, endings, None, [str(i) for i in range(len(contexts))], "input"
         )
+        from keras_bert.metrics.calibration import softmax
+
         predicted, logits = self._predicted(model, examples, batch_size)
-        shifted = np.exp(logits - logits.max(-1, keepdims=True))
-        probabilities = shifted / shifted.sum(-1, keepdims=True)
+        probabilities = softmax(logits, self.temperature())
+        floor = self.min_confidence or 0.0  # below it: no ending (label -1, ending "")
         return [
             {
                 "context": c,
-                "label": int(p),
-                "ending": e[int(p)],
+                "label": int(p) if probs.max() >= floor else -1,
+                "ending": e[int(p)] if probs.max() >= floor else "",
                 "probabilities": [float(x) for x in probs],
             }
             for c, e, p, probs in zip(contexts, endings, predicted, probabilities)
