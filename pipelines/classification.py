@@ -10,6 +10,7 @@ batch is padded to its bucket's full length (the Model Garden's convention).
 
 import tensorflow as tf
 
+from pipelines.document_windows import window_dataset
 from pipelines.replica_batches import replica_batches
 
 
@@ -50,6 +51,7 @@ def classification_dataset(
     drop_remainder=False,
     repeat=False,
     input_context=None,
+    windows_stride=None,
 ):
     """A dataset of `(features, label)` batches (`(features,)` without labels).
 
@@ -66,9 +68,22 @@ def classification_dataset(
         repeat: bool, repeat forever.
         input_context: tf.distribute.InputContext or None; with one, this input
             pipeline's per-replica slices of every global batch (`replica_batches`).
+        windows_stride: None, or every window of each (one-segment) text, this many
+            word pieces apart, as an example with the text's label
+            (`pipelines.document_windows`); padded to `sequence_length`, shuffled
+            within a 1,024-window buffer after the texts are.
     """
     length = preprocessor.sequence_length
     data = ordered(_source(examples), len(examples), shuffle, seed, repeat)
+    if windows_stride:
+        if len(examples.texts) != 1:
+            raise ValueError("Windows of long documents need one text segment, not pairs.")
+        data = data.batch(256).map(lambda texts, *label: (texts[0],) + label)
+        data = window_dataset(data, preprocessor, windows_stride)
+        if shuffle:
+            data = data.shuffle(1024, seed=seed, reshuffle_each_iteration=True)
+        data = data.batch(batch_size, drop_remainder=drop_remainder)
+        return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
     if not bucket_lengths:
         data = data.batch(batch_size, drop_remainder=drop_remainder)
         data = data.map(

@@ -57,7 +57,8 @@ def export(
             replies for less work (`ServingModule`).
         **decoding: SQuAD decoding options (`n_best_size`, `max_answer_length`,
             `null_threshold`), NER's `max_entities`, and the `temperature` and
-            `min_confidence` of classification and multiple choice, see `ServingModule`.
+            `min_confidence` of classification and multiple choice and a classifier's
+            `long_documents` windows, see `ServingModule`.
 
     Example:
     >>> import keras_bert, tempfile
@@ -103,6 +104,7 @@ def export(
             padding="batch_longest_multiple_of_8" if pad_to_longest else "sequence_length",
             temperature=module.temperature,
             min_confidence=module.min_confidence,
+            long_documents=module.long_documents,
             **(card or {}),
         )
         write_model_card(staging, described)

@@ -64,6 +64,9 @@ class ServingModule(tf.Module):
             the softmax of the logits over it (fitted on validation by finetune).
         min_confidence: float or None, classification and multiple choice answer no
             label (`label` "", `label_id` -1) where the top probability is below it.
+        long_documents: None, or {"stride", "aggregate"}: a classifier reads every
+            window of a long text and answers with their logits' mean or max
+            (`pipelines.document_windows`; one text input).
         pad_to_longest: bool, the raw-text signatures pad each request batch only to
             its longest row (rounded up to a multiple of 8, at most the sequence
             length), not always to the sequence length: short requests cost what their
@@ -83,6 +86,7 @@ class ServingModule(tf.Module):
         max_entities=16,
         temperature=1.0,
         min_confidence=None,
+        long_documents=None,
         pad_to_longest=True,
     ):
         super().__init__(name="keras_bert_serving")
@@ -104,6 +108,9 @@ class ServingModule(tf.Module):
             raise ValueError(f"temperature must be > 0, not {temperature!r}.")
         if min_confidence is not None and not 0 <= min_confidence <= 1:
             raise ValueError(f"min_confidence must be in [0, 1], not {min_confidence!r}.")
+        self.long_documents = long_documents
+        if long_documents and segments != 1:
+            raise ValueError("Windows of long documents need one text input, not pairs.")
         self.temperature = float(temperature)
         self.min_confidence = min_confidence
         self._step = text_tasks.step_for(model, segments)

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_bert import BertBackbone
 from keras_bert.tasks.registry import REGISTRY, task_name
-from pipelines import entity_decoding, span_decoding, word_windows
+from pipelines import document_windows, entity_decoding, span_decoding, word_windows
 
 
 def _strings(*names):
@@ -30,13 +30,26 @@ def _decided(module, logits, labels=None):
     return out
 
 
+def _windowed(module, text):
+    """Each text's logits (or scores) from all its windows (`pipelines.document_windows`):
+    their mean or max, as `module.long_documents` says."""
+    windows = module.long_documents
+    features, owner = document_windows.text_windows(module.preprocessor, text, windows["stride"])
+    outputs = module.model(module.padded(features), training=False)
+    return document_windows.aggregate(outputs, owner, tf.size(text), windows["aggregate"])
+
+
 def classification(model, segments):
     """Probabilities, label and label_id (classification) or score (regression)."""
     names = ("text", "text_pair", "text_third")[:segments]
     labels = model.label_names or [str(i) for i in range(model.num_classes)]
 
     def run(module, *texts):
-        outputs = module.model(module.padded(module.preprocessor(tuple(texts))), training=False)
+        if module.long_documents:
+            outputs = _windowed(module, texts[0])
+        else:
+            features = module.padded(module.preprocessor(tuple(texts)))
+            outputs = module.model(features, training=False)
         if model.num_classes == 1:
             return {"score": outputs}  # (batch,): the head squeezes it
         return _decided(module, outputs, labels)

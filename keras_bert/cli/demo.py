@@ -105,9 +105,11 @@ def run(args):
     model, preprocessor, run_info = run_model.load_run(args.out)
     texts = [[text for text, _ in SENTENCES]]
     examples = TextExamples(texts, None, [str(i) for i in range(len(SENTENCES))], None, "demo")
-    probabilities = run_model.probabilities(run_model.predict(model, preprocessor, examples))
+    temperature = (run_model.calibration(args.out) or {}).get("temperature", 1.0)
+    logits = run_model.predict(model, preprocessor, examples)
+    probabilities = run_model.probabilities(logits / temperature)  # as predict and export
     names = run_info["label_names"]
-    print("raw sentences:")
+    print(f"raw sentences (probabilities at the fitted temperature {temperature:.3f}):")
     for (text, _), row in zip(SENTENCES, probabilities):
         print(f"  {names[row.argmax()]:<13} {row.max():.3f}  {text}")
     _serve(args.out)

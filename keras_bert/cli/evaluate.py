@@ -17,17 +17,19 @@ from keras_bert.cli.common import (
     prepare_output_file,
     reading_inputs,
 )
+from keras_bert.cli.kinds.long_documents import add_window_flags
 
 
-def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=False):
-    """{"metrics": {...}, "examples": n, ...} for a run folder on `data`."""
+def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=False, args=None):
+    """{"metrics": {...}, "examples": n, ...} for a run folder on `data`; `args` may
+    hold `--long-documents` flags (else the run's setting)."""
     from keras_bert.cli import kinds
 
     with reading_inputs():
         if predictions:
             prepare_output_file(predictions, "--predictions")
         model, preprocessor, run = run_model.load_run(run_dir, int8=int8)
-        kind = kinds.for_run(run, run_dir, preprocessor)
+        kind = kinds.for_run(run, run_dir, preprocessor, args)
         # Its `predict` is the model's, on kept weights (`FrozenInference`).
         return kind.evaluate(run_model.frozen_inference(model), data, predictions, batch_size)
 
@@ -35,7 +37,7 @@ def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=F
 def run(args):
     print(
         json.dumps(
-            evaluate(args.run_dir, args.data, args.batch_size, args.predictions, args.int8),
+            evaluate(args.run_dir, args.data, args.batch_size, args.predictions, args.int8, args),
             indent=2,
         )
     )
@@ -66,4 +68,5 @@ def add_parser(commands):
         help="quantize the encoder to int8 first (CPU inference speed; "
         "compare its metrics with a run without it)",
     )
+    add_window_flags(parser.add_argument, stride=True)
     parser.set_defaults(run=run)

@@ -21,10 +21,18 @@ from keras_bert.cli.common import (
     probability,
     reading_inputs,
 )
+from keras_bert.cli.kinds.long_documents import add_window_flags
 
 
 def export_run(
-    run_dir, out, version=None, config=None, name=None, max_entities=None, min_confidence=None
+    run_dir,
+    out,
+    version=None,
+    config=None,
+    name=None,
+    max_entities=None,
+    min_confidence=None,
+    args=None,
 ):
     """Exports a run folder; returns the version folder. A classification or multiple
     choice run's probabilities use the temperature finetune fitted (results.json)."""
@@ -36,7 +44,7 @@ def export_run(
     with reading_inputs():
         prepare_output_folder(out)
         model, preprocessor, run = run_model.load_run(run_dir)
-        kind = kinds.for_run(run, run_dir, preprocessor)
+        kind = kinds.for_run(run, run_dir, preprocessor, args)
         options = kind.export_options(max_entities)
         if min_confidence is not None and not kind.abstains:
             raise UsageError(
@@ -89,6 +97,7 @@ def run(args):
             args.name,
             args.max_entities,
             args.min_confidence,
+            args,
         )
     )
     return 0
@@ -129,4 +138,5 @@ def add_parser(commands):
         help='classification, multiple choice: answer no label (label "", label_id -1) '
         "where the top probability (after the run's temperature) is below P",
     )
+    add_window_flags(parser.add_argument, stride=True)
     parser.set_defaults(run=run)

@@ -27,6 +27,7 @@ from keras_bert.cli.common import (
     save_atomically,
 )
 from keras_bert.cli.distributed import add_strategy_flags
+from keras_bert.cli.kinds.long_documents import add_window_flags
 
 # Flags a resumed run must keep (each named when it differs), besides the kind's own and
 # its data (every field of the data's description, and a digest of the examples read).
@@ -367,12 +368,22 @@ def add_parser(commands):
         default=0,
         help="steps between checkpoints; 0: at each epoch's end",
     )
+    long_documents = parser.add_argument_group("long documents (classification, regression)")
+    add_window_flags(long_documents.add_argument)
+    long_documents.add_argument(
+        "--train-windows",
+        default="all",
+        choices=("all", "first"),
+        help="with --long-documents windows: train on every window with its text's label, "
+        "or on the first window only (the truncated text)",
+    )
     squad = parser.add_argument_group("squad")
     squad.add_argument(
         "--doc-stride",
         type=positive_int,
-        default=128,
-        help="context pieces between the starts of a context's windows",
+        default=None,
+        help="word pieces between the starts of a text's windows; default: 128 for "
+        "squad contexts, half a window for --long-documents windows",
     )
     squad.add_argument(
         "--max-query-length", type=positive_int, default=64, help="question pieces kept"

@@ -22,6 +22,7 @@ from keras_bert.cli.common import (
     probability,
     reading_inputs,
 )
+from keras_bert.cli.kinds.long_documents import add_window_flags
 
 
 def _texts(args, segments):
@@ -83,7 +84,7 @@ def run(args):
         if args.out:
             prepare_output_file(args.out)
         model, preprocessor, run_info = run_model.load_run(args.run_dir, int8=args.int8)
-        kind = kinds.for_run(run_info, args.run_dir, preprocessor)
+        kind = kinds.for_run(run_info, args.run_dir, preprocessor, args)
         if args.min_confidence is not None:
             if not kind.abstains:
                 raise UsageError(
@@ -141,4 +142,5 @@ def add_parser(commands):
         action="store_true",
         help="quantize the encoder to int8 first (CPU inference speed)",
     )
+    add_window_flags(parser.add_argument, stride=True)
     parser.set_defaults(run=run)

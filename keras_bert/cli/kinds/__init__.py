@@ -47,9 +47,11 @@ def family_of_run(run):
     return task.family if task is not None and task.family else DEFAULT_FAMILY
 
 
-def for_run(run, run_dir, preprocessor=None):
+def for_run(run, run_dir, preprocessor=None, args=None):
     """The kind of a run folder (its run.json's task), for evaluate, predict and export;
-    `preprocessor` is the run's `BertPreprocessor` (`run_model.load_run`)."""
+    `preprocessor` is the run's `BertPreprocessor` (`run_model.load_run`); `args` the
+    command's flags that change how it reads texts (`--long-documents`, ...)."""
     kind = kind_class(family_of_run(run)).from_run(run, run_dir, preprocessor)
     kind.run_dir = run_dir
+    kind.use_windows(args)
     return kind

@@ -104,6 +104,14 @@ class TaskKind:
 
     # --- a run folder -------------------------------------------------------------------
     run_dir = None
+    windows = None  # long documents as windows (`kinds.long_documents`): classification
+
+    def use_windows(self, args):
+        """Applies a command's `--long-documents` flags; only classification has them."""
+        if getattr(args, "long_documents", None) == "windows":
+            raise UsageError(
+                "--long-documents windows applies to classification and regression runs"
+            )
 
     def temperature(self):
         """The temperature finetune fitted (results.json's calibration), 1.0 without."""

@@ -4,6 +4,7 @@ import numpy as np
 
 from keras_bert.cli import run_model, task_data
 from keras_bert.cli.common import UsageError, log
+from keras_bert.cli.kinds import long_documents
 from keras_bert.cli.kinds.base import TaskKind, log_examples
 
 
@@ -13,7 +14,7 @@ class ClassificationKind(TaskKind):
     task = "classification"
     family = "classification"
     default_sequence_length = 128
-    settings = ("buckets", "head_dropout")
+    settings = ("buckets", "head_dropout", "long_documents", "doc_stride", "train_windows")
 
     def prepare(self):
         from pipelines import BertPreprocessor
@@ -28,12 +29,13 @@ class ClassificationKind(TaskKind):
                 log_examples(name, examples)
         self.labels = self.train.label_names
         self._check_labels()
+        self.windows = long_documents.settings(args, args.seq_len, len(self.train.texts))
         self.tokenizer = self.load_tokenizer(config)
         self.preprocessor = BertPreprocessor(
             self.tokenizer, args.seq_len, config.get("num_segments", 2)
         )
         self.metrics = task_data.metric_names(self.spec, self.labels)
-        self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))  # bucketed batches
+        self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))  # bucketed batches, windows
 
     def _check_labels(self):
         """One class is an error; about one class per example, a warning (a wrong
@@ -63,7 +65,8 @@ class ClassificationKind(TaskKind):
             args.batch_size,
             shuffle=True,
             seed=args.seed * 1000 + epoch,
-            bucket_lengths=args.buckets,
+            bucket_lengths=args.buckets and not self._training_windows(),
+            windows_stride=self._training_windows() or None,
         )
 
     def build_options(self):
@@ -79,11 +82,24 @@ class ClassificationKind(TaskKind):
             return f"building the classifier on {self.args.weights} ({len(self.labels)} classes)"
         return f"building a regressor on {self.args.weights}"
 
+    def _training_windows(self):
+        return self.windows and self.windows["train"] == "all" and self.windows["stride"]
+
     def batching(self):
+        if self._training_windows():
+            return f"every window of each text, padded to {self.args.seq_len}"
         return "length buckets" if self.args.buckets else f"padded to {self.args.seq_len}"
 
+    def summary(self):
+        return super().summary() + "; " + long_documents.describe(self.windows)
+
     def run_info(self):
-        return {"label_names": self.labels}
+        return {"label_names": self.labels, "long_documents": self.windows}
+
+    def use_windows(self, args):
+        self.windows = long_documents.settings(
+            args, self.preprocessor.sequence_length, self.segments, base=self.windows
+        )
 
     @property
     def abstains(self):
@@ -94,7 +110,7 @@ class ClassificationKind(TaskKind):
         return bool(self.labels)  # a regressor has no class probabilities
 
     def validate(self, model):
-        outputs = run_model.predict(model, self.preprocessor, self.validation, self.args.batch_size)
+        outputs = self._outputs(model, self.validation, self.args.batch_size)
         if self.labels:
             self.scored = (outputs, np.asarray(self.validation.labels))
         return task_data.score(
@@ -118,11 +134,18 @@ class ClassificationKind(TaskKind):
         kind = cls()
         kind.spec, kind.labels, kind.metrics = run["data"], run["label_names"], run["metrics"]
         kind.run_dir, kind.preprocessor = run_dir, preprocessor
+        kind.windows = run.get("long_documents")
         return kind
 
     def _outputs(self, model, examples, batch_size):
-        """Logits (or scores) of a model on kept weights (`FrozenInference`)."""
-        return run_model.predict(model, self.preprocessor, examples, batch_size)
+        """Logits (or scores) per example; with windows, each text's windows' combined."""
+        if not self.windows:
+            return run_model.predict(model, self.preprocessor, examples, batch_size)
+        outputs, count = long_documents.document_outputs(
+            model, self.preprocessor, examples.texts[0], self.windows, batch_size
+        )
+        log(f"{len(examples)} texts read as {count} windows")
+        return outputs
 
     def _named(self, decided):
         return [float(v) if self.labels is None else self.labels[int(v)] for v in decided]
@@ -195,4 +218,4 @@ class ClassificationKind(TaskKind):
         return f"{row['score']:.4f}" if "score" in row else row["label"]
 
     def export_options(self, max_entities=None):
-        return {"segments": self.segments}
+        return {"segments": self.segments, "long_documents": self.windows}

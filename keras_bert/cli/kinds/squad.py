@@ -45,6 +45,8 @@ class SquadKind(TaskKind):
         args = self.args
         if not args.train:
             raise UsageError("finetune squad needs --train FILE (SQuAD JSON)")
+        if args.doc_stride is None:
+            args.doc_stride = 128
         self.spec = {
             "source": "squad",
             "train": os.path.abspath(args.train),
