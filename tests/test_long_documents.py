@@ -17,6 +17,7 @@ from pipelines.classification import classification_dataset
 from pipelines.document_windows import aggregate, document_windows, window_arrays
 from pipelines.text_table import TextExamples
 from tests.conftest import DATA
+from tests.serving_checks import call_in_fresh_process
 from tests.test_cli_finetune import checkpoint, run_args  # noqa: F401 (a fixture)
 
 VOCAB = os.path.join(DATA, "vocab.txt")
@@ -152,11 +153,11 @@ def test_windows_read_what_truncation_cannot(windowed_run, tmp_path, capsys):
     path = capsys.readouterr().out.strip()
     card = json.loads(open(os.path.join(path, "assets.extra", "model_card.json")).read())
     assert card["long_documents"] == settings
-    served = tf.saved_model.load(path).signatures["serving_default"]
-    reply = served(text=tf.constant(texts))
-    np.testing.assert_allclose(reply["probabilities"].numpy(), want, atol=1e-5)
-    empty = served(text=tf.constant([], tf.string))
-    assert empty["probabilities"].shape == (0, 2)
+    requests = {"serving_default": {"text": texts}}
+    reply = call_in_fresh_process(path, requests, str(tmp_path))["serving_default"]
+    np.testing.assert_allclose(reply["probabilities"], want, atol=1e-5)
+    empty = call_in_fresh_process(path, {"serving_default": {"text": []}}, str(tmp_path))
+    assert empty["serving_default"]["probabilities"] == []
     # The max over windows instead of the mean: the flag overrides the run's setting in
     # predict and export alike.
     assert cli.main(["predict", run, "--jsonl", "--window-aggregate", "max", *texts]) == 0
@@ -165,8 +166,9 @@ def test_windows_read_what_truncation_cannot(windowed_run, tmp_path, capsys):
     assert np.abs(by_max - want).max() > 1e-3
     out = str(tmp_path / "export-max")
     assert cli.main(["export", run, "--out", out, "--window-aggregate", "max"]) == 0
-    served = tf.saved_model.load(capsys.readouterr().out.strip()).signatures["serving_default"]
-    np.testing.assert_allclose(served(text=tf.constant(texts))["probabilities"], by_max, atol=1e-5)
+    path = capsys.readouterr().out.strip()
+    reply = call_in_fresh_process(path, requests, str(tmp_path))["serving_default"]
+    np.testing.assert_allclose(reply["probabilities"], by_max, atol=1e-5)
 
 
 def test_window_flags_are_checked(windowed_run, checkpoint, tmp_path, capsys):  # noqa: F811
