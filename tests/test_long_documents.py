@@ -143,6 +143,7 @@ def test_windows_read_what_truncation_cannot(windowed_run, tmp_path, capsys):
         f"{FILLER} market fell bad news",
         f"{FILLER} {FILLER} {FILLER} stock price rose good",  # four windows
         "good",
+        "",  # one window: [CLS] [SEP]
         "bad " + "the dog " * 12_500,  # 100,004 characters: 3,572 windows
     ]
     assert cli.main(["predict", run, "--jsonl", *texts]) == 0
