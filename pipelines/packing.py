@@ -122,8 +122,7 @@ def trim_padding(features, multiple=8):
     """
     mask = features["padding_mask"]
     full = tf.shape(mask)[-1]
-    positions = tf.range(1, full + 1, dtype=tf.int32)
-    ends = tf.reduce_max(tf.cast(mask != 0, tf.int32) * positions, axis=-1)
+    ends = row_ends(mask)
     longest = tf.reduce_max(tf.concat([tf.reshape(ends, [-1]), [1]], axis=0))
     width = tf.minimum(full, (longest + multiple - 1) // multiple * multiple)
     shape = mask.shape
@@ -131,3 +130,9 @@ def trim_padding(features, multiple=8):
         k: v[..., :width] if v.shape.rank == shape.rank and v.shape[1:-1] == shape[1:-1] else v
         for k, v in features.items()
     }
+
+
+def row_ends(padding_mask):
+    """int32, one past each row's last real token (`padding_mask` (..., length))."""
+    positions = tf.range(1, tf.shape(padding_mask)[-1] + 1, dtype=tf.int32)
+    return tf.reduce_max(tf.cast(padding_mask != 0, tf.int32) * positions, axis=-1)

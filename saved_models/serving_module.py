@@ -3,10 +3,12 @@ signatures TF Serving calls."""
 
 import tensorflow as tf
 
+from pipelines.packing import row_ends as trim_padding_lengths
 from pipelines.packing import trim_padding
 from saved_models import text_tasks
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+GROUP_ROWS = 16  # rows a raw-text request runs at a time, shortest first
 
 
 def checked_inputs(inputs, specs, same_shape=0):
@@ -70,7 +72,9 @@ class ServingModule(tf.Module):
         pad_to_longest: bool, the raw-text signatures pad each request batch only to
             its longest row (rounded up to a multiple of 8, at most the sequence
             length), not always to the sequence length: short requests cost what their
-            tokens cost. The replies are the same (an encoder's `sequence_output` keeps
+            tokens cost. A classifier's, regressor's or embedder's request also runs
+            its rows shortest first, `GROUP_ROWS` at a time, each group padded to its
+            own longest row. The replies are the same (an encoder's `sequence_output` keeps
             the sequence length, zeros past the batch's longest row).
     """
 
@@ -114,6 +118,30 @@ class ServingModule(tf.Module):
         self.temperature = float(temperature)
         self.min_confidence = min_confidence
         self._step = text_tasks.step_for(model, segments)
+
+    def grouped(self, features):
+        """The model's output (one tensor per row: logits, scores, an embedding) for
+        packed `features`: with `pad_to_longest`, the rows sorted by length and run
+        `GROUP_ROWS` at a time, each group padded only to its own longest row, then put
+        back in order; a request's short rows then stop paying for its longest one."""
+        if not self.pad_to_longest:
+            return self.model(features, training=False)
+        ends = trim_padding_lengths(features["padding_mask"])
+        order = tf.argsort(ends, stable=True)
+        rows = {k: tf.gather(v, order) for k, v in features.items()}
+        count = tf.shape(order)[0]
+        groups = (count + GROUP_ROWS - 1) // GROUP_ROWS
+        shape = tf.TensorShape([None]).concatenate(self.model.output.shape[1:])
+        dtype = tf.as_dtype(self.model.output.dtype)
+        parts = tf.TensorArray(dtype, size=groups, element_shape=shape)
+
+        def one(i, parts):
+            group = {k: v[i * GROUP_ROWS : (i + 1) * GROUP_ROWS] for k, v in rows.items()}
+            return i + 1, parts.write(i, self.model(trim_padding(group), training=False))
+
+        _, parts = tf.while_loop(lambda i, _: i < groups, one, (tf.constant(0), parts))
+        outputs = parts.concat()
+        return tf.scatter_nd(order[:, None], outputs, tf.shape(outputs))  # input order
 
     def padded(self, features):
         """Packed `features` as the model gets them: cut to the batch's longest row

@@ -35,7 +35,7 @@ def _windowed(module, text):
     their mean or max, as `module.long_documents` says."""
     windows = module.long_documents
     features, owner = document_windows.text_windows(module.preprocessor, text, windows["stride"])
-    outputs = module.model(module.padded(features), training=False)
+    outputs = module.grouped(features)
     return document_windows.aggregate(outputs, owner, tf.size(text), windows["aggregate"])
 
 
@@ -48,8 +48,7 @@ def classification(model, segments):
         if module.long_documents:
             outputs = _windowed(module, texts[0])
         else:
-            features = module.padded(module.preprocessor(tuple(texts)))
-            outputs = module.model(features, training=False)
+            outputs = module.grouped(module.preprocessor(tuple(texts)))
         if model.num_classes == 1:
             return {"score": outputs}  # (batch,): the head squeezes it
         return _decided(module, outputs, labels)
@@ -59,7 +58,7 @@ def classification(model, segments):
 
 def embedding(model, segments):
     def run(module, text):
-        return {"embedding": module.model(module.padded(module.preprocessor(text)), training=False)}
+        return {"embedding": module.grouped(module.preprocessor(text))}
 
     return _strings("text"), run
 

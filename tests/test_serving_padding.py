@@ -24,6 +24,8 @@ SEQ = 40
 TINY = tiny(vocabulary_size=71, num_layers=1, max_sequence_length=SEQ, dropout=0.0)
 SHORT = ["dog", "The quick brown fox.", "", "the stock price fell in Istanbul today"]
 PAIRS = ["a lazy dog", "news", "the stock price fell", "good day"]
+WORDS = "the quick brown fox jump over the lazy dog news market day good bad stock".split()
+MANY = [" ".join(WORDS[: (7 * i) % 16]) for i in range(37)]
 
 
 def _reference_width(mask, multiple=8):
@@ -122,9 +124,11 @@ def vocabulary(tmp_path):
 def _family(name, vocabulary):
     """(model, export options, request) of one task family."""
     tokenizer = BertTokenizer(vocabulary, lowercase=True)
-    if name == "classification":
+    if name == "classification":  # 37 rows of many lengths: three groups of 16, reordered
         model = keras_bert.build("tiny", task="classification", num_classes=3, **TINY)
-        return model, {"segments": 2}, {"text": SHORT, "text_pair": PAIRS}
+        return model, {"segments": 2}, {"text": MANY, "text_pair": MANY[::-1]}
+    if name == "embedding":
+        return keras_bert.build("tiny", task="embedding", **TINY), {}, {"text": MANY}
     if name == "encoder":
         return keras_bert.build("tiny", **TINY), {}, {"text": SHORT}
     if name == "multiple_choice":
@@ -161,7 +165,9 @@ def _fixed_reply(model, pre, options, request):
     }
 
 
-@pytest.mark.parametrize("family", ["classification", "encoder", "multiple_choice", "squad", "ner"])
+@pytest.mark.parametrize(
+    "family", ["classification", "embedding", "encoder", "multiple_choice", "squad", "ner"]
+)
 def test_export_padded_to_the_longest_row_answers_as_fixed_padding(tmp_path, vocabulary, family):
     model, options, request = _family(family, vocabulary)
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
