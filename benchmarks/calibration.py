@@ -22,9 +22,9 @@ import sys
 import numpy as np
 
 from keras_bert.metrics.calibration import (
-    BINS,
     expected_calibration_error,
     fit_temperature,
+    reliability,
     softmax,
 )
 
@@ -53,19 +53,6 @@ def cross_fitted(logits, labels, seed=0):
         probabilities[scored] = softmax(logits[scored], temperature)
         temperatures.append(temperature)
     return probabilities, temperatures
-
-
-def reliability(probabilities, labels, bins=BINS):
-    """(mean confidence, accuracy, count) per non-empty bin."""
-    confidence = probabilities.max(-1)
-    correct = probabilities.argmax(-1) == labels
-    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    rows = []
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            rows.append((confidence[inside].mean(), correct[inside].mean(), int(inside.sum())))
-    return rows
 
 
 def draw(curves, path, title):

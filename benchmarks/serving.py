@@ -41,6 +41,19 @@ def sentences(data_dir, count):
     return out[:count]
 
 
+def classifier(pre, size):
+    """A 5-class classifier of one of `SIZES` (random weights) for `pre`'s vocabulary."""
+    import keras_bert
+
+    return keras_bert.build(
+        "base",
+        task="classification",
+        num_classes=5,
+        vocabulary_size=pre.tokenizer.vocabulary_size,
+        **SIZES[size],
+    )
+
+
 def timed(call, repeats):
     call()  # trace / warm up
     times = []
@@ -63,7 +76,6 @@ def main(argv=None):
 
     import tensorflow as tf
 
-    import keras_bert
     from keras_bert.cli.demo import locate
     from pipelines import BertPreprocessor
     from saved_models import export
@@ -80,13 +92,7 @@ def main(argv=None):
         f"{'texts/s (32)':>13} {'ratio':>6}"
     )
     for size in args.sizes.split(","):
-        model = keras_bert.build(
-            "base",
-            task="classification",
-            num_classes=5,
-            vocabulary_size=pre.tokenizer.vocabulary_size,
-            **SIZES[size],
-        )
+        model = classifier(pre, size)
         path = export(model, pre, tempfile.mkdtemp())
         served = tf.saved_model.load(path).signatures["serving_default"]
         single, batch = tf.constant(texts[:1]), tf.constant(texts[:32])
@@ -130,7 +136,6 @@ def padding_table(args, pre, texts, long_texts):
     to the sequence length, measured call by call in turn."""
     import tensorflow as tf
 
-    import keras_bert
     from saved_models import export
 
     lengths = pre(texts)["padding_mask"].numpy().sum(-1)
@@ -140,13 +145,7 @@ def padding_table(args, pre, texts, long_texts):
     )
     print(f"{'size':<7} {'texts':<17} {'fixed texts/s':>14} {'longest texts/s':>16} {'ratio':>6}")
     for size in args.padding_sizes.split(","):
-        model = keras_bert.build(
-            "base",
-            task="classification",
-            num_classes=5,
-            vocabulary_size=pre.tokenizer.vocabulary_size,
-            **SIZES[size],
-        )
+        model = classifier(pre, size)
         served = {
             flag: tf.saved_model.load(
                 export(model, pre, tempfile.mkdtemp(), pad_to_longest=flag)

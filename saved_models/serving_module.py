@@ -3,8 +3,7 @@ signatures TF Serving calls."""
 
 import tensorflow as tf
 
-from pipelines.packing import row_ends as trim_padding_lengths
-from pipelines.packing import trim_padding
+from pipelines.packing import row_ends, trim_padding
 from saved_models import text_tasks
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -126,7 +125,7 @@ class ServingModule(tf.Module):
         back in order; a request's short rows then stop paying for its longest one."""
         if not self.pad_to_longest:
             return self.model(features, training=False)
-        ends = trim_padding_lengths(features["padding_mask"])
+        ends = row_ends(features["padding_mask"])
         order = tf.argsort(ends, stable=True)
         rows = {k: tf.gather(v, order) for k, v in features.items()}
         count = tf.shape(order)[0]

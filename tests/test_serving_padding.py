@@ -16,8 +16,8 @@ from pipelines.packing import trim_padding
 from pipelines.squad_windows import SquadWindower
 from saved_models import export
 from saved_models.serving_module import ServingModule
-from tests.conftest import DATA
 from tests.serving_checks import call_in_fresh_process
+from tests.test_export import vocabulary  # noqa: F401 (a fixture)
 from tests.tiny import tiny
 
 SEQ = 40
@@ -113,15 +113,7 @@ def test_frozen_predict_by_length_equals_fixed_padding_in_input_order(task, opti
         assert np.all(grouped[order[:4]][:, widths[0] :] == -7.0)
 
 
-@pytest.fixture
-def vocabulary(tmp_path):
-    path = tmp_path / "moved" / "vocab.txt"
-    path.parent.mkdir()
-    shutil.copy(os.path.join(DATA, "vocab.txt"), path)
-    return str(path)
-
-
-def _family(name, vocabulary):
+def _family(name, vocabulary):  # noqa: F811
     """(model, export options, request) of one task family."""
     tokenizer = BertTokenizer(vocabulary, lowercase=True)
     if name == "classification":  # 37 rows of many lengths: three groups of 16, reordered
@@ -168,7 +160,11 @@ def _fixed_reply(model, pre, options, request):
 @pytest.mark.parametrize(
     "family", ["classification", "embedding", "encoder", "multiple_choice", "squad", "ner"]
 )
-def test_export_padded_to_the_longest_row_answers_as_fixed_padding(tmp_path, vocabulary, family):
+def test_export_padded_to_the_longest_row_answers_as_fixed_padding(
+    tmp_path,
+    vocabulary,  # noqa: F811
+    family,
+):
     model, options, request = _family(family, vocabulary)
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
     path = export(model, pre, str(tmp_path / "export"), **options)

@@ -22,9 +22,8 @@ def text_table(title, columns, rows, first_width=24):
     return "\n".join(lines)
 
 
-def learning_curves(path, curves, title, ylabel):
-    """A PNG of one line per run: `curves` is {legend: [(step, value)]}. Returns the
-    path, or None without matplotlib (the numbers are in results.json either way)."""
+def pyplot():
+    """matplotlib.pyplot drawing to files (Agg), or None (logged) without matplotlib."""
     try:
         import matplotlib
 
@@ -32,6 +31,15 @@ def learning_curves(path, curves, title, ylabel):
         import matplotlib.pyplot as plt
     except ImportError:
         log("matplotlib is not installed: no picture (pip install matplotlib)")
+        return None
+    return plt
+
+
+def learning_curves(path, curves, title, ylabel):
+    """A PNG of one line per run: `curves` is {legend: [(step, value)]}. Returns the
+    path, or None without matplotlib (the numbers are in results.json either way)."""
+    plt = pyplot()
+    if plt is None:
         return None
     figure, axes = plt.subplots(figsize=(7, 4.2))
     for legend, points in curves.items():

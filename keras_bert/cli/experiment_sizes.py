@@ -24,7 +24,7 @@ from keras_bert.cli.experiment import (
     task_specs,
     write_results,
 )
-from keras_bert.cli.experiment_report import text_table
+from keras_bert.cli.experiment_report import pyplot, text_table
 
 # Table 6 of Devlin et al. (2019): (#L, #H, #A) -> LM perplexity (held-out training
 # data), MNLI-m, MRPC, SST-2 dev accuracy.
@@ -106,13 +106,8 @@ def _report(args, tasks, rows):
 
 
 def _picture(args, rows):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib is not installed: no picture (pip install matplotlib)")
+    plt = pyplot()
+    if plt is None:
         return None
     figure, axes = plt.subplots(figsize=(7, 4.2))
     rows = [r for r in rows if r["held_out"].get("perplexity") is not None]

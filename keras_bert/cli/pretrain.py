@@ -241,16 +241,12 @@ def _train(args, setup, folder, files, tokenizer):
             tokenizer,
             args.seq_len,
             args.batch_size,
-            format=args.format,
-            max_predictions=args.max_predictions,
             short_seq_prob=args.short_seq_prob,
             sentence_order=args.sentence_order,
-            whole_word_masking=args.whole_word_masking,
             seed=args.seed,
             start_step=start,
-            encoding_errors=args.encoding_errors,
             input_context=input_context,
-            objective=args.objective,
+            **_data_options(args),
         )
 
     curve = list((state or {}).get("validation_curve", []))
@@ -308,15 +304,22 @@ def _held_out(model, tokenizer, args):
         tokenizer,
         args.seq_len,
         args.batch_size,
-        format=args.format,
-        max_predictions=args.max_predictions,
-        whole_word_masking=args.whole_word_masking,
         seed=args.seed + 11,
         repeat=False,
-        encoding_errors=args.encoding_errors,
-        objective=args.objective,
+        **_data_options(args),
     )
     return held_out_scores(model, data, args.objective, files)
+
+
+def _data_options(args):
+    """The `pretraining_dataset` options that training and held-out scoring share."""
+    return {
+        "format": args.format,
+        "max_predictions": args.max_predictions,
+        "whole_word_masking": args.whole_word_masking,
+        "encoding_errors": args.encoding_errors,
+        "objective": args.objective,
+    }
 
 
 def _write_metrics(folder, history, files, tokenizer, args, curve):

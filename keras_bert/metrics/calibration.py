@@ -42,18 +42,25 @@ def expected_calibration_error(probabilities, labels, bins=BINS):
     >>> round(expected_calibration_error(np.array([[0.9, 0.1], [0.6, 0.4]]), [0, 1]), 6)
     0.35
     """
-    probabilities = np.asarray(probabilities, np.float64)
-    labels = np.asarray(labels)
     if len(labels) == 0:
         return float("nan")
+    rows = reliability(probabilities, labels, bins)
+    total = sum(count * abs(accuracy - mean) for mean, accuracy, count in rows)
+    return float(total / len(labels))
+
+
+def reliability(probabilities, labels, bins=BINS):
+    """[(mean confidence, accuracy, count)] of each non-empty bin, lowest first: the
+    points of a reliability diagram (bins as `expected_calibration_error`'s)."""
+    probabilities = np.asarray(probabilities, np.float64)
     confidence = probabilities.max(-1)
-    correct = probabilities.argmax(-1) == labels
+    correct = probabilities.argmax(-1) == np.asarray(labels)
     which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    total = 0.0
+    rows = []
     for b in np.unique(which):
         members = which == b
-        total += members.sum() * abs(correct[members].mean() - confidence[members].mean())
-    return float(total / len(labels))
+        rows.append((confidence[members].mean(), correct[members].mean(), int(members.sum())))
+    return rows
 
 
 def fit_temperature(logits, labels, low=0.05, high=20.0, iterations=80):

@@ -79,17 +79,9 @@ def document_outputs(model, preprocessor, texts, windows, batch_size):
     """Each text's output (logits, or scores) from its windows': `model.predict` over
     every window (a `FrozenInference` groups them by length), then the mean or max per
     text. Returns (outputs, window count)."""
-    from pipelines.document_windows import window_arrays
+    from pipelines.document_windows import aggregate, window_arrays
 
     features, owner = window_arrays(preprocessor, list(texts), windows["stride"])
     outputs = np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
-    combined = np.zeros((len(texts),) + outputs.shape[1:], outputs.dtype)
-    if windows["aggregate"] == "max":
-        combined.fill(-np.inf)
-        np.maximum.at(combined, owner, outputs)
-    else:
-        np.add.at(combined, owner, outputs)
-        combined /= np.bincount(owner, minlength=len(texts)).reshape(
-            (-1,) + (1,) * (outputs.ndim - 1)
-        )
-    return combined, len(owner)
+    combined = aggregate(outputs, owner, len(texts), windows["aggregate"])  # as the export
+    return np.asarray(combined), len(owner)
