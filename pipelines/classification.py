@@ -11,6 +11,7 @@ batch is padded to its bucket's full length (the Model Garden's convention).
 import tensorflow as tf
 
 from pipelines.document_windows import window_dataset
+from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 
 
@@ -78,7 +79,7 @@ def classification_dataset(
     if windows_stride:
         if len(examples.texts) != 1:
             raise ValueError("Windows of long documents need one text segment, not pairs.")
-        data = data.batch(256).map(lambda texts, *label: (texts[0],) + label)
+        data = data.batch(256).map(plain(lambda texts, *label: (texts[0],) + label))
         data = window_dataset(data, preprocessor, windows_stride)
         if shuffle:
             data = data.shuffle(1024, seed=seed, reshuffle_each_iteration=True)
@@ -87,7 +88,7 @@ def classification_dataset(
     if not bucket_lengths:
         data = data.batch(batch_size, drop_remainder=drop_remainder)
         data = data.map(
-            lambda texts, *label: (preprocessor.traced(texts),) + label,
+            plain(lambda texts, *label: (preprocessor.traced(texts),) + label),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
         return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
@@ -102,11 +103,11 @@ def classification_dataset(
         real = tf.reduce_sum(features["padding_mask"])
         return ({k: v[:real] for k, v in features.items()},) + label
 
-    data = data.map(unpadded, num_parallel_calls=tf.data.AUTOTUNE)
+    data = data.map(plain(unpadded), num_parallel_calls=tf.data.AUTOTUNE)
     pad = preprocessor.tokenizer.pad_id
     padding = {"token_ids": pad, "segment_ids": 0, "padding_mask": 0}
     data = data.bucket_by_sequence_length(
-        lambda features, *label: tf.shape(features["token_ids"])[0],
+        plain(lambda features, *label: tf.shape(features["token_ids"])[0]),
         bucket_boundaries=[b + 1 for b in buckets],
         bucket_batch_sizes=[batch_size] * (len(buckets) + 1),
         padding_values=(padding,) + ((None,) if examples.labels is not None else ()),

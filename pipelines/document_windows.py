@@ -12,6 +12,7 @@ same function runs in `tf.data`, in evaluation and inside an exported graph.
 import tensorflow as tf
 
 from pipelines.packing import pack_segments
+from pipelines.plain_graphs import plain
 
 AGGREGATES = ("mean", "max")
 
@@ -98,7 +99,9 @@ def window_arrays(preprocessor, texts, stride, chunk=256):
     import numpy as np
 
     parts, owners = [], []
-    run = tf.function(lambda t: text_windows(preprocessor, t, stride), reduce_retracing=True)
+    run = tf.function(
+        lambda t: text_windows(preprocessor, t, stride), reduce_retracing=True, autograph=False
+    )
     for first in range(0, len(texts), chunk):
         features, owner = run(tf.constant(texts[first : first + chunk], tf.string))
         parts.append({k: v.numpy() for k, v in features.items()})
@@ -120,4 +123,4 @@ def window_dataset(data, preprocessor, stride):
         features, owner = text_windows(preprocessor, texts, stride)
         return (features,) + tuple(tf.gather(label, owner) for label in labels)
 
-    return data.map(windows, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    return data.map(plain(windows), num_parallel_calls=tf.data.AUTOTUNE).unbatch()

@@ -19,6 +19,8 @@ import os
 
 import tensorflow as tf
 
+from pipelines.plain_graphs import plain
+
 FORMATS = ("sentences", "lines", "files")
 ENCODING_ERRORS = ("strict", "replace")
 _SENTENCE_END = r"""([.!?]+["'\x{201D}\x{2019})\]]*)[ \t]+"""
@@ -132,7 +134,7 @@ def list_files(patterns):
 
 def _lines(path, errors):
     numbered = tf.data.TextLineDataset(path).enumerate(start=1)
-    return numbered.map(lambda number, line: decode_checked(line, path, number, errors))
+    return numbered.map(plain(lambda number, line: decode_checked(line, path, number, errors)))
 
 
 def document_dataset(patterns, format="sentences", errors="strict"):
@@ -147,14 +149,16 @@ def document_dataset(patterns, format="sentences", errors="strict"):
         raise ValueError(f"errors must be one of {ENCODING_ERRORS}, not {errors!r}.")
     files = tf.data.Dataset.from_tensor_slices(list_files(patterns))
     if format == "lines":
-        lines = files.flat_map(lambda path: _lines(path, errors))
-        documents = lines.map(lambda line: split_sentences(line[None])[0])
+        lines = files.flat_map(plain(lambda path: _lines(path, errors)))
+        documents = lines.map(plain(lambda line: split_sentences(line[None])[0]))
     else:
-        texts = files.map(lambda path: decode_checked(tf.io.read_file(path), path, errors=errors))
+        texts = files.map(
+            plain(lambda path: decode_checked(tf.io.read_file(path), path, errors=errors))
+        )
         if format == "files":
-            documents = texts.map(lambda text: split_sentences(text[None])[0])
+            documents = texts.map(plain(lambda text: split_sentences(text[None])[0]))
         else:
             documents = texts.flat_map(
-                lambda text: tf.data.Dataset.from_tensor_slices(_bert_format_documents(text))
+                plain(lambda text: tf.data.Dataset.from_tensor_slices(_bert_format_documents(text)))
             )
-    return documents.filter(lambda sentences: tf.size(sentences) > 0)
+    return documents.filter(plain(lambda sentences: tf.size(sentences) > 0))

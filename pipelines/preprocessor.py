@@ -108,6 +108,7 @@ class BertPreprocessor(tf.Module):
             functions[len(segments)] = tf.function(
                 lambda *segments: owner()._pack(list(segments)),
                 input_signature=[tf.TensorSpec([None], tf.string)] * len(segments),
+                autograph=False,  # See pipelines.plain_graphs.
             )
         return functions[len(segments)](*segments)
 

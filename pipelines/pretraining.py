@@ -12,6 +12,7 @@ on with fresh examples instead of replaying the ones already seen.
 """
 
 import random
+import weakref
 
 import tensorflow as tf
 
@@ -19,6 +20,7 @@ from pipelines.documents import document_dataset, list_files
 from pipelines.masking import MaskedLMMasker
 from pipelines.next_sentence import make_pairs
 from pipelines.packing import pack_segments
+from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 from pipelines.text_chunks import chunk_documents, next_token_labels
 
@@ -41,8 +43,13 @@ def example_builder(
 ):
     """fn(documents (ragged docs x sentences strings), seed) -> packed features: sentence
     pairs with their NSP label ("mlm_nsp"), or single chunks of each document ("mlm",
-    "ltr")."""
+    "ltr"). One traced function per tokenizer and settings, kept for the tokenizer's life
+    (see `_traced`)."""
+    settings = (sequence_length, short_seq_prob, sentence_order, objective)
+    return _traced(tokenizer, ("examples",) + settings, lambda t: _builder(t, *settings))
 
+
+def _builder(tokenizer, sequence_length, short_seq_prob, sentence_order, objective):
     def build(documents, seed):
         ids = tokenizer.tokenize(documents.flat_values)  # (sentences, tokens)
         nested = tf.RaggedTensor.from_row_splits(ids, documents.row_splits)
@@ -70,6 +77,23 @@ def masking_step(masker):
         return dict(features, **masked)
 
     return mask
+
+
+def _traced(tokenizer, key, make):
+    """The tf.function of `make(tokenizer)` kept for `key` as long as the tokenizer lives.
+    A run builds its pretraining dataset again for every segment and every held-out
+    pass; tracing the example builder takes seconds each time, calling an already
+    traced function from a new `Dataset.map` almost nothing. The function holds the
+    tokenizer weakly, so the cache never keeps one alive."""
+    functions = _TRACED.setdefault(tokenizer, {})
+    if key not in functions:
+        owner = weakref.ref(tokenizer)
+        functions[key] = tf.function(lambda *args: make(owner())(*args), autograph=False)
+    return functions[key]
+
+
+# tokenizer -> {key: tf.function}: the traced steps of `pretraining_dataset`.
+_TRACED = weakref.WeakKeyDictionary()
 
 
 def next_token_step(features, seed):
@@ -146,14 +170,14 @@ def pretraining_dataset(
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
     seed = random.randrange(2**31) if seed is None else seed
     max_predictions = max_predictions or default_max_predictions(sequence_length)
-    masker = MaskedLMMasker.for_tokenizer(
-        tokenizer,
+    masking = dict(
         whole_word=whole_word_masking,
         max_predictions=max_predictions,
         selection_rate=selection_rate,
         mask_token_rate=mask_token_rate,
         random_token_rate=random_token_rate,
     )
+    masker = MaskedLMMasker.for_tokenizer(tokenizer, **masking)  # Checks the rates now.
     pipelines = input_context.num_input_pipelines if input_context else 1
     files = list_files(patterns)
     by_file = pipelines > 1 and len(files) >= pipelines
@@ -178,10 +202,14 @@ def pretraining_dataset(
     )
     examples = examples.unbatch().shuffle(4 * documents_per_batch, seed=seed + 2)
     batches = tf.data.Dataset.zip(examples.batch(batch_size, drop_remainder=True), _seeds(seed + 3))
-    label = next_token_step if objective == "ltr" else masking_step(masker)
-    batches = batches.map(label, num_parallel_calls=tf.data.AUTOTUNE)
+    if objective == "ltr":
+        label = next_token_step
+    else:
+        key = ("masking",) + tuple(sorted(masking.items()))
+        label = _traced(tokenizer, key, lambda _: masking_step(masker))
+    batches = batches.map(plain(label), num_parallel_calls=tf.data.AUTOTUNE)
     if for_fit:
-        batches = batches.map(to_fit_inputs)
+        batches = batches.map(plain(to_fit_inputs))
     if by_file:  # This pipeline's batch, cut for its local replicas.
         local = input_context.num_replicas_in_sync // pipelines
         batches = replica_batches(batches, tf.distribute.InputContext(1, 0, local))

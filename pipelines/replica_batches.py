@@ -15,6 +15,8 @@ Pretraining on many files shards by file instead (see `pretraining_dataset`).
 
 import tensorflow as tf
 
+from pipelines.plain_graphs import plain
+
 
 def replica_batches(dataset, input_context):
     """This input pipeline's per-replica batches from a dataset of global batches.
@@ -57,9 +59,9 @@ def replica_batches(dataset, input_context):
     def split(*batch):
         element = batch if isinstance(dataset.element_spec, tuple) else batch[0]
         indices = tf.data.Dataset.range(first, first + count)
-        return indices.map(lambda i: tf.nest.map_structure(lambda t: piece(t, i), element))
+        return indices.map(plain(lambda i: tf.nest.map_structure(lambda t: piece(t, i), element)))
 
-    return dataset.flat_map(split)
+    return dataset.flat_map(plain(split))
 
 
 def static_batches(dataset, batch_size):

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from pipelines import span_decoding
 from pipelines.classification import ordered
+from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -38,7 +39,7 @@ def squad_windows(examples, windower, batch_size=64):
         out["example_index"] = tf.fill(tf.shape(out["start_positions"]), index)
         return tf.data.Dataset.from_tensor_slices(out)
 
-    data = source.flat_map(windows)
+    data = source.flat_map(plain(windows))
     parts = [element for element in data.batch(batch_size).as_numpy_iterator()]
     if not parts:
         raise ValueError(f"{examples.source}: no questions to window.")
@@ -81,6 +82,7 @@ def _decoder(n_best_size, max_answer_length):
                 *a, n_best_size=n_best_size, max_answer_length=max_answer_length
             ),
             reduce_retracing=True,
+            autograph=False,
         )
     return _DECODERS[key]
 

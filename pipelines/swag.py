@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.classification import ordered
+from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 from pipelines.text_table import _field, _records, _RowError, file_format
 
@@ -135,5 +136,5 @@ def choice_dataset(
         return (features,) + label
 
     data = data.batch(batch_size, drop_remainder=drop_remainder)
-    data = data.map(pack, num_parallel_calls=tf.data.AUTOTUNE)
+    data = data.map(plain(pack), num_parallel_calls=tf.data.AUTOTUNE)
     return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)

@@ -38,7 +38,9 @@ class TokenLabeler:
         self.label_ids = {name: i for i, name in enumerate(self.label_names)}
         self.sequence_length = sequence_length
         self._tokenize = tf.function(
-            tokenizer.tokenize_with_offsets, input_signature=[tf.TensorSpec([None], tf.string)]
+            tokenizer.tokenize_with_offsets,
+            input_signature=[tf.TensorSpec([None], tf.string)],
+            autograph=False,  # See pipelines.plain_graphs.
         )
 
     def pieces(self, sentences, chunk=512):

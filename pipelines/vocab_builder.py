@@ -20,7 +20,9 @@ def count_words(patterns, lowercase, format="sentences", batch_size=1024, encodi
     basic = BasicTokenizer(lowercase)
     sentences = document_dataset(patterns, format, encoding_errors).unbatch().batch(batch_size)
     split = tf.function(
-        lambda s: basic.split(s).flat_values, input_signature=[tf.TensorSpec([None], tf.string)]
+        lambda s: basic.split(s).flat_values,
+        input_signature=[tf.TensorSpec([None], tf.string)],
+        autograph=False,  # See pipelines.plain_graphs.
     )
     counts = collections.Counter()
     for batch in sentences:

@@ -171,16 +171,20 @@ class ServingModule(tf.Module):
                     )
                 ),
                 input_signature=id_specs,
+                autograph=False,  # Written in graph ops (pipelines.plain_graphs).
             )
         }
         if self._step is not None:
             specs, run = self._step
             out["serving_default"] = tf.function(
-                lambda *texts: run(self, *checked_inputs(texts, specs)), input_signature=specs
+                lambda *texts: run(self, *checked_inputs(texts, specs)),
+                input_signature=specs,
+                autograph=False,
             )
             out["serve_examples"] = tf.function(
                 self._examples_function(specs, run),
                 input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+                autograph=False,
             )
         return {name: f.get_concrete_function() for name, f in out.items()}
 

@@ -121,7 +121,7 @@ class DistributedTrainer:
 
     def _train_step(self, batch):
         if self._step_function is None:
-            self._step_function = self._tf.function(self._distributed_step)
+            self._step_function = self._tf.function(self._distributed_step, autograph=False)
         with _gradients_summed_already(self.model.optimizer):
             return self._step_function(batch)
 

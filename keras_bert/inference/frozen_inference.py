@@ -62,6 +62,7 @@ class FrozenInference:
             return tf.function(
                 lambda inputs: self._run(self._trainable, self._non_trainable, inputs),
                 reduce_retracing=True,
+                autograph=False,  # Layers' calls are never converted; nothing else to.
             )
         if backend == "jax":
             import jax
