@@ -53,8 +53,8 @@ class BertPreprocessor(tf.Module):
         return self._features(segments, self._pack)
 
     def traced(self, segments):
-        """`self(segments)`, computed by one traced function per segment count, kept
-        for the preprocessor's life: what `tf.data` pipelines call. Tracing the
+        """`self(segments)`, computed by one traced function per sequence length and
+        segment count, kept for the tokenizer's life: what `tf.data` pipelines call. Tracing the
         tokenizer takes about a second, and a training run makes a dataset per epoch
         and per evaluation; each of them then adds one call. Exports call the
         preprocessor itself, so their graphs hold its ops inline.
@@ -97,22 +97,29 @@ class BertPreprocessor(tf.Module):
 
     def _pack(self, segments):
         """Tokenized and packed 1-D batches of strings: the backbone's inputs."""
-        ids = [self.tokenizer.tokenize(s) for s in segments]
-        t = self.tokenizer
-        return pack_segments(ids, self.sequence_length, t.cls_id, t.sep_id, t.pad_id)
+        return _pack(self.tokenizer, self.sequence_length, segments)
 
     def _pack_traced(self, segments):
-        functions = _TRACED.setdefault(self, {})
-        if len(segments) not in functions:
-            owner = weakref.ref(self)  # The function must not keep the preprocessor alive.
-            functions[len(segments)] = tf.function(
-                lambda *segments: owner()._pack(list(segments)),
+        # Kept per tokenizer, not per preprocessor: runs in one process that share a
+        # tokenizer (keras_bert.cli.tokenizers) trace it once per length and count.
+        functions = _TRACED.setdefault(self.tokenizer, {})
+        key = (self.sequence_length, len(segments))
+        if key not in functions:
+            tokenizer = weakref.ref(self.tokenizer)  # The function must not keep it alive.
+            length = self.sequence_length
+            functions[key] = tf.function(
+                lambda *segments: _pack(tokenizer(), length, list(segments)),
                 input_signature=[tf.TensorSpec([None], tf.string)] * len(segments),
                 autograph=False,  # See pipelines.plain_graphs.
             )
-        return functions[len(segments)](*segments)
+        return functions[key](*segments)
 
 
-# preprocessor -> {segment count: its traced `_pack`}; outside the tf.Module, so that an
-# export never saves these functions.
+def _pack(tokenizer, sequence_length, segments):
+    ids = [tokenizer.tokenize(s) for s in segments]
+    return pack_segments(ids, sequence_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
+
+
+# tokenizer -> {(sequence length, segment count): its traced `_pack`}; outside the
+# tf.Module, so that an export never saves these functions.
 _TRACED = weakref.WeakKeyDictionary()

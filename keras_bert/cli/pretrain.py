@@ -49,8 +49,8 @@ _SETTINGS = (
 def _check_inputs(args):
     """Everything that can be wrong is found here, before any training starts."""
     from keras_bert.checkpoints import read_config
+    from keras_bert.cli.tokenizers import shared_tokenizer
     from keras_bert.presets import get_preset
-    from pipelines import BertTokenizer
     from pipelines.documents import check_utf8, document_dataset, list_files
 
     files = list_files(args.train)
@@ -58,7 +58,7 @@ def _check_inputs(args):
         check_utf8(files)
     if not any(True for _ in document_dataset(files, args.format, args.encoding_errors).take(1)):
         raise UsageError(f"the corpus has no text: {', '.join(files[:3])}")
-    tokenizer = BertTokenizer(args.vocab, lowercase=args.lowercase)
+    tokenizer = shared_tokenizer(args.vocab, args.lowercase)
     if args.init_checkpoint:
         config = read_config(args.init_checkpoint)
         if config["vocabulary_size"] != tokenizer.vocabulary_size:

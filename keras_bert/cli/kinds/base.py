@@ -46,9 +46,10 @@ class TaskKind:
         return config
 
     def load_tokenizer(self, config):
-        from pipelines import BertTokenizer
+        from keras_bert.cli.tokenizers import shared_tokenizer
+        from pipelines.vocabulary import vocabulary_file
 
-        tokenizer = BertTokenizer.from_dir(self.args.weights, lowercase=self.args.lowercase)
+        tokenizer = shared_tokenizer(vocabulary_file(self.args.weights), self.args.lowercase)
         if tokenizer.vocabulary_size != config["vocabulary_size"]:
             raise UsageError(
                 f"{self.args.weights}: vocab.txt has {tokenizer.vocabulary_size} "
@@ -149,9 +150,10 @@ class TaskKind:
 
     @staticmethod
     def run_tokenizer(run_dir):
-        from pipelines import BertTokenizer
+        from keras_bert.cli.tokenizers import shared_tokenizer
+        from pipelines.vocabulary import vocabulary_file
 
-        return BertTokenizer.from_dir(os.path.join(run_dir, "vocab"))
+        return shared_tokenizer(vocabulary_file(os.path.join(run_dir, "vocab")))
 
 
 def log_examples(name, examples):
