@@ -217,6 +217,7 @@ def _run(args, setup):
 def _train(args, setup, folder, files, tokenizer):
     from keras_bert.checkpoints import write_tf1_checkpoint
     from keras_bert.cli.common import save_atomically
+    from keras_bert.cli.pretrain_validation import held_out_scores
     from keras_bert.cli.training_loop import train_in_segments
     from pipelines.pretraining import pretraining_dataset
 
@@ -258,11 +259,16 @@ def _train(args, setup, folder, files, tokenizer):
         "validation_curve": curve,
     }
 
+    held_out = []  # The held-out batches: made at the first scoring, then kept.
+
     def score_held_out(at):
         """After each segment: the held-out scores at step `at` (the learning curve)."""
         if not args.validation:
             return {}
-        scores = _held_out(model, tokenizer, args)
+        held_out[:] = held_out or _held_out_data(tokenizer, args)
+        data, files = held_out
+        log(f"scoring the held-out text ({len(files)} file(s))")
+        scores = held_out_scores(model, data, args.objective, files)
         log(
             f"step {at} held-out: LM loss {scores['lm_loss']:.4f}, accuracy "
             f"{scores['lm_accuracy']:.4f}, perplexity {scores['perplexity']:.2f}"
@@ -292,13 +298,15 @@ def _train(args, setup, folder, files, tokenizer):
     return 0
 
 
-def _held_out(model, tokenizer, args):
-    from keras_bert.cli.pretrain_validation import held_out_scores
+def _held_out_data(tokenizer, args):
+    """The held-out text's batches, one pass with a fixed seed, kept in memory after the
+    first pass (`cache`): every scoring of the run reads the same batches, and making
+    them again (a new pipeline, its functions instantiated anew) cost more than the
+    scoring itself. Returns (dataset, the files it reads)."""
     from pipelines.documents import list_files
     from pipelines.pretraining import pretraining_dataset
 
     files = list_files(args.validation)
-    log(f"scoring the held-out text ({len(files)} file(s))")
     data = pretraining_dataset(
         files,
         tokenizer,
@@ -307,8 +315,8 @@ def _held_out(model, tokenizer, args):
         seed=args.seed + 11,
         repeat=False,
         **_data_options(args),
-    )
-    return held_out_scores(model, data, args.objective, files)
+    ).cache()
+    return data, files
 
 
 def _data_options(args):
