@@ -120,19 +120,26 @@ def load_run(run_dir, int8=False):
     return model, preprocessor, run
 
 
-def predict(model, preprocessor, examples, batch_size=32, frozen=False):
+def predict(model, preprocessor, examples, batch_size=32, frozen=False, features=None):
     """Raw outputs (logits, or scores) for `TextExamples`, in their order. With `frozen`
     (`evaluate`, `predict`: the weights no longer change) through
     `keras_bert.FrozenInference`, whose bfloat16 and int8 kernels keep their weights
-    and which runs rows grouped by length (each batch padded to its longest row)."""
+    and which runs rows grouped by length (each batch padded to its longest row).
+    `features`: the examples' `example_features`, when already made."""
+    if features is None:
+        features = example_features(preprocessor, examples, batch_size)
+    runner = frozen_inference(model) if frozen else model
+    return np.asarray(runner.predict(features, batch_size=batch_size, verbose=0))
+
+
+def example_features(preprocessor, examples, batch_size=32):
+    """The packed features of `TextExamples`, in their order, as one dict of arrays."""
     from pipelines.classification import classification_dataset
 
     unlabelled = type(examples)(
         examples.texts, None, examples.ids, examples.label_names, examples.source
     )
-    data = classification_dataset(unlabelled, preprocessor, max(batch_size, 256))
-    runner = frozen_inference(model) if frozen else model
-    return np.asarray(runner.predict(feature_arrays(data), batch_size=batch_size, verbose=0))
+    return feature_arrays(classification_dataset(unlabelled, preprocessor, max(batch_size, 256)))
 
 
 def feature_arrays(data):

@@ -110,7 +110,20 @@ class ClassificationKind(TaskKind):
         return bool(self.labels)  # a regressor has no class probabilities
 
     def validate(self, model):
-        outputs = self._outputs(model, self.validation, self.args.batch_size)
+        if self.windows:
+            outputs = self._outputs(model, self.validation, self.args.batch_size)
+        else:  # The validation texts are packed once, for every epoch's validation.
+            if getattr(self, "validation_features", None) is None:
+                self.validation_features = run_model.example_features(
+                    self.preprocessor, self.validation, self.args.batch_size
+                )
+            outputs = run_model.predict(
+                model,
+                self.preprocessor,
+                self.validation,
+                self.args.batch_size,
+                features=self.validation_features,
+            )
         if self.labels:
             self.scored = (outputs, np.asarray(self.validation.labels))
         return task_data.score(
