@@ -1,10 +1,9 @@
 """BertPreprocessor: raw text segments to the backbone's inputs, in one graph."""
 
-import weakref
-
 import tensorflow as tf
 
 from pipelines.packing import check_same_batch, pack_segments
+from pipelines.plain_graphs import kept_function
 from pipelines.tokenizer import BertTokenizer
 from pipelines.vocabulary import vocabulary_file
 
@@ -54,9 +53,9 @@ class BertPreprocessor(tf.Module):
 
     def traced(self, segments):
         """`self(segments)`, computed by one traced function per sequence length and
-        segment count, kept for the tokenizer's life: what `tf.data` pipelines call. Tracing the
-        tokenizer takes about a second, and a training run makes a dataset per epoch
-        and per evaluation; each of them then adds one call. Exports call the
+        segment count, kept for the tokenizer's life: what `tf.data` pipelines call.
+        Tracing the tokenizer takes about a second, and a training run makes a dataset
+        per epoch and per evaluation; each of them then adds one call. Exports call the
         preprocessor itself, so their graphs hold its ops inline.
 
         Example:
@@ -102,24 +101,15 @@ class BertPreprocessor(tf.Module):
     def _pack_traced(self, segments):
         # Kept per tokenizer, not per preprocessor: runs in one process that share a
         # tokenizer (keras_bert.cli.tokenizers) trace it once per length and count.
-        functions = _TRACED.setdefault(self.tokenizer, {})
-        key = (self.sequence_length, len(segments))
-        if key not in functions:
-            tokenizer = weakref.ref(self.tokenizer)  # The function must not keep it alive.
-            length = self.sequence_length
-            functions[key] = tf.function(
-                lambda *segments: _pack(tokenizer(), length, list(segments)),
-                input_signature=[tf.TensorSpec([None], tf.string)] * len(segments),
-                autograph=False,  # See pipelines.plain_graphs.
-            )
-        return functions[key](*segments)
+        length = self.sequence_length
+        return kept_function(
+            self.tokenizer,
+            ("packing", length, len(segments)),
+            lambda tokenizer: lambda *segments: _pack(tokenizer, length, list(segments)),
+            input_signature=[tf.TensorSpec([None], tf.string)] * len(segments),
+        )(*segments)
 
 
 def _pack(tokenizer, sequence_length, segments):
     ids = [tokenizer.tokenize(s) for s in segments]
     return pack_segments(ids, sequence_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
-
-
-# tokenizer -> {(sequence length, segment count): its traced `_pack`}; outside the
-# tf.Module, so that an export never saves these functions.
-_TRACED = weakref.WeakKeyDictionary()

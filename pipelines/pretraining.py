@@ -12,7 +12,6 @@ on with fresh examples instead of replaying the ones already seen.
 """
 
 import random
-import weakref
 
 import tensorflow as tf
 
@@ -20,7 +19,7 @@ from pipelines.documents import document_dataset, list_files
 from pipelines.masking import MaskedLMMasker
 from pipelines.next_sentence import make_pairs
 from pipelines.packing import pack_segments
-from pipelines.plain_graphs import plain
+from pipelines.plain_graphs import kept_function, plain
 from pipelines.replica_batches import replica_batches
 from pipelines.text_chunks import chunk_documents, next_token_labels
 
@@ -44,9 +43,10 @@ def example_builder(
     """fn(documents (ragged docs x sentences strings), seed) -> packed features: sentence
     pairs with their NSP label ("mlm_nsp"), or single chunks of each document ("mlm",
     "ltr"). One traced function per tokenizer and settings, kept for the tokenizer's life
-    (see `_traced`)."""
+    (`plain_graphs.kept_function`): a run builds its dataset again for every segment
+    and held-out pass."""
     settings = (sequence_length, short_seq_prob, sentence_order, objective)
-    return _traced(tokenizer, ("examples",) + settings, lambda t: _builder(t, *settings))
+    return kept_function(tokenizer, ("examples",) + settings, lambda t: _builder(t, *settings))
 
 
 def _builder(tokenizer, sequence_length, short_seq_prob, sentence_order, objective):
@@ -77,23 +77,6 @@ def masking_step(masker):
         return dict(features, **masked)
 
     return mask
-
-
-def _traced(tokenizer, key, make):
-    """The tf.function of `make(tokenizer)` kept for `key` as long as the tokenizer lives.
-    A run builds its pretraining dataset again for every segment and every held-out
-    pass; tracing the example builder takes seconds each time, calling an already
-    traced function from a new `Dataset.map` almost nothing. The function holds the
-    tokenizer weakly, so the cache never keeps one alive."""
-    functions = _TRACED.setdefault(tokenizer, {})
-    if key not in functions:
-        owner = weakref.ref(tokenizer)
-        functions[key] = tf.function(lambda *args: make(owner())(*args), autograph=False)
-    return functions[key]
-
-
-# tokenizer -> {key: tf.function}: the traced steps of `pretraining_dataset`.
-_TRACED = weakref.WeakKeyDictionary()
 
 
 def next_token_step(features, seed):
@@ -206,7 +189,7 @@ def pretraining_dataset(
         label = next_token_step
     else:
         key = ("masking",) + tuple(sorted(masking.items()))
-        label = _traced(tokenizer, key, lambda _: masking_step(masker))
+        label = kept_function(tokenizer, key, lambda _: masking_step(masker))
     batches = batches.map(plain(label), num_parallel_calls=tf.data.AUTOTUNE)
     if for_fit:
         batches = batches.map(plain(to_fit_inputs))
