@@ -87,6 +87,11 @@ class BertTask(keras.Model):
         if metrics is not None:
             arguments["metrics"] = metrics
         self.compile(optimizer=optimizer, jit_compile=jit_compile, **arguments)
+        if self.built:
+            # The slots now, eagerly, as Keras does for a loaded model: left to the first
+            # traced step, each becomes a lifted initializer with its own conditional
+            # graph, seconds of tracing per run (tf.distribute or not).
+            self.optimizer.build(self.trainable_variables)
         return self
 
     def get_config(self):
