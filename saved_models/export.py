@@ -83,6 +83,7 @@ def export(
             f"{target} exists: versions are never overwritten (TF Serving may "
             "be serving it); pick another version."
         )
+    created = not os.path.exists(export_dir)
     os.makedirs(export_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     try:
@@ -111,6 +112,8 @@ def export(
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not os.listdir(export_dir):  # A refused first export leaves no
+            os.rmdir(export_dir)  # empty folder behind (another writer's files are kept).
         raise
     return target
 

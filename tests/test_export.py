@@ -47,6 +47,33 @@ def _export(tmp_path, vocabulary, model, segments=1, **options):
     return pre, path
 
 
+@pytest.fixture(scope="module")
+def shared_exports(tmp_path_factory):
+    """Exports made once for the file's tests that only call them (an export traces three
+    signatures and saves them, seconds each): `get(num_classes, segments, label_names)`
+    -> (model, preprocessor, path) of a classifier whose vocabulary file was removed
+    right after its export, as `_moved` does."""
+    made = {}
+
+    def get(num_classes, segments, label_names=None):
+        key = (num_classes, segments, tuple(label_names or ()))
+        if key not in made:
+            folder = tmp_path_factory.mktemp("shared_export")
+            vocabulary = folder / "moved" / "vocab.txt"
+            vocabulary.parent.mkdir()
+            shutil.copy(os.path.join(DATA, "vocab.txt"), vocabulary)
+            model = keras_bert.build(
+                "tiny", task="classification", num_classes=num_classes,
+                label_names=label_names, **TINY,
+            )  # fmt: skip
+            pre, path = _export(folder, str(vocabulary), model, segments)
+            _moved(str(vocabulary))
+            made[key] = (model, pre, path)
+        return made[key]
+
+    return get
+
+
 def _check_warmup(path):
     """Every warm-up request of an export runs against it, one row per request row."""
     import tensorflow as tf
@@ -72,21 +99,14 @@ def _token_ids_request(pre, texts):
 
 @pytest.mark.parametrize("num_classes,segments", [(3, 1), (2, 2), (1, 2)])
 def test_classifier_export_serves_raw_text_without_our_code(
-    tmp_path, vocabulary, num_classes, segments
+    tmp_path, shared_exports, num_classes, segments
 ):
-    model = keras_bert.build(
-        "tiny",
-        task="classification",
-        num_classes=num_classes,
-        label_names=None if num_classes == 1 else ["neg", "pos", "mixed"][:num_classes],
-        **TINY,
-    )
-    pre, path = _export(tmp_path, vocabulary, model, segments)
+    names = None if num_classes == 1 else ["neg", "pos", "mixed"][:num_classes]
+    model, pre, path = shared_exports(num_classes, segments, names)
     texts = [TEXTS, PAIRS][:segments]
     names = ["text", "text_pair"][:segments]
     ids_request, features = _token_ids_request(pre, texts)
     expected = np.asarray(model.predict(features, verbose=0))
-    _moved(vocabulary)
     got = call_in_fresh_process(
         path,
         {
@@ -236,11 +256,10 @@ def test_int8_model_is_refused_before_anything_is_written(tmp_path, vocabulary):
     assert not base.exists()
 
 
-def test_bad_requests_get_errors_or_sane_answers(tmp_path, vocabulary):
+def test_bad_requests_get_errors_or_sane_answers(shared_exports):
     import tensorflow as tf
 
-    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
-    _, path = _export(tmp_path, vocabulary, model, segments=2)
+    _, _, path = shared_exports(2, 2, ["neg", "pos"])
     served = tf.saved_model.load(path).signatures["serving_default"]
     empty = served(text=tf.constant([], tf.string), text_pair=tf.constant([], tf.string))
     assert empty["label_id"].shape == (0,)
@@ -254,15 +273,14 @@ def test_bad_requests_get_errors_or_sane_answers(tmp_path, vocabulary):
         served(text=tf.constant(["a", "b"]), text_pair=tf.constant(["c"]))
 
 
-def test_warmup_requests_run_and_models_config_parses(tmp_path, vocabulary):
+def test_warmup_requests_run_and_models_config_parses(tmp_path, shared_exports):
     import tensorflow as tf
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
     from saved_models.serving_files import WARMUP_FILE, read_warmup, update_models_config
 
-    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
-    _, path = _export(tmp_path, vocabulary, model, segments=2)
+    _, _, path = shared_exports(2, 2, ["neg", "pos"])
     requests = read_warmup(os.path.join(path, WARMUP_FILE))
     assert {name for name, _ in requests} == {
         "serving_default",
@@ -274,7 +292,7 @@ def test_warmup_requests_run_and_models_config_parses(tmp_path, vocabulary):
         outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
         assert all(v.shape[0] == 2 for v in outputs.values()), name
     config = str(tmp_path / "models.config")
-    update_models_config(config, "topics", str(tmp_path / "export"))
+    update_models_config(config, "topics", os.path.dirname(path))
     assert update_models_config(config, "squad", "/srv/squad") == ["topics", "squad"]
     assert update_models_config(config, "topics", "/srv/topics2") == ["topics", "squad"]
     parsed = text_format.Parse(open(config).read(), model_server_config_pb2.ModelServerConfig())
@@ -353,25 +371,22 @@ def test_ner_export_gives_the_evaluated_tags_and_entities(tmp_path, vocabulary, 
     } == {width}
 
 
-def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
-    import subprocess
-    import sys
-
-    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
-    _, path = _export(tmp_path, vocabulary, model)
-    # saved_model_cli with tensorflow-text's ops registered (the raw-text graphs use them;
-    # a TF Serving build registers them itself).
-    cli = [
-        sys.executable,
-        "-c",
-        "import sys, tensorflow_text; from tensorflow.python.tools "
-        "import saved_model_cli as c; sys.argv[0] = 'saved_model_cli'; c.main()",
+def test_saved_model_cli_shows_and_runs_it(shared_exports):
+    model, _, path = shared_exports(2, 1, ["business", "sport"])
+    commands = [
+        ["show", "--dir", path, "--all"],
+        [
+            *("run", "--dir", path, "--tag_set", "serve", "--signature_def", "serve_token_ids"),
+            "--input_exprs",
+            "token_ids=[[2,15,48,3]];segment_ids=[[0,0,0,0]];padding_mask=[[1,1,1,1]]",
+        ],
+        # The raw-text signature runs in a session too (how TF Serving's C++ loader runs it).
+        [
+            *("run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default"),
+            *("--input_exprs", "text=['The quick brown fox.', 'dog']"),
+        ],
     ]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    shown = subprocess.run(
-        cli + ["show", "--dir", path, "--all"], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert shown.returncode == 0, shown.stderr[-2000:]
+    shown, ran, text = _saved_model_cli(commands)
     for name in (
         "serving_default",
         "serve_token_ids",
@@ -380,26 +395,7 @@ def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
         "label_id",
         "token_ids",
     ):
-        assert name in shown.stdout, name
-    ran = subprocess.run(
-        cli
-        + [
-            "run",
-            "--dir",
-            path,
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            "serve_token_ids",
-            "--input_exprs",
-            "token_ids=[[2,15,48,3]];segment_ids=[[0,0,0,0]];padding_mask=[[1,1,1,1]]",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert ran.returncode == 0, ran.stderr[-2000:]
+        assert name in shown, name
     expected = model.predict(
         {
             "token_ids": np.array([[2, 15, 48, 3]]),
@@ -408,37 +404,58 @@ def test_saved_model_cli_shows_and_runs_it(tmp_path, vocabulary):
         },
         verbose=0,
     )
-    assert "logits" in ran.stdout and f"{expected[0, 0]:.4f}"[:5] in ran.stdout
-    # The raw-text signature runs in a session too (how TF Serving's C++ loader runs it).
-    text = subprocess.run(
-        cli
-        + [
-            "run",
-            "--dir",
-            path,
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            "serving_default",
-            "--input_exprs",
-            "text=['The quick brown fox.', 'dog']",
-        ],
+    assert "logits" in ran and f"{expected[0, 0]:.4f}"[:5] in ran
+    assert "label_id" in text and "probabilities" in text
+
+
+def _saved_model_cli(commands):
+    """The stdout of each `saved_model_cli` command, run one after another in one fresh
+    process (starting TensorFlow is most of a command's time) with tensorflow-text's ops
+    registered (the raw-text graphs use them; a TF Serving build registers them itself).
+    Each command runs TensorFlow's own `saved_model_cli` main with its argv; a non-zero
+    exit fails with the command's stderr."""
+    import json
+    import subprocess
+    import sys
+
+    runner = """
+import json, sys
+import tensorflow_text
+from tensorflow.python.tools import saved_model_cli as c
+for argv in json.loads(sys.argv[1]):
+    sys.argv = ["saved_model_cli"] + argv
+    code = 0
+    try:
+        c.main()
+    except SystemExit as exit:
+        code = exit.code or 0
+    print(f"\\n=== exit {code}", flush=True)
+    print(f"\\n=== exit {code}", file=sys.stderr, flush=True)
+    if code:
+        break
+"""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run(
+        [sys.executable, "-c", runner, json.dumps(commands)],
         capture_output=True,
         text=True,
         env=env,
         timeout=300,
     )
-    assert text.returncode == 0, text.stderr[-2000:]
-    assert "label_id" in text.stdout and "probabilities" in text.stdout
+    outputs = run.stdout.split("\n=== exit ")
+    errors = run.stderr.split("\n=== exit ")
+    assert run.returncode == 0 and len(outputs) == len(commands) + 1, run.stderr[-2000:]
+    for command, output, error in zip(commands, outputs[1:], errors):
+        assert output.startswith("0"), f"{command}: {error[-2000:]}"
+    return [output.split("\n", 1)[-1] if i else output for i, output in enumerate(outputs[:-1])]
 
 
-def test_examples_signature_and_concurrent_calls_agree(tmp_path, vocabulary):
+def test_examples_signature_and_concurrent_calls_agree(shared_exports):
     import concurrent.futures
 
     import tensorflow as tf
 
-    model = keras_bert.build("tiny", task="classification", num_classes=3, **TINY)
-    _, path = _export(tmp_path, vocabulary, model, segments=2)
+    _, _, path = shared_exports(2, 2, ["neg", "pos"])
     loaded = tf.saved_model.load(path)
     served = loaded.signatures["serving_default"]
     texts = [f"{a} {b}" for a in TEXTS for b in PAIRS]
@@ -517,23 +534,17 @@ def _assert_same_form(shown, reply, where="reply"):
         assert type(reply) is type(shown), (where, shown, reply)
 
 
-def test_serving_guides_rest_requests_and_replies_match_exports(tmp_path, vocabulary):
-    """Every REST request in the serving guide, converted as TF Serving's REST API does (rows:
-    one object per example; columns: one list per input), run against an export of its
-    task; the reply, written as TF Serving writes it, has the guide reply's fields,
-    types and shapes, and the deterministic parts (NER's words) equal it."""
-    import json
-    import re
-
-    import tensorflow as tf
-
+@pytest.fixture(scope="module")
+def guide_exports(tmp_path_factory):
+    """One export per task of the serving guide's REST examples, name -> path, made once
+    for the tests that call them (vocabulary file removed after exporting)."""
     from pipelines import tag_schemes
 
-    readme = open(SERVING_GUIDE, encoding="utf-8").read()
-    examples = re.findall(
-        r"<!-- rest: (\w+) -->\n```json\n(.*?)\n```\s*```json\n(.*?)\n```", readme, re.S
-    )
-    assert len(examples) == len(re.findall(r"```json", readme)) // 2 == 7
+    tmp_path = tmp_path_factory.mktemp("guide_exports")
+    vocabulary = tmp_path / "moved" / "vocab.txt"
+    vocabulary.parent.mkdir()
+    shutil.copy(os.path.join(DATA, "vocab.txt"), vocabulary)
+    vocabulary = str(vocabulary)
     topics = ["business", "entertainment", "politics", "sport", "tech"]
     tags = tag_schemes.label_names(["LOC", "ORG", "PER"], "iob2")
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
@@ -555,13 +566,34 @@ def test_serving_guides_rest_requests_and_replies_match_exports(tmp_path, vocabu
     built["ner"].get_layer("token_logits").bias.assign(
         np.asarray([4.0] + [0.0] * (len(tags) - 1), "float32")
     )
-    served = {
-        name: tf.saved_model.load(
-            export(built[name], pre, str(tmp_path / name), **options)
-        ).signatures["serving_default"]
+    paths = {
+        name: export(built[name], pre, str(tmp_path / name), **options)
         for name, (_, options) in models.items()
     }
-    assert {task for task, _, _ in examples} == set(models)
+    _moved(vocabulary)
+    return paths
+
+
+def test_serving_guides_rest_requests_and_replies_match_exports(guide_exports):
+    """Every REST request in the serving guide, converted as TF Serving's REST API does (rows:
+    one object per example; columns: one list per input), run against an export of its
+    task; the reply, written as TF Serving writes it, has the guide reply's fields,
+    types and shapes, and the deterministic parts (NER's words) equal it."""
+    import json
+    import re
+
+    import tensorflow as tf
+
+    readme = open(SERVING_GUIDE, encoding="utf-8").read()
+    examples = re.findall(
+        r"<!-- rest: (\w+) -->\n```json\n(.*?)\n```\s*```json\n(.*?)\n```", readme, re.S
+    )
+    assert len(examples) == len(re.findall(r"```json", readme)) // 2 == 7
+    served = {
+        name: tf.saved_model.load(path).signatures["serving_default"]
+        for name, path in guide_exports.items()
+    }
+    assert {task for task, _, _ in examples} == set(served)
     for task, request, shown in examples:
         request, shown = json.loads(request), json.loads(shown)
         rows = "instances" in request
@@ -579,7 +611,7 @@ def test_serving_guides_rest_requests_and_replies_match_exports(tmp_path, vocabu
             assert answer["answer_text"] == columns["context"][0][start:end]
 
 
-def test_serving_guides_grpc_client_runs_against_an_export(tmp_path, vocabulary, monkeypatch):
+def test_serving_guides_grpc_client_runs_against_an_export(shared_exports, monkeypatch):
     """The serving guide's gRPC client, run as written, with the channel replaced by a stub that
     answers from the loaded export (no server can run here): its request is well formed
     and the response fields it reads exist."""
@@ -595,10 +627,7 @@ def test_serving_guides_grpc_client_runs_against_an_export(tmp_path, vocabulary,
         for b in re.findall(r"```python\n(.*?)\n```", readme, re.S)
         if "PredictionServiceStub" in b
     ]
-    model = keras_bert.build(
-        "tiny", task="classification", num_classes=2, label_names=["business", "sport"], **TINY
-    )
-    _, path = _export(tmp_path, vocabulary, model)
+    _, _, path = shared_exports(2, 1, ["business", "sport"])
     loaded = tf.saved_model.load(path)
     seen = []
 
@@ -621,28 +650,17 @@ def test_serving_guides_grpc_client_runs_against_an_export(tmp_path, vocabulary,
     assert seen == ["bbc-news"]
 
 
-def test_bad_squad_and_ner_requests(tmp_path, vocabulary):
+def test_bad_squad_and_ner_requests(tmp_path, vocabulary, guide_exports):
     import tensorflow as tf
 
-    squad = keras_bert.build("tiny", task="question_answering", **TINY)
     tagger = keras_bert.build("tiny", task="token_classification", num_classes=3, **TINY)
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)
     with pytest.raises(ValueError, match="needs its label_names"):
         export(tagger, pre, str(tmp_path / "unnamed"))
-    tagger = keras_bert.build(
-        "tiny",
-        task="token_classification",
-        num_classes=3,
-        label_names=["O", "B-LOC", "I-LOC"],
-        **TINY,
-    )
-    windower = SquadWindower(pre.tokenizer, SEQ, max_query_length=4, doc_stride=4)
-    qa = tf.saved_model.load(
-        export(squad, pre, str(tmp_path / "qa"), windower=windower)
-    ).signatures["serving_default"]
-    ner = tf.saved_model.load(export(tagger, pre, str(tmp_path / "ner"))).signatures[
-        "serving_default"
-    ]
+    assert not (tmp_path / "unnamed").exists()
+    # The guide's exports (the same windows and tags as any other).
+    qa = tf.saved_model.load(guide_exports["squad"]).signatures["serving_default"]
+    ner = tf.saved_model.load(guide_exports["ner"]).signatures["serving_default"]
     empty = qa(question=tf.constant([], tf.string), context=tf.constant([], tf.string))
     assert empty["answer_text"].shape == (0,)
     assert ner(text=tf.constant([], tf.string))["entity_count"].shape == (0,)
