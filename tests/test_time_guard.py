@@ -3,7 +3,7 @@ ones marked."""
 
 import os
 
-from tests.conftest import slowest_lines
+from tests.time_guard import slowest_lines
 
 
 def test_slowest_tests_are_ranked_and_the_budget_marked():
@@ -21,7 +21,9 @@ def test_a_reason_in_the_docstring_reaches_the_summary(pytester, monkeypatch):
     """In a pytest of its own, under xdist as the README runs it (the report crosses
     processes), with a budget of 10 ms: a slow test's "Over 60 s:" reason is seen
     where the summary is written."""
-    pytester.makeconftest(open(os.path.join(os.path.dirname(__file__), "conftest.py")).read())
+    # The guard's own file as the conftest (the suite's conftest takes its hooks from it;
+    # without the suite's fixtures, the inner pytest does not start TensorFlow).
+    pytester.makeconftest(open(os.path.join(os.path.dirname(__file__), "time_guard.py")).read())
     pytester.makepyfile(
         test_slow='''
 import time
