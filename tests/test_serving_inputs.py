@@ -10,7 +10,12 @@ import pytest
 import keras_bert
 from pipelines import BertPreprocessor
 from saved_models import export
-from tests.test_export import SEQ, TINY, vocabulary  # noqa: F401  (the vocabulary fixture)
+from tests.test_export import (  # noqa: F401  (fixtures)
+    SEQ,
+    TINY,
+    shared_exports,
+    vocabulary,
+)
 
 
 def _served(tmp_path, vocabulary, model, segments=1):  # noqa: F811
@@ -35,12 +40,11 @@ def test_an_export_is_readable_by_other_users(tmp_path, vocabulary):  # noqa: F8
             assert os.stat(os.path.join(folder, name)).st_mode & 0o004, name
 
 
-def test_text_of_the_wrong_rank_is_named(tmp_path, vocabulary):  # noqa: F811
+def test_text_of_the_wrong_rank_is_named(shared_exports):  # noqa: F811
     import tensorflow as tf
 
-    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
-    _, signatures = _served(tmp_path, vocabulary, model, segments=2)
-    served = signatures["serving_default"]
+    _, _, path = shared_exports(2, 2, ["neg", "pos"])
+    served = tf.saved_model.load(path).signatures["serving_default"]
     for text in (tf.constant([["a dog", "a cat"]]), tf.constant("a dog")):
         with pytest.raises(
             tf.errors.InvalidArgumentError,
@@ -58,12 +62,11 @@ def test_text_of_the_wrong_rank_is_named(tmp_path, vocabulary):  # noqa: F811
     )
 
 
-def test_token_ids_of_different_shapes_are_named(tmp_path, vocabulary):  # noqa: F811
+def test_token_ids_of_different_shapes_are_named(shared_exports):  # noqa: F811
     import tensorflow as tf
 
-    model = keras_bert.build("tiny", task="classification", num_classes=2, **TINY)
-    _, signatures = _served(tmp_path, vocabulary, model)
-    served = signatures["serve_token_ids"]
+    _, _, path = shared_exports(2, 2, ["neg", "pos"])  # The text signature's export.
+    served = tf.saved_model.load(path).signatures["serve_token_ids"]
     ones = tf.ones([2, SEQ], tf.int32)
     with pytest.raises(
         tf.errors.InvalidArgumentError, match="token_ids and segment_ids must have one shape"
