@@ -32,7 +32,7 @@ class BasicTokenizer(tf.Module):
         texts = tf.convert_to_tensor(texts, tf.string)
         words, rows = self.split_with_spans(tf.reshape(texts, [-1]))[:2]
         return tf.RaggedTensor.from_value_rowids(
-            words, rows, nrows=tf.size(texts, out_type=tf.int64)
+            words, rows, nrows=tf.size(texts, out_type=tf.int64), validate=False
         )
 
     def split_with_spans(self, texts):
@@ -77,7 +77,10 @@ class BasicTokenizer(tf.Module):
         valid = slots >= 0
         counts = tf.reduce_sum(tf.cast(valid, tf.int64), axis=1)  # code points per char
         word_cps = tf.RaggedTensor.from_value_rowids(
-            tf.boolean_mask(slots, valid), tf.repeat(word_ids, counts), nrows=num_words
+            tf.boolean_mask(slots, valid),
+            tf.repeat(word_ids, counts),
+            nrows=num_words,
+            validate=False,
         )
         words = tf.strings.unicode_encode(word_cps, "UTF-8")
         word_rows = tf.boolean_mask(k_rows, starts)

@@ -172,7 +172,10 @@ class BertTokenizer(tf.Module):
 
         def ragged(x):
             return tf.RaggedTensor.from_value_rowids(
-                tf.boolean_mask(x, keep), piece_rows, nrows=tf.size(batch, out_type=tf.int64)
+                tf.boolean_mask(x, keep),
+                piece_rows,
+                nrows=tf.size(batch, out_type=tf.int64),
+                validate=False,
             )
 
         out = [ragged(tf.cast(values, tf.int32))]
