@@ -52,7 +52,7 @@ def example_builder(
 def _builder(tokenizer, sequence_length, short_seq_prob, sentence_order, objective):
     def build(documents, seed):
         ids = tokenizer.tokenize(documents.flat_values)  # (sentences, tokens)
-        nested = tf.RaggedTensor.from_row_splits(ids, documents.row_splits)
+        nested = tf.RaggedTensor.from_row_splits(ids, documents.row_splits, validate=False)
         nested = tf.ragged.boolean_mask(nested, nested.row_lengths(axis=2) > 0)
         nested = tf.ragged.boolean_mask(nested, nested.row_lengths() > 0)
         if objective != "mlm_nsp":
