@@ -32,13 +32,18 @@ PAIRS = ["a lazy dog", "news", "the stock price fell", "good day"]
 SERVING_GUIDE = os.path.join(os.path.dirname(__file__), "..", "docs", "serving.md")
 
 
-@pytest.fixture
-def vocabulary(tmp_path):
-    """A copy of the vocabulary that each test deletes after exporting."""
-    path = tmp_path / "moved" / "vocab.txt"
+def _vocabulary_copy(folder):
+    """A copy of the test vocabulary under `folder`, to delete after exporting (`_moved`)."""
+    path = folder / "moved" / "vocab.txt"
     path.parent.mkdir()
     shutil.copy(os.path.join(DATA, "vocab.txt"), path)
     return str(path)
+
+
+@pytest.fixture
+def vocabulary(tmp_path):
+    """A copy of the vocabulary that each test deletes after exporting."""
+    return _vocabulary_copy(tmp_path)
 
 
 def _export(tmp_path, vocabulary, model, segments=1, **options):
@@ -59,15 +64,13 @@ def shared_exports(tmp_path_factory):
         key = (num_classes, segments, tuple(label_names or ()))
         if key not in made:
             folder = tmp_path_factory.mktemp("shared_export")
-            vocabulary = folder / "moved" / "vocab.txt"
-            vocabulary.parent.mkdir()
-            shutil.copy(os.path.join(DATA, "vocab.txt"), vocabulary)
+            vocabulary = _vocabulary_copy(folder)
             model = keras_bert.build(
                 "tiny", task="classification", num_classes=num_classes,
                 label_names=label_names, **TINY,
             )  # fmt: skip
-            pre, path = _export(folder, str(vocabulary), model, segments)
-            _moved(str(vocabulary))
+            pre, path = _export(folder, vocabulary, model, segments)
+            _moved(vocabulary)
             made[key] = (model, pre, path)
         return made[key]
 
@@ -541,10 +544,7 @@ def guide_exports(tmp_path_factory):
     from pipelines import tag_schemes
 
     tmp_path = tmp_path_factory.mktemp("guide_exports")
-    vocabulary = tmp_path / "moved" / "vocab.txt"
-    vocabulary.parent.mkdir()
-    shutil.copy(os.path.join(DATA, "vocab.txt"), vocabulary)
-    vocabulary = str(vocabulary)
+    vocabulary = _vocabulary_copy(tmp_path)
     topics = ["business", "entertainment", "politics", "sport", "tech"]
     tags = tag_schemes.label_names(["LOC", "ORG", "PER"], "iob2")
     pre = BertPreprocessor.from_vocab(vocabulary, lowercase=True, sequence_length=SEQ)

@@ -102,18 +102,16 @@ def load_run(run_dir, int8=False):
     """(model, preprocessor, run) of a finished (or running) fine-tuning run folder;
     `int8` quantizes the encoder for CPU inference (`keras_bert.quantize_int8`)."""
     import keras_bert  # (also registers the classes .keras files name)
-    from keras_bert.cli.tokenizers import shared_tokenizer
+    from keras_bert.cli.tokenizers import folder_tokenizer
     from pipelines import BertPreprocessor
-    from pipelines.vocabulary import vocabulary_file
 
     run = read_run(run_dir)
     model = _load_model(run_dir)
     if int8:
         keras_bert.quantize_int8(model)
         log("encoder quantized to int8 (inference only)")
-    vocabulary = vocabulary_file(os.path.join(run_dir, "vocab"))
     preprocessor = BertPreprocessor(
-        shared_tokenizer(vocabulary),
+        folder_tokenizer(os.path.join(run_dir, "vocab")),
         sequence_length=run["sequence_length"],
         num_segments=model.backbone.num_segments,
     )

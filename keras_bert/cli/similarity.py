@@ -23,9 +23,8 @@ def load(model_dir, sequence_length=128, lowercase=None):
     import os
 
     import keras_bert
-    from keras_bert.cli.tokenizers import shared_tokenizer
+    from keras_bert.cli.tokenizers import folder_tokenizer
     from pipelines import BertPreprocessor
-    from pipelines.vocabulary import vocabulary_file
 
     with reading_inputs():
         if not os.path.isdir(model_dir):
@@ -39,7 +38,7 @@ def load(model_dir, sequence_length=128, lowercase=None):
         log(f"loading checkpoint {model_dir}")
         model = keras_bert.build(model_dir, task="embedding", pooling="mean", normalize=True)
         preprocessor = BertPreprocessor(
-            shared_tokenizer(vocabulary_file(model_dir), lowercase),
+            folder_tokenizer(model_dir, lowercase),
             sequence_length=sequence_length,
             num_segments=model.backbone.num_segments,
         )

@@ -45,3 +45,11 @@ def shared_tokenizer(vocabulary, lowercase=None):
             _SHARED.popitem(last=False)
     _SHARED.move_to_end(key)
     return _SHARED[key]
+
+
+def folder_tokenizer(directory, lowercase=None):
+    """`shared_tokenizer` of a checkpoint or run folder's vocab.txt (as
+    `BertTokenizer.from_dir`)."""
+    from pipelines.vocabulary import vocabulary_file
+
+    return shared_tokenizer(vocabulary_file(directory), lowercase)

@@ -46,10 +46,9 @@ class TaskKind:
         return config
 
     def load_tokenizer(self, config):
-        from keras_bert.cli.tokenizers import shared_tokenizer
-        from pipelines.vocabulary import vocabulary_file
+        from keras_bert.cli.tokenizers import folder_tokenizer
 
-        tokenizer = shared_tokenizer(vocabulary_file(self.args.weights), self.args.lowercase)
+        tokenizer = folder_tokenizer(self.args.weights, self.args.lowercase)
         if tokenizer.vocabulary_size != config["vocabulary_size"]:
             raise UsageError(
                 f"{self.args.weights}: vocab.txt has {tokenizer.vocabulary_size} "
@@ -150,10 +149,9 @@ class TaskKind:
 
     @staticmethod
     def run_tokenizer(run_dir):
-        from keras_bert.cli.tokenizers import shared_tokenizer
-        from pipelines.vocabulary import vocabulary_file
+        from keras_bert.cli.tokenizers import folder_tokenizer
 
-        return shared_tokenizer(vocabulary_file(os.path.join(run_dir, "vocab")))
+        return folder_tokenizer(os.path.join(run_dir, "vocab"))
 
 
 def log_examples(name, examples):
