@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.classification import ordered
+from pipelines.packed_examples import FEATURES, PackedExamples, packed_chunks
 from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 from pipelines.text_table import _field, _records, _RowError, file_format
@@ -111,6 +112,34 @@ def read_swag(path, num_choices=4, labelled=None, on_error="raise", format=None)
     return out
 
 
+def _pairs(examples):
+    """The (context, ending) segments of every choice, example by example."""
+    choices = examples.num_choices
+    contexts = [c for c in examples.contexts for _ in range(choices)]
+    return [contexts, [e for endings in examples.endings for e in endings]]
+
+
+def pack_choices(examples, preprocessor, chunk=1024):
+    """`ChoiceExamples` packed once, each choice a row (example by example):
+    `PackedExamples` for `choice_dataset`'s every epoch."""
+    from pipelines.text_table import TextExamples
+
+    pairs = TextExamples(_pairs(examples), None, [], None, examples.source)
+    packed = PackedExamples.pack(pairs, preprocessor, chunk)
+    packed.labels = examples.labels
+    return packed
+
+
+def choice_arrays(examples, preprocessor, chunk=1024):
+    """The features of `ChoiceExamples` as NumPy arrays, each (examples, choices,
+    sequence_length), in their order ({} for none)."""
+    choices, length = examples.num_choices if len(examples) else 0, preprocessor.sequence_length
+    parts = list(packed_chunks(preprocessor, _pairs(examples), chunk * max(choices, 1)))
+    if not parts:
+        return {}
+    return {k: np.concatenate([p[k] for p in parts]).reshape(-1, choices, length) for k in FEATURES}
+
+
 def choice_dataset(
     examples,
     preprocessor,
@@ -120,15 +149,22 @@ def choice_dataset(
     repeat=False,
     drop_remainder=False,
     input_context=None,
+    packed=None,
 ):
     """Batches of `(features, label)` with features `(batch, choices, seq)` (no label
     for unlabelled examples), global; with `input_context` this pipeline's per-replica
-    slices of them."""
+    slices of them. `packed`: the examples' `pack_choices`, made once for every epoch
+    (the same batches, without tokenizing again)."""
     choices = examples.num_choices
+    length = preprocessor.sequence_length
+    if packed is not None:
+        data = _packed_source(packed, choices, length, preprocessor.tokenizer.pad_id)
+        data = ordered(data, len(examples), shuffle, seed, repeat)
+        data = data.batch(batch_size, drop_remainder=drop_remainder)
+        return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
     texts = (tf.constant(examples.contexts), tf.constant(np.array(examples.endings, object)))
     parts = texts if examples.labels is None else texts + (tf.constant(examples.labels),)
     data = ordered(tf.data.Dataset.from_tensor_slices(parts), len(examples), shuffle, seed, repeat)
-    length = preprocessor.sequence_length
 
     def pack(context, endings, *label):
         pairs = preprocessor.traced((tf.repeat(context, choices), tf.reshape(endings, [-1])))
@@ -138,3 +174,23 @@ def choice_dataset(
     data = data.batch(batch_size, drop_remainder=drop_remainder)
     data = data.map(plain(pack), num_parallel_calls=tf.data.AUTOTUNE)
     return replica_batches(data, input_context).prefetch(tf.data.AUTOTUNE)
+
+
+def _packed_source(packed, choices, length, pad):
+    """One example's `(features, label)` per element, each feature (choices, length)."""
+    if packed.sequence_length != length:
+        raise ValueError(
+            f"The choices were packed for sequence length {packed.sequence_length}, not {length}."
+        )
+    grouped = {
+        k: tf.RaggedTensor.from_uniform_row_length(v, choices) for k, v in packed.features.items()
+    }
+    parts = (grouped,) if packed.labels is None else (grouped, tf.constant(packed.labels))
+    padding = {"token_ids": pad, "segment_ids": 0, "padding_mask": 0}
+
+    def padded(features, *label):
+        return (
+            {k: v.to_tensor(padding[k], shape=[choices, length]) for k, v in features.items()},
+        ) + label
+
+    return tf.data.Dataset.from_tensor_slices(parts).map(plain(padded))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipelines import BertPreprocessor
-from pipelines.swag import choice_dataset, read_swag
+from pipelines.swag import choice_arrays, choice_dataset, pack_choices, read_swag
 from tests.conftest import DATA, SHARED_SAMPLES
 
 # SWAG's real header (train/val.csv): an unnamed index column first.
@@ -72,3 +72,30 @@ def test_choice_batches_pack_each_pair(tmp_path):
             expected = pre((data.contexts[e], data.endings[e][c]))
             for k in features:
                 np.testing.assert_array_equal(features[k][e, c], expected[k])
+
+
+def test_choices_packed_once_give_the_same_batches(tmp_path):
+    """A run packs its choices once (`pack_choices`) for every epoch's dataset, and
+    evaluation packs them without a dataset (`choice_arrays`): the same features, in the
+    same (shuffled) order, as packing inside the dataset."""
+    path = tmp_path / "train.csv"
+    rows = [r.replace("0,anetv_1", f"{i},anetv_{i}", 1) for i in range(4) for r in ROWS[:1]]
+    path.write_text(HEADER + "".join(rows + ROWS[1:] * 3))
+    data = read_swag(str(path))
+    pre = BertPreprocessor.from_vocab(
+        os.path.join(DATA, "vocab.txt"), lowercase=True, sequence_length=12
+    )
+    packed = pack_choices(data, pre, chunk=3)
+    expected = list(choice_dataset(data, pre, 3, shuffle=True, seed=4).as_numpy_iterator())
+    got = list(choice_dataset(data, pre, 3, shuffle=True, seed=4, packed=packed))
+    assert len(got) == len(expected) == 3
+    for (features, labels), (want, want_labels) in zip(got, expected):
+        np.testing.assert_array_equal(labels.numpy(), want_labels)
+        for k in want:
+            assert features[k].dtype == want[k].dtype
+            np.testing.assert_array_equal(features[k].numpy(), want[k])
+    arrays = choice_arrays(data, pre, chunk=2)
+    in_order = list(choice_dataset(data, pre, 7).as_numpy_iterator())[0][0]
+    assert arrays.keys() == in_order.keys()
+    for k in in_order:
+        np.testing.assert_array_equal(arrays[k], in_order[k])

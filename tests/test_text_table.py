@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from pipelines import BertPreprocessor
-from pipelines.classification import bucket_shapes, classification_dataset, default_buckets
+from pipelines.classification import (
+    batch_count,
+    bucket_shapes,
+    classification_dataset,
+    default_buckets,
+)
+from pipelines.packed_examples import PackedExamples
 from pipelines.text_folders import folder_examples
 from pipelines.text_table import read_examples
 
@@ -136,6 +142,45 @@ def test_unlabelled_examples_and_shuffling_are_seeded(tmp_path, vocab_path):
 
     assert first_labels(3) == first_labels(3)
     assert first_labels(3) != [i % 3 for i in range(8)]  # File order, unshuffled.
+
+
+def test_examples_packed_once_give_the_same_batches(tmp_path, vocab_path):
+    """A run packs its training texts once (`PackedExamples`) and makes every epoch's
+    dataset from them: the same batches, in the same order, as tokenizing in the
+    dataset; `batch_count` counts them without making them."""
+    examples = _examples(tmp_path, n=23)
+    pairs = type(examples)(
+        [examples.texts[0], examples.texts[0][::-1]],
+        examples.labels,
+        examples.ids,
+        examples.label_names,
+        examples.source,
+    )
+    pre = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=48)
+    for texts, options in [
+        (examples, dict(bucket_lengths=[16, 32, 48], shuffle=True, seed=5)),
+        (pairs, dict(bucket_lengths=[16, 32, 48], drop_remainder=True)),
+        (pairs, dict(shuffle=True, seed=2)),
+        (examples, dict(drop_remainder=True)),
+    ]:
+        packed = PackedExamples.pack(texts, pre, chunk=5)  # Chunks join in order.
+        assert len(packed) == len(texts) == len(packed.lengths)
+        expected = list(classification_dataset(texts, pre, 4, **options).as_numpy_iterator())
+        got = list(classification_dataset(packed, pre, 4, **options).as_numpy_iterator())
+        assert len(got) == len(expected) > 3
+        for (features, labels), (want, want_labels) in zip(got, expected):
+            np.testing.assert_array_equal(labels, want_labels)
+            assert sorted(features) == sorted(want)
+            for name in want:
+                assert features[name].dtype == want[name].dtype
+                np.testing.assert_array_equal(features[name], want[name])
+        count = batch_count(
+            packed.lengths, 4, 48, options.get("bucket_lengths"), options.get("drop_remainder")
+        )
+        assert count == len(expected)
+    short = BertPreprocessor.from_vocab(vocab_path, lowercase=True, sequence_length=32)
+    with pytest.raises(ValueError, match="packed for sequence length 48"):
+        classification_dataset(packed, short, 4)
 
 
 def _folders(root, counts):

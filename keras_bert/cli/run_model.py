@@ -131,20 +131,12 @@ def predict(model, preprocessor, examples, batch_size=32, frozen=False, features
 
 
 def example_features(preprocessor, examples, batch_size=32):
-    """The packed features of `TextExamples`, in their order, as one dict of arrays."""
-    from pipelines.classification import classification_dataset
+    """The packed features of `TextExamples`, in their order, as one dict of arrays
+    (each (examples, sequence_length)); {} for no examples."""
+    from pipelines.packed_examples import packed_chunks
 
-    unlabelled = type(examples)(
-        examples.texts, None, examples.ids, examples.label_names, examples.source
-    )
-    return feature_arrays(classification_dataset(unlabelled, preprocessor, max(batch_size, 256)))
-
-
-def feature_arrays(data):
-    """The features of a dataset of `(features,)` batches, as one dict of arrays (what
-    `FrozenInference.predict` groups by length)."""
-    batches = [features for (features,) in data.as_numpy_iterator()]
-    return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]} if batches else {}
+    chunks = list(packed_chunks(preprocessor, examples.texts, max(batch_size, 256)))
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]} if chunks else {}
 
 
 def calibration(run_dir):

@@ -15,6 +15,7 @@ class ClassificationKind(TaskKind):
     family = "classification"
     default_sequence_length = 128
     settings = ("buckets", "head_dropout", "long_documents", "doc_stride", "train_windows")
+    packed = None  # the training examples packed once (`pipelines.PackedExamples`)
 
     def prepare(self):
         from pipelines import BertPreprocessor
@@ -35,7 +36,20 @@ class ClassificationKind(TaskKind):
             self.tokenizer, args.seq_len, config.get("num_segments", 2)
         )
         self.metrics = task_data.metric_names(self.spec, self.labels)
-        self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))  # bucketed batches, windows
+        if self._training_windows():  # Windows are cut from the texts in every epoch.
+            self.steps_per_epoch = sum(1 for _ in self.epoch_data(0))
+        else:
+            self.steps_per_epoch = self._pack_training_data()
+
+    def _pack_training_data(self):
+        """Tokenizes and packs the training texts once, for every epoch's batches; the
+        batches per epoch."""
+        from pipelines.classification import batch_count
+        from pipelines.packed_examples import PackedExamples
+
+        args = self.args
+        self.packed = PackedExamples.pack(self.train, self.preprocessor)
+        return batch_count(self.packed.lengths, args.batch_size, args.seq_len, args.buckets)
 
     def _check_labels(self):
         """One class is an error; about one class per example, a warning (a wrong
@@ -60,7 +74,7 @@ class ClassificationKind(TaskKind):
 
         args = self.args
         return classification_dataset(
-            self.train,
+            self.train if self.packed is None else self.packed,
             self.preprocessor,
             args.batch_size,
             shuffle=True,

@@ -19,6 +19,7 @@ class SwagKind(TaskKind):
 
     def prepare(self):
         from pipelines import BertPreprocessor
+        from pipelines.swag import pack_choices
 
         args = self.args
         if not args.train:
@@ -41,6 +42,7 @@ class SwagKind(TaskKind):
             self.tokenizer, args.seq_len, config.get("num_segments", 2)
         )
         self.steps_per_epoch = math.ceil(len(self.train) / args.batch_size)
+        self.packed = pack_choices(self.train, self.preprocessor)  # once, for every epoch
 
     def _read(self, path, labelled):
         from pipelines.swag import read_swag
@@ -58,6 +60,7 @@ class SwagKind(TaskKind):
             self.args.batch_size,
             shuffle=True,
             seed=self.args.seed * 1000 + epoch,
+            packed=self.packed,
         )
 
     def build_options(self):
@@ -87,13 +90,10 @@ class SwagKind(TaskKind):
 
     # --- evaluation and prediction ------------------------------------------------------
     def _predicted(self, model, examples, batch_size):
-        from pipelines.swag import choice_dataset
+        from pipelines.swag import choice_arrays
 
-        unlabelled = type(examples)(examples.contexts, examples.endings, None, examples.ids)
-        from keras_bert.cli.run_model import feature_arrays
-
-        data = choice_dataset(unlabelled, self.preprocessor, max(batch_size, 256))
-        logits = np.asarray(model.predict(feature_arrays(data), batch_size=batch_size, verbose=0))
+        features = choice_arrays(examples, self.preprocessor, max(batch_size, 256))
+        logits = np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
         return logits.argmax(-1), logits
 
     def _accuracy(self, model, examples, batch_size):
