@@ -176,13 +176,15 @@ class ServingModule(tf.Module):
         }
         if self._step is not None:
             specs, run = self._step
+            # One function from texts to answers: tf.Example requests call it too, so
+            # the tokenizer, the model and the decoding are traced and saved once.
             out["serving_default"] = tf.function(
                 lambda *texts: run(self, *checked_inputs(texts, specs)),
                 input_signature=specs,
                 autograph=False,
             )
             out["serve_examples"] = tf.function(
-                self._examples_function(specs, run),
+                self._examples_function(specs, out["serving_default"]),
                 input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
                 autograph=False,
             )
@@ -242,7 +244,7 @@ class ServingModule(tf.Module):
         outputs.pop("encoder_outputs", None)
         return {k: tf.convert_to_tensor(v) for k, v in outputs.items()}
 
-    def _examples_function(self, specs, run):
+    def _examples_function(self, specs, serve_texts):
         features = {
             spec.name: tf.io.FixedLenFeature(spec.shape[1:], tf.string, default_value=None)
             for spec in specs
@@ -250,6 +252,6 @@ class ServingModule(tf.Module):
 
         def from_examples(examples):
             parsed = tf.io.parse_example(examples, features)
-            return run(self, *[parsed[spec.name] for spec in specs])
+            return serve_texts(*[parsed[spec.name] for spec in specs])
 
         return from_examples
