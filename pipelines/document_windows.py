@@ -12,7 +12,7 @@ same function runs in `tf.data`, in evaluation and inside an exported graph.
 import tensorflow as tf
 
 from pipelines.packing import pack_segments
-from pipelines.plain_graphs import plain
+from pipelines.plain_graphs import kept_function, plain
 
 AGGREGATES = ("mean", "max")
 
@@ -99,8 +99,12 @@ def window_arrays(preprocessor, texts, stride, chunk=256):
     import numpy as np
 
     parts, owners = [], []
-    run = tf.function(
-        lambda t: text_windows(preprocessor, t, stride), reduce_retracing=True, autograph=False
+    # Traced once per preprocessor and stride (a run validates every epoch).
+    run = kept_function(
+        preprocessor,
+        ("windows", stride),
+        lambda pre: lambda t: text_windows(pre, t, stride),
+        input_signature=[tf.TensorSpec([None], tf.string)],
     )
     for first in range(0, len(texts), chunk):
         features, owner = run(tf.constant(texts[first : first + chunk], tf.string))
