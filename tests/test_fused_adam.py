@@ -82,6 +82,10 @@ def test_fused_adamw_matches_numpy():
     for variable, want, name in zip(variables, expected, names):
         np.testing.assert_allclose(np.asarray(variable), want, rtol=2e-6, atol=2e-7, err_msg=name)
     assert int(optimizer.iterations) == 3
+    # The step's scalars are made once and shared by the four updates (a step's graph
+    # then grows by the fused update alone per variable).
+    graph = apply.get_concrete_function([tf.constant(g) for g in steps[0]]).graph
+    assert [op.type for op in graph.get_operations()].count("Pow") == 2  # beta_1^t, beta_2^t
 
 
 def test_fused_and_keras_steps_agree_on_a_model():
