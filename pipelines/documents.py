@@ -15,6 +15,7 @@ into U+FFFD instead. `check_utf8` finds the same errors in Python before any wor
 """
 
 import codecs
+import functools
 import os
 
 import tensorflow as tf
@@ -132,9 +133,35 @@ def list_files(patterns):
     return files
 
 
+@functools.cache
+def _readers(errors):
+    """The reading functions of a document dataset, traced once per process and
+    `errors`: a pretraining run makes a document dataset for every checkpoint segment,
+    whose maps then call them instead of tracing their bodies again."""
+    text = tf.TensorSpec([], tf.string)
+
+    def traced(function, *specs):
+        return tf.function(function, input_signature=list(specs), autograph=False)
+
+    return {
+        "file": traced(
+            lambda path: decode_checked(tf.io.read_file(path), path, errors=errors), text
+        ),
+        "line": traced(
+            lambda line, path, number: decode_checked(line, path, number, errors),
+            text,
+            text,
+            tf.TensorSpec([], tf.int64),
+        ),
+        "sentences": traced(lambda text: split_sentences(text[None])[0], text),
+        "documents": traced(_bert_format_documents, text),
+    }
+
+
 def _lines(path, errors):
     numbered = tf.data.TextLineDataset(path).enumerate(start=1)
-    return numbered.map(plain(lambda number, line: decode_checked(line, path, number, errors)))
+    line = _readers(errors)["line"]
+    return numbered.map(plain(lambda number, text: line(text, path, number)))
 
 
 def document_dataset(patterns, format="sentences", errors="strict"):
@@ -147,18 +174,17 @@ def document_dataset(patterns, format="sentences", errors="strict"):
         raise ValueError(f"Unknown corpus format {format!r}; expected one of {FORMATS}.")
     if errors not in ENCODING_ERRORS:
         raise ValueError(f"errors must be one of {ENCODING_ERRORS}, not {errors!r}.")
+    readers = _readers(errors)
     files = tf.data.Dataset.from_tensor_slices(list_files(patterns))
     if format == "lines":
         lines = files.flat_map(plain(lambda path: _lines(path, errors)))
-        documents = lines.map(plain(lambda line: split_sentences(line[None])[0]))
+        documents = lines.map(readers["sentences"])
     else:
-        texts = files.map(
-            plain(lambda path: decode_checked(tf.io.read_file(path), path, errors=errors))
-        )
+        texts = files.map(readers["file"])
         if format == "files":
-            documents = texts.map(plain(lambda text: split_sentences(text[None])[0]))
+            documents = texts.map(readers["sentences"])
         else:
             documents = texts.flat_map(
-                plain(lambda text: tf.data.Dataset.from_tensor_slices(_bert_format_documents(text)))
+                plain(lambda text: tf.data.Dataset.from_tensor_slices(readers["documents"](text)))
             )
     return documents.filter(plain(lambda sentences: tf.size(sentences) > 0))
