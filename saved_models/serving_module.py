@@ -1,6 +1,8 @@
 """ServingModule: a task model, its preprocessing and its decoding as one tf.Module whose
 signatures TF Serving calls."""
 
+import types
+
 import tensorflow as tf
 
 from pipelines.packing import row_ends, trim_padding
@@ -93,7 +95,9 @@ class ServingModule(tf.Module):
         pad_to_longest=True,
     ):
         super().__init__(name="keras_bert_serving")
-        self.model = model
+        # The Keras model itself is not saved (its layers' object graph is seconds of
+        # save and load time): the signatures and the variables are the export.
+        self._held = types.SimpleNamespace(model=model)
         # Every variable's tf.Variable, tracked directly: session-based loaders (TF
         # Serving's C++ loader, saved_model_cli run) restore only those, and without
         # this they find the Keras variables uninitialized. The seed generators' states
@@ -117,6 +121,10 @@ class ServingModule(tf.Module):
         self.temperature = float(temperature)
         self.min_confidence = min_confidence
         self._step = text_tasks.step_for(model, segments)
+
+    @property
+    def model(self):
+        return self._held.model
 
     def grouped(self, features):
         """The model's output (one tensor per row: logits, scores, an embedding) for
