@@ -124,10 +124,10 @@ def pack_choices(examples, preprocessor, chunk=1024):
     `PackedExamples` for `choice_dataset`'s every epoch."""
     from pipelines.text_table import TextExamples
 
-    pairs = TextExamples(_pairs(examples), None, [], None, examples.source)
-    packed = PackedExamples.pack(pairs, preprocessor, chunk)
-    packed.labels = examples.labels
-    return packed
+    pairs = PackedExamples.pack(
+        TextExamples(_pairs(examples), None, [], None, examples.source), preprocessor, chunk
+    )
+    return PackedExamples(pairs.features, examples.labels, None, pairs.sequence_length)
 
 
 def choice_arrays(examples, preprocessor, chunk=1024):

@@ -16,6 +16,8 @@ class ClassificationKind(TaskKind):
     default_sequence_length = 128
     settings = ("buckets", "head_dropout", "long_documents", "doc_stride", "train_windows")
     packed = None  # the training examples packed once (`pipelines.PackedExamples`)
+    validation_features = None  # the validation texts packed once (`example_features`)
+    validation_windows = None  # or cut into windows once (`window_arrays`)
 
     def prepare(self):
         from pipelines import BertPreprocessor
@@ -124,10 +126,17 @@ class ClassificationKind(TaskKind):
         return bool(self.labels)  # a regressor has no class probabilities
 
     def validate(self, model):
-        if self.windows:
-            outputs = self._outputs(model, self.validation, self.args.batch_size)
+        if self.windows:  # The validation texts are cut into windows once.
+            if self.validation_windows is None:
+                from pipelines.document_windows import window_arrays
+
+                texts, stride = self.validation.texts[0], self.windows["stride"]
+                self.validation_windows = window_arrays(self.preprocessor, texts, stride)
+            outputs = self._outputs(
+                model, self.validation, self.args.batch_size, self.validation_windows
+            )
         else:  # The validation texts are packed once, for every epoch's validation.
-            if getattr(self, "validation_features", None) is None:
+            if self.validation_features is None:
                 self.validation_features = run_model.example_features(
                     self.preprocessor, self.validation, self.args.batch_size
                 )
@@ -164,12 +173,13 @@ class ClassificationKind(TaskKind):
         kind.windows = run.get("long_documents")
         return kind
 
-    def _outputs(self, model, examples, batch_size):
-        """Logits (or scores) per example; with windows, each text's windows' combined."""
+    def _outputs(self, model, examples, batch_size, prepared=None):
+        """Logits (or scores) per example; with windows, each text's windows' combined
+        (`prepared`: the texts' windows, when already cut)."""
         if not self.windows:
             return run_model.predict(model, self.preprocessor, examples, batch_size)
         outputs, count = long_documents.document_outputs(
-            model, self.preprocessor, examples.texts[0], self.windows, batch_size
+            model, self.preprocessor, examples.texts[0], self.windows, batch_size, prepared
         )
         log(f"{len(examples)} texts read as {count} windows")
         return outputs

@@ -75,13 +75,16 @@ def describe(windows):
     )
 
 
-def document_outputs(model, preprocessor, texts, windows, batch_size):
+def document_outputs(model, preprocessor, texts, windows, batch_size, prepared=None):
     """Each text's output (logits, or scores) from its windows': `model.predict` over
     every window (a `FrozenInference` groups them by length), then the mean or max per
-    text. Returns (outputs, window count)."""
+    text. `prepared`: the texts' `window_arrays`, when already made. Returns (outputs,
+    window count)."""
     from pipelines.document_windows import aggregate, window_arrays
 
-    features, owner = window_arrays(preprocessor, list(texts), windows["stride"])
+    if prepared is None:
+        prepared = window_arrays(preprocessor, list(texts), windows["stride"])
+    features, owner = prepared
     outputs = np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
     combined = aggregate(outputs, owner, len(texts), windows["aggregate"])  # as the export
     return np.asarray(combined), len(owner)
