@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.document_windows import window_dataset
-from pipelines.packed_examples import PackedExamples
+from pipelines.packed_examples import PackedExamples, padding_values
 from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 
@@ -88,8 +88,7 @@ def classification_dataset(
     length = preprocessor.sequence_length
     packed = isinstance(examples, PackedExamples)
     data = ordered(_source(examples, preprocessor), len(examples), shuffle, seed, repeat)
-    pad = preprocessor.tokenizer.pad_id
-    padding = {"token_ids": pad, "segment_ids": 0, "padding_mask": 0}
+    padding = padding_values(preprocessor.tokenizer.pad_id)
     labelled = examples.labels is not None
     if windows_stride:
         if packed:

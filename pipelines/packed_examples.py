@@ -32,6 +32,18 @@ def packed_chunks(preprocessor, texts, chunk=1024):
         yield {k: features[k].numpy() for k in FEATURES}
 
 
+def packed_arrays(preprocessor, texts, chunk=1024):
+    """All of `packed_chunks` joined: a dict of int32 arrays, each (examples,
+    sequence_length), in order; {} for no examples."""
+    chunks = list(packed_chunks(preprocessor, texts, chunk))
+    return {k: np.concatenate([c[k] for c in chunks]) for k in FEATURES} if chunks else {}
+
+
+def padding_values(pad_id):
+    """What each feature is padded with (the preprocessor's own padding)."""
+    return {"token_ids": pad_id, "segment_ids": 0, "padding_mask": 0}
+
+
 class PackedExamples:
     """Examples as the backbone's inputs without padding, and their labels.
 

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.classification import ordered
-from pipelines.packed_examples import FEATURES, PackedExamples, packed_chunks
+from pipelines.packed_examples import PackedExamples, packed_arrays, padding_values
 from pipelines.plain_graphs import plain
 from pipelines.replica_batches import replica_batches
 from pipelines.text_table import _field, _records, _RowError, file_format
@@ -133,11 +133,11 @@ def pack_choices(examples, preprocessor, chunk=1024):
 def choice_arrays(examples, preprocessor, chunk=1024):
     """The features of `ChoiceExamples` as NumPy arrays, each (examples, choices,
     sequence_length), in their order ({} for none)."""
-    choices, length = examples.num_choices if len(examples) else 0, preprocessor.sequence_length
-    parts = list(packed_chunks(preprocessor, _pairs(examples), chunk * max(choices, 1)))
-    if not parts:
+    if not len(examples):
         return {}
-    return {k: np.concatenate([p[k] for p in parts]).reshape(-1, choices, length) for k in FEATURES}
+    choices, length = examples.num_choices, preprocessor.sequence_length
+    rows = packed_arrays(preprocessor, _pairs(examples), chunk * choices)
+    return {k: v.reshape(-1, choices, length) for k, v in rows.items()}
 
 
 def choice_dataset(
@@ -186,7 +186,7 @@ def _packed_source(packed, choices, length, pad):
         k: tf.RaggedTensor.from_uniform_row_length(v, choices) for k, v in packed.features.items()
     }
     parts = (grouped,) if packed.labels is None else (grouped, tf.constant(packed.labels))
-    padding = {"token_ids": pad, "segment_ids": 0, "padding_mask": 0}
+    padding = padding_values(pad)
 
     def padded(features, *label):
         return (

@@ -133,10 +133,9 @@ def predict(model, preprocessor, examples, batch_size=32, frozen=False, features
 def example_features(preprocessor, examples, batch_size=32):
     """The packed features of `TextExamples`, in their order, as one dict of arrays
     (each (examples, sequence_length)); {} for no examples."""
-    from pipelines.packed_examples import packed_chunks
+    from pipelines.packed_examples import packed_arrays
 
-    chunks = list(packed_chunks(preprocessor, examples.texts, max(batch_size, 256)))
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]} if chunks else {}
+    return packed_arrays(preprocessor, examples.texts, max(batch_size, 256))
 
 
 def calibration(run_dir):
