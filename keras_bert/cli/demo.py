@@ -95,14 +95,15 @@ def run(args):
     weights, data = locate()
     log(f"fine-tuning {weights} on {data}")
     finetune.run(_finetune_args(args, weights, data))
-    result = evaluate.evaluate(args.out)
+    loaded = run_model.load_run(args.out)  # The best epoch's model, for all that follows.
+    result = evaluate.evaluate(args.out, loaded=loaded)
     accuracy = result["metrics"]["accuracy"]
     print(
         f"held-out accuracy {accuracy:.4f} on {result['examples']} articles "
         f"(seeded 80/20 split by article)"
     )
     _print_confusion(result)
-    model, preprocessor, run_info = run_model.load_run(args.out)
+    model, preprocessor, run_info = loaded
     texts = [[text for text, _ in SENTENCES]]
     examples = TextExamples(texts, None, [str(i) for i in range(len(SENTENCES))], None, "demo")
     temperature = (run_model.calibration(args.out) or {}).get("temperature", 1.0)
@@ -112,14 +113,14 @@ def run(args):
     print(f"raw sentences (probabilities at the fitted temperature {temperature:.3f}):")
     for (text, _), row in zip(SENTENCES, probabilities):
         print(f"  {names[row.argmax()]:<13} {row.max():.3f}  {text}")
-    _serve(args.out)
+    _serve(args.out, loaded)
     if accuracy < args.target:
         print(f"below the {args.target:.0%} target")
         return 1
     return 0
 
 
-def _serve(run_dir):
+def _serve(run_dir, loaded):
     """Exports the classifier for TF Serving, reloads the SavedModel and classifies the
     raw sentences through it, printing what TF Serving's REST API would return."""
     import json
@@ -128,7 +129,7 @@ def _serve(run_dir):
 
     from keras_bert.cli.export import export_run
 
-    path = export_run(run_dir, os.path.join(run_dir, "export"), name="bbc-news")
+    path = export_run(run_dir, os.path.join(run_dir, "export"), name="bbc-news", loaded=loaded)
     log(f"exported for TF Serving: {path}")
     served = tf.saved_model.load(path).signatures["serving_default"]
     outputs = served(text=tf.constant([text for text, _ in SENTENCES[:2]]))

@@ -20,15 +20,18 @@ from keras_bert.cli.common import (
 from keras_bert.cli.kinds.long_documents import add_window_flags
 
 
-def evaluate(run_dir, data="validation", batch_size=32, predictions=None, int8=False, args=None):
+def evaluate(
+    run_dir, data="validation", batch_size=32, predictions=None, int8=False, args=None, loaded=None
+):
     """{"metrics": {...}, "examples": n, ...} for a run folder on `data`; `args` may
-    hold `--long-documents` flags (else the run's setting)."""
+    hold `--long-documents` flags (else the run's setting); `loaded` is the folder's
+    `run_model.load_run` where the caller has it already."""
     from keras_bert.cli import kinds
 
     with reading_inputs():
         if predictions:
             prepare_output_file(predictions, "--predictions")
-        model, preprocessor, run = run_model.load_run(run_dir, int8=int8)
+        model, preprocessor, run = loaded or run_model.load_run(run_dir, int8=int8)
         kind = kinds.for_run(run, run_dir, preprocessor, args)
         # Its `predict` is the model's, on kept weights (`FrozenInference`).
         return kind.evaluate(run_model.frozen_inference(model), data, predictions, batch_size)

@@ -33,9 +33,11 @@ def export_run(
     max_entities=None,
     min_confidence=None,
     args=None,
+    loaded=None,
 ):
     """Exports a run folder; returns the version folder. A classification or multiple
-    choice run's probabilities use the temperature finetune fitted (results.json)."""
+    choice run's probabilities use the temperature finetune fitted (results.json).
+    `loaded` is the folder's `run_model.load_run` where the caller has it already."""
     from keras_bert.cli import kinds
     from saved_models import export
     from saved_models.serving_files import update_models_config, write_batching_parameters
@@ -43,7 +45,7 @@ def export_run(
     name = name or os.path.basename(os.path.normpath(run_dir))
     with reading_inputs():
         prepare_output_folder(out)
-        model, preprocessor, run = run_model.load_run(run_dir)
+        model, preprocessor, run = loaded or run_model.load_run(run_dir)
         kind = kinds.for_run(run, run_dir, preprocessor, args)
         options = kind.export_options(max_entities)
         if min_confidence is not None and not kind.abstains:

@@ -24,7 +24,7 @@ from keras_bert.cli.common import (
     positive_int,
     probability,
     reading_inputs,
-    save_atomically,
+    save_model,
 )
 from keras_bert.cli.distributed import add_strategy_flags
 from keras_bert.cli.kinds.long_documents import add_window_flags
@@ -100,7 +100,7 @@ def _validator(folder, model, kind, history):
         if not math.isfinite(values[main]):
             log(f"{main} is {values[main]}: not a candidate for best.keras")
         elif best is None or values[main] > best["metrics"][main]:
-            save_atomically(model.save, folder.file("best.keras"))
+            save_model(model, folder.file("best.keras"))
             history["best"] = {"epoch": epoch, "step": step, "metrics": values}
             kind.best_scored = kind.scored
             log(f"best so far ({main} {values[main]:.4f}): {folder.file('best.keras')}")
@@ -209,7 +209,7 @@ def _train(args, setup, kind, folder):
             "segments": (state or {}).get("segments", 0),
         },
     )
-    save_atomically(model.save, folder.file("model.keras"))
+    save_model(model, folder.file("model.keras"))
     return history
 
 

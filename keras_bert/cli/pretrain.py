@@ -216,7 +216,7 @@ def _run(args, setup):
 
 def _train(args, setup, folder, files, tokenizer):
     from keras_bert.checkpoints import write_tf1_checkpoint
-    from keras_bert.cli.common import save_atomically
+    from keras_bert.cli.common import save_model
     from keras_bert.cli.pretrain_validation import held_out_scores
     from keras_bert.cli.training_loop import train_in_segments
     from pipelines.pretraining import pretraining_dataset
@@ -289,7 +289,7 @@ def _train(args, setup, folder, files, tokenizer):
         trainer=setup.trainer(model),
     )
     log("writing final checkpoints")
-    save_atomically(model.save, folder.file("model.keras"))
+    save_model(model, folder.file("model.keras"))
     write_tf1_checkpoint(
         folder.file("tf1"), model, vocabulary=args.vocab, lowercase=tokenizer.lowercase
     )

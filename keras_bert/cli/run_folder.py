@@ -25,7 +25,13 @@ import socket
 import tempfile
 import time
 
-from keras_bert.cli.common import UsageError, log, prepare_output_folder, save_atomically
+from keras_bert.cli.common import (
+    UsageError,
+    log,
+    prepare_output_folder,
+    save_atomically,
+    save_model,
+)
 
 
 class RunFolder:
@@ -128,7 +134,7 @@ class RunFolder:
         removes the older model files."""
         name = f"step-{step}.keras"
         path = os.path.join(self.checkpoints, name)
-        save_atomically(model.save, path)
+        save_model(model, path)
         state = dict(state, step=step, model=name, seed_states=seed_states(model))
 
         def write_state(path):
