@@ -106,9 +106,8 @@ def _graph_optimizer(request):
     its numerics) run without it; `WITH_GRAPPLER` lists the files that keep it."""
     import tensorflow as tf
 
-    module = request.module.__name__.rpartition(".")[2]
     tf.config.optimizer.set_experimental_options(
-        {"disable_meta_optimizer": module not in WITH_GRAPPLER}
+        {"disable_meta_optimizer": request.path.stem not in WITH_GRAPPLER}
     )
 
 
