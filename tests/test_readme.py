@@ -47,7 +47,7 @@ SHORTER = [
     ('--train "$BBC/*/*.txt"', '--train "$BBC/sports/*.txt"'),
 ]
 # Set-up steps the test environment has done already (CI ran the README's install).
-_INSTALL = re.compile(r"^(python3 -m venv \.venv|\. \.venv/bin/activate|pip install .*)$")
+_INSTALL = re.compile(r"^(python3 -m venv \.venv|\. \.venv/bin/activate|(uv )?pip install .*)$")
 
 
 GUIDES = sorted(
