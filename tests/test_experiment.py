@@ -49,9 +49,11 @@ def test_a_killed_experiment_resumes_and_reports_the_papers_table(tmp_path, caps
     assert [(r["objective"], r["bilstm"]) for r in rows] == [(o, b) for *_, o, b in ROWS]
     for row in rows:
         written = json.loads((out / row["folder"] / "words" / "results.json").read_text())
+        value = written["validation"]["accuracy"]
         assert row["tasks"]["words"] == {
             "metric": "accuracy",
-            "value": written["validation"]["accuracy"],
+            "value": value,
+            "percent": 100 * value,
         }
     table = capsys.readouterr().out
     assert "held-out LM acc" in table and "words (accuracy)" in table
@@ -91,6 +93,28 @@ def test_bad_task_specs_are_named_before_any_training(tmp_path, capsys):
     assert cli.main(experiment_args(tmp_path, "csv --train x --bogus")) == 2
     assert "--task csv is not a valid command" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "exp")
+
+
+def test_table_cells_are_percentages_whatever_scale_the_task_reports(tmp_path):
+    """SQuAD's scores are percentages (the official script's); the other tasks report
+    fractions. The tables show both on one scale, and results.json keeps the run's value."""
+    from keras_bert.cli.experiment import finetuned
+
+    cells = {}
+    for task, metric, value in (
+        ("question_answering", "f1", 33.3),
+        ("token_classification", "f1", 0.333),
+        ("classification", "accuracy", 0.5),
+    ):
+        out = tmp_path / task
+        out.mkdir()
+        (out / "run.json").write_text(json.dumps({"task": task}))
+        results = {"metrics": [metric, "other"], "validation": {metric: value, "other": 1.0}}
+        (out / "results.json").write_text(json.dumps(results))
+        cells[task] = finetuned(["finetune"], str(out), "phase")  # finished: only read
+    assert cells["question_answering"] == {"metric": "f1", "value": 33.3, "percent": 33.3}
+    assert cells["token_classification"]["percent"] == pytest.approx(33.3)
+    assert cells["classification"] == {"metric": "accuracy", "value": 0.5, "percent": 50.0}
 
 
 def test_task_names_and_the_table():

@@ -115,8 +115,10 @@ def pretrained(argv, out, steps, phase):
 
 
 def finetuned(argv, out, phase):
-    """{"metric", "value"}: the fine-tuning run's main validation metric, run unless
-    finished."""
+    """{"metric", "value", "percent"}: the fine-tuning run's main validation metric, run
+    unless finished; `percent` is the value on a 0-100 scale for the tables (SQuAD's
+    scores are percentages already, as the official script gives them; the others are
+    fractions)."""
     path = os.path.join(out, "results.json")
     if os.path.isfile(path):
         log(f"{phase}: reusing {out}")
@@ -125,8 +127,12 @@ def finetuned(argv, out, phase):
         call(argv, phase)
     with open(path) as f:
         results = json.load(f)
+    with open(os.path.join(out, "run.json")) as f:
+        task = json.load(f)["task"]
     metric = results["metrics"][0]
-    return {"metric": metric, "value": results["validation"][metric]}
+    value = results["validation"][metric]
+    percent = value if task == "question_answering" else 100 * value
+    return {"metric": metric, "value": value, "percent": percent}
 
 
 def write_results(args, results):

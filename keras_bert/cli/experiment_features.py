@@ -52,7 +52,7 @@ def run(args):
     metric = rows[0]["metric"]
     table = text_table(
         "System", [f"Dev {metric}", "paper (BERT-base)"],
-        [(r["row"], [100 * r["value"], r["paper"]]) for r in rows],
+        [(r["row"], [r["percent"], r["paper"]]) for r in rows],
         first_width=32,
     )  # fmt: skip
     print(table)

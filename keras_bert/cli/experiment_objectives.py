@@ -98,7 +98,7 @@ def _report(args, tasks, rows, metrics):
     ]
     values = [
         [None if row["bilstm"] else 100 * row["held_out"]["lm_accuracy"]]
-        + [100 * row["tasks"][name]["value"] for name, _ in tasks]
+        + [row["tasks"][name]["percent"] for name, _ in tasks]
         for row in rows
     ]
     table = text_table("Pretraining tasks", columns, list(zip(PAPER, values)))

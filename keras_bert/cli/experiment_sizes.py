@@ -91,7 +91,7 @@ def _report(args, tasks, rows):
         (
             f"{row['size'][0]:>3} {row['size'][1]:>5} {row['size'][2]:>3}",
             [row["parameters"] / 1e6, row["held_out"].get("perplexity")]
-            + [100 * row["tasks"][name]["value"] for name, _ in tasks],
+            + [row["tasks"][name]["percent"] for name, _ in tasks],
         )
         for row in rows
     ]
