@@ -108,7 +108,8 @@ def test_table_cells_are_percentages_whatever_scale_the_task_reports(tmp_path):
     ):
         out = tmp_path / task
         out.mkdir()
-        (out / "run.json").write_text(json.dumps({"task": task}))
+        run = {"task": task, "data": {}, "sequence_length": 16}  # what read_run requires
+        (out / "run.json").write_text(json.dumps(run))
         results = {"metrics": [metric, "other"], "validation": {metric: value, "other": 1.0}}
         (out / "results.json").write_text(json.dumps(results))
         cells[task] = finetuned(["finetune"], str(out), "phase")  # finished: only read

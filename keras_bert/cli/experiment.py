@@ -127,8 +127,9 @@ def finetuned(argv, out, phase):
         call(argv, phase)
     with open(path) as f:
         results = json.load(f)
-    with open(os.path.join(out, "run.json")) as f:
-        task = json.load(f)["task"]
+    from keras_bert.cli.run_model import read_run
+
+    task = read_run(out).get("task")
     metric = results["metrics"][0]
     value = results["validation"][metric]
     percent = value if task == "question_answering" else 100 * value
