@@ -10,8 +10,8 @@ the start of a sentence or quotation (counted over every article): "Blair", "BBC
 are not names. An uncased encoder (the real all-MiniLM-L6-v2 is one) never sees
 the capitals, so it must find the names from context as in NER. The tags are wrong
 where writing and names disagree ("Bank of England" is two entities, a name that is
-also a common word goes untagged): they score the encoder's representations against one consistent labelling
-of real text, not against CoNLL-2003's.
+also a common word goes untagged): they score the encoder's representations against
+one consistent labelling of real text, not against CoNLL-2003's.
 
 Articles whose number ends in 0 give the held-out sentences, the others the training
 sentences (each a `-DOCSTART-` document per article), as `docs/experiments.md` splits BBC.
