@@ -21,6 +21,9 @@ NOT_RUN = {
     "python -m pytest": "the test command itself: CI runs it (see test_ci_runs_...)",
     "experiment objectives --preset tiny": "about an hour of pretraining on two cores; "
     "tests/test_experiment.py runs both commands end to end on tiny models",
+    'experiment features --weights "$MINILM"': "30 minutes on two cores; "
+    "tests/test_experiment.py runs the command end to end on tiny CoNLL-format files and "
+    "tests/test_conll_names.py checks the task's tags",
     "experiment features --weights cased": "needs the CoNLL-2003 files and Google's "
     "checkpoint; tests/test_experiment.py runs the command on tiny CoNLL-format files",
     '"corpus/*.txt", tokenizer': "an API sketch with placeholder paths",
