@@ -117,6 +117,7 @@ def _picture(args, rows):
     for row, point in zip(rows, points):
         axes.annotate(_name(row["size"]), point, textcoords="offset points", xytext=(4, 4))
     axes.set_xscale("log")
+    axes.margins(x=0.2)  # room for the last point's label
     axes.set_xlabel("encoder parameters")
     axes.set_ylabel("held-out masked-LM perplexity")
     axes.set_title(f"Model size against held-out perplexity ({args.steps} steps each)")
