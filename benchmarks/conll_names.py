@@ -83,26 +83,30 @@ def article_sentences(text, min_words=6, max_words=40):
     return [w for w in found if min_words <= len(w) <= max_words]
 
 
+def _write_lines(path, lines):
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(lines)
+
+
 def write_conll(path, documents, counts, limit, rng):
     """Writes up to `limit` sentences drawn from `documents` ([(name, [words])]); returns
     (sentences, words, entities)."""
     chosen = [(name, i) for name, sents in documents for i in range(len(sents))]
     rng.shuffle(chosen)
     keep = set(chosen[:limit])
-    written = words_written = entities = 0
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        for name, sents in documents:
-            picked = [s for i, s in enumerate(sents) if (name, i) in keep]
-            if not picked:
-                continue
-            f.write("-DOCSTART- O\n\n")
-            for words in picked:
-                labels = tags(words, counts)
-                f.writelines(f"{w} {t}\n" for w, t in zip(words, labels))
-                f.write("\n")
-                written, words_written = written + 1, words_written + len(words)
-                entities += labels.count("B-NAME")
-    os.replace(path + ".tmp", path)
+    lines, written, words_written, entities = [], 0, 0, 0
+    for name, sents in documents:
+        picked = [s for i, s in enumerate(sents) if (name, i) in keep]
+        if picked:
+            lines.append("-DOCSTART- O\n\n")
+        for words in picked:
+            labels = tags(words, counts)
+            lines += [f"{w} {t}\n" for w, t in zip(words, labels)] + ["\n"]
+            written, words_written = written + 1, words_written + len(words)
+            entities += labels.count("B-NAME")
+    from keras_bert.cli.common import save_atomically
+
+    save_atomically(lambda tmp: _write_lines(tmp, lines), path)
     return written, words_written, entities
 
 

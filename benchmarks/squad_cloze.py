@@ -78,9 +78,16 @@ def squad_file(path, rng, items, pool):
             context = text
             qa.update(answers=[{"text": answer, "answer_start": start}], is_impossible=False)
         paragraphs.append({"context": context, "qas": [qa]})
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"version": "v2.0", "data": [{"title": "bbc", "paragraphs": paragraphs}]}, f)
+    from keras_bert.cli.common import save_atomically
+
+    squad = {"version": "v2.0", "data": [{"title": "bbc", "paragraphs": paragraphs}]}
+    save_atomically(lambda tmp: _write_json(tmp, squad), path)
     return len(paragraphs)
+
+
+def _write_json(path, value):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f)
 
 
 def main(argv=None):
