@@ -71,18 +71,19 @@ def _wait_for(workers, text, process, seconds=120):
 
 
 def test_a_worker_that_never_comes_up_ends_the_wait(tmp_path, cluster):  # noqa: F811
+    # Two lone chiefs at once (each mostly waits): one times out, one gets SIGTERM.
     timed = cluster(pretrain_args(tmp_path / "timed", 2, "--cluster-timeout", "6"))
-    alone = timed.start(0)  # Worker 1 is never started.
-    assert alone.wait(timeout=180) == 2
-    assert (
-        f"the cluster did not form in 6 s; no answer from worker 1 at "
-        f"{timed.addresses[1]} (--cluster-timeout)"
-    ) in timed.log(0)
-
     waiting = cluster(pretrain_args(tmp_path / "waiting", 2))
-    process = waiting.start(0)
+    alone, process = timed.start(0), waiting.start(0)  # Their worker 1 is never started.
+
     _wait_for(waiting, "waiting for every worker to connect", process)
     time.sleep(3)  # TensorFlow has installed its SIGTERM handler by now.
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 143
     assert "terminated (SIGTERM) while the cluster was forming" in waiting.log(0)
+
+    assert alone.wait(timeout=180) == 2
+    assert (
+        f"the cluster did not form in 6 s; no answer from worker 1 at "
+        f"{timed.addresses[1]} (--cluster-timeout)"
+    ) in timed.log(0)
