@@ -41,10 +41,11 @@ NOT_RUN = {
     "on fixtures",
 }
 # Shortenings: (text in the block, replacement); each must still match the README.
-# The demo reads the whole corpus; pretraining one class, sports, which holds the corpus's
+# The demo reads the whole corpus, each article cut to 8 tokens (its title, mostly: 78%
+# held-out accuracy after the epoch, against the 70% asked); pretraining one class, sports, which holds the corpus's
 # one non-UTF-8 article (sports/199.txt): `--encoding-errors replace` is part of the test.
 SHORTER = [
-    ("keras-bert demo", "keras-bert demo --epochs 1 --seq-len 16 --target 0.7"),
+    ("keras-bert demo", "keras-bert demo --epochs 1 --seq-len 8 --target 0.7"),
     ("--steps 2000 --checkpoint-every 250", "--steps 4 --checkpoint-every 2"),
     ("--size 8000", "--size 2000"),
     ('--train "$BBC/*/*.txt"', '--train "$BBC/sports/*.txt"'),
@@ -135,7 +136,7 @@ def test_every_shortening_still_matches_the_readme():
 @pytest.mark.parametrize("block", [runnable(b) for b in blocks("bash") if runnable(b)])
 def test_bash_block_runs_from_a_fresh_checkout(block, fresh_checkout):
     """Over 60 s: the main job's block fine-tunes real MiniLM on the whole BBC corpus for
-    an epoch (shortened to 16 tokens), then evaluates, exports and reloads it, as a user
+    an epoch (shortened to 8 tokens), then evaluates, exports and reloads it, as a user
     runs it; the pretraining block builds a vocabulary and pretrains on one class."""
     env = dict(
         os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
