@@ -42,8 +42,9 @@ NOT_RUN = {
 }
 # Shortenings: (text in the block, replacement); each must still match the README.
 # The demo reads the whole corpus, each article cut to 8 tokens (its title, mostly: 78%
-# held-out accuracy after the epoch, against the 70% asked); pretraining one class, sports, which holds the corpus's
-# one non-UTF-8 article (sports/199.txt): `--encoding-errors replace` is part of the test.
+# held-out accuracy after the epoch, against the 70% asked); pretraining one class,
+# sports, which holds the corpus's one non-UTF-8 article (sports/199.txt):
+# `--encoding-errors replace` is part of the test.
 SHORTER = [
     ("keras-bert demo", "keras-bert demo --epochs 1 --seq-len 8 --target 0.7"),
     ("--steps 2000 --checkpoint-every 250", "--steps 4 --checkpoint-every 2"),
