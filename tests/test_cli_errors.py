@@ -175,21 +175,32 @@ def test_help_shows_defaults_and_choices(capsys):
 
 def test_command_line_output_has_no_tensorflow_noise(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    started = []
 
     def start(argv):
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-        return subprocess.Popen(argv, env=env, text=True, **pipes)
+        started.append(subprocess.Popen(argv, env=env, text=True, **pipes))
+        return started[-1]
 
-    # The two commands run side by side (each starts TensorFlow on its own).
-    run = start([sys.executable, "-m", "keras_bert.cli"] + args(tmp_path / "run", steps=4, every=2))
-    entry = shutil.which("keras-bert", path=os.path.dirname(sys.executable))
-    if entry:  # The installed console script quiets TensorFlow the same way.
-        vocab = start(
-            [entry, "vocab", "--train", CORPUS, "--out", str(tmp_path / "v.txt"), "--size", "100"]
-        )
-        stderr = vocab.communicate(timeout=300)[1]
-        assert vocab.returncode == 0 and "cuda" not in stderr.lower(), stderr
-    stderr = run.communicate(timeout=600)[1]
+    # The two commands run side by side (each starts TensorFlow on its own); a command
+    # still running when the test ends (a timeout, a failed check) is killed.
+    try:
+        pretrain = args(tmp_path / "run", steps=4, every=2)
+        run = start([sys.executable, "-m", "keras_bert.cli"] + pretrain)
+        entry = shutil.which("keras-bert", path=os.path.dirname(sys.executable))
+        if entry:  # The installed console script quiets TensorFlow the same way.
+            vocab = start(
+                [entry, "vocab", "--train", CORPUS, "--out", str(tmp_path / "v.txt")]
+                + ["--size", "100"]
+            )
+            stderr = vocab.communicate(timeout=300)[1]
+            assert vocab.returncode == 0 and "cuda" not in stderr.lower(), stderr
+        stderr = run.communicate(timeout=600)[1]
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert run.returncode == 0, stderr[-2000:]
     assert "cuInit" not in stderr and "oneDNN" not in stderr, stderr
     assert "shuffle" not in stderr, stderr
