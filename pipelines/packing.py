@@ -72,6 +72,9 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
         s if isinstance(s, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(s) for s in segments
     ]
     segments = [tf.cast(s, tf.int32) for s in segments]
+    for i, s in enumerate(segments):
+        if s.ragged_rank != 1 or s.values.shape.rank != 1:
+            raise ValueError(f"Segment {i} must be (batch, None) ids, not of shape {s.shape}.")
     budget = sequence_length - 1 - len(segments)
     if budget < len(segments):
         raise ValueError(
@@ -79,28 +82,31 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
             "segment(s) after [CLS] and [SEP]."
         )
     with tf.control_dependencies(check_same_batch(segments)):
-        batch = tf.identity(segments[0].nrows())
-    lengths = tf.stack([tf.cast(s.row_lengths(), tf.int32) for s in segments], axis=1)
+        lengths = tf.stack([tf.cast(s.row_lengths(), tf.int32) for s in segments], axis=1)
     keep = trimmed_lengths(lengths, budget)  # (batch, segments)
+    seps = tf.cumsum(keep + 1, axis=1)  # (batch, segments): where each [SEP] goes
 
-    cls = tf.fill(tf.stack([batch, 1]), tf.constant(cls_id, tf.int32))
-    sep = tf.fill(tf.stack([batch, 1]), tf.constant(sep_id, tf.int32))
-    pieces, pieces_segment = [tf.RaggedTensor.from_tensor(cls)], [tf.zeros_like(cls)]
+    # Dense (batch, sequence_length) work, a few ops per segment: ragged concatenation
+    # builds many times the graph, and packing is traced in every input pipeline and
+    # export signature.
+    position = tf.range(sequence_length)[None, :]
+    token_ids = tf.where(tf.equal(position, 0), cls_id, pad_id)
+    segment_ids = tf.zeros_like(position)
+    previous = tf.zeros_like(seps[:, :1])  # (batch, 1): the [SEP] before the segment
     for i, s in enumerate(segments):
-        positions = tf.ragged.range(s.row_lengths())
-        kept = tf.ragged.boolean_mask(s, positions < tf.cast(keep[:, i : i + 1], tf.int64))
-        kept = tf.concat([kept, tf.RaggedTensor.from_tensor(sep)], axis=1)
-        pieces.append(kept)
-        pieces_segment.append(tf.ones_like(kept) * i)
-    token_ids = tf.concat(pieces, axis=1)
-    segment_ids = tf.concat(
-        [tf.RaggedTensor.from_tensor(pieces_segment[0])] + pieces_segment[1:], axis=1
-    )
-    shape = [None, sequence_length]
+        sep = seps[:, i : i + 1]
+        inside = (position > previous) & (position < sep)
+        index = tf.cast(s.row_starts()[:, None], tf.int32) + position - previous - 1
+        index = tf.clip_by_value(index, 0, tf.maximum(tf.size(s.values) - 1, 0))
+        values = tf.concat([s.values, [pad_id]], axis=0)  # never empty
+        token_ids = tf.where(inside, tf.gather(values, index), token_ids)
+        token_ids = tf.where(tf.equal(position, sep), sep_id, token_ids)
+        segment_ids = tf.where((position > previous) & (position <= sep), i, segment_ids)
+        previous = sep
     return {
-        "token_ids": token_ids.to_tensor(default_value=pad_id, shape=shape),
-        "segment_ids": segment_ids.to_tensor(default_value=0, shape=shape),
-        "padding_mask": tf.ones_like(token_ids).to_tensor(default_value=0, shape=shape),
+        "token_ids": token_ids,
+        "segment_ids": segment_ids,
+        "padding_mask": tf.cast(position <= previous, tf.int32),
     }
 
 

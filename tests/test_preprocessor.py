@@ -43,6 +43,48 @@ def test_truncation_is_longest_first(lengths):
     np.testing.assert_array_equal(features["padding_mask"][0], [1] * len(expected) + [0] * padding)
 
 
+def packed_row(rows, sequence_length):
+    """Python reference for one example: [CLS] each kept segment [SEP], then padding."""
+    kept = longest_first([len(r) for r in rows], sequence_length - 1 - len(rows))
+    token_ids, segment_ids = [1], [0]
+    for i, (row, n) in enumerate(zip(rows, kept)):
+        token_ids += list(row[:n]) + [2]
+        segment_ids += [i] * (n + 1)
+    padding = sequence_length - len(token_ids)
+    return (
+        token_ids + [0] * padding,
+        segment_ids + [0] * padding,
+        [1] * len(token_ids) + [0] * padding,
+    )
+
+
+@pytest.mark.parametrize("splits_dtype", [tf.int64, tf.int32])
+def test_rows_of_a_batch_are_packed_each_on_its_own(splits_dtype):
+    """A batch mixes short, long and empty rows: each is trimmed and laid out by its own
+    lengths (the packing works on the whole batch at once)."""
+    rng = np.random.default_rng(3)
+    for count in (1, 2, 3):
+        rows = [
+            [list(rng.integers(3, 900, rng.integers(0, 11))) for _ in range(count)]
+            for _ in range(9)
+        ]
+        segments = [
+            tf.ragged.constant([r[i] for r in rows], tf.int32, row_splits_dtype=splits_dtype)
+            for i in range(count)
+        ]
+        features = pack_segments(segments, 13, cls_id=1, sep_id=2, pad_id=0)
+        assert all(v.shape == (9, 13) and v.dtype == tf.int32 for v in features.values())
+        want = [packed_row(r, 13) for r in rows]
+        for name, column in zip(("token_ids", "segment_ids", "padding_mask"), zip(*want)):
+            np.testing.assert_array_equal(features[name], np.array(column), err_msg=name)
+
+
+def test_segments_must_be_one_id_per_position():
+    nested = tf.ragged.constant([[[5, 6], [7]]], tf.int32)
+    with pytest.raises(ValueError, match=r"Segment 0 must be \(batch, None\) ids"):
+        pack_segments([nested], 8, 1, 2, 0)
+
+
 def test_too_short_sequence_length_is_an_error():
     one = tf.ragged.constant([[5]], dtype=tf.int32)
     with pytest.raises(ValueError, match="no room"):
