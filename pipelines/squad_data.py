@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from pipelines import span_decoding
 from pipelines.classification import ordered
-from pipelines.plain_graphs import plain
+from pipelines.plain_graphs import kept_function, plain
 from pipelines.replica_batches import replica_batches
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -34,16 +34,33 @@ def squad_windows(examples, windower, batch_size=64):
         )
     )
 
-    def windows(question, context, start, end, index):
-        out = windower(question, context, start, end)
-        out["example_index"] = tf.fill(tf.shape(out["start_positions"]), index)
-        return tf.data.Dataset.from_tensor_slices(out)
-
-    data = source.flat_map(plain(windows))
+    run = _windows_function(windower)
+    data = source.flat_map(
+        plain(lambda *example: tf.data.Dataset.from_tensor_slices(run(*example)))
+    )
     parts = [element for element in data.batch(batch_size).as_numpy_iterator()]
     if not parts:
         raise ValueError(f"{examples.source}: no questions to window.")
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _windows_function(windower):
+    """The windows of one example with its `example_index`, traced once per windower (a
+    run windows its training file, its validation file and what it predicts, each in a
+    new dataset; tracing the tokenizer and windowing again would take a second each)."""
+    text, number = tf.TensorSpec([], tf.string), tf.TensorSpec([], tf.int32)
+
+    def make(windower):
+        def windows(question, context, start, end, index):
+            out = windower(question, context, start, end)
+            out["example_index"] = tf.fill(tf.shape(out["start_positions"]), index)
+            return out
+
+        return windows
+
+    return kept_function(
+        windower, ("windows",), make, input_signature=[text, text, number, number, number]
+    )
 
 
 def training_dataset(

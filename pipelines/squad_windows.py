@@ -74,15 +74,20 @@ class SquadWindower(tf.Module):
         count = 1 + tf.maximum(0, (n - budget + stride - 1) // stride)  # windows
         window_starts = tf.range(count) * stride  # (w,)
         window_lengths = tf.minimum(n - window_starts, budget)  # (w,)
-        rows = tf.ragged.range(window_starts, window_starts + window_lengths)  # (w, None)
+        # Where each position of a window reads from, as dense (w, length) ops (ragged
+        # concatenation builds many times the graph, traced in every SQuAD pipeline and
+        # export): the prefix, the window's context pieces, one suffix, then padding.
+        width = tf.range(length)[None, :]  # (1, length)
+        offset = width - (q + 2)  # position among the window's context pieces
+        inside = (offset >= 0) & (offset < window_lengths[:, None])  # (w, length)
+        at = tf.clip_by_value(window_starts[:, None] + offset, 0, n)  # n: the padding slot
 
         def with_context(prefix, values, suffix, pad):
             """(w, length): prefix, the window's values, suffix, padding."""
-            pieces = tf.gather(values, rows)
-            head = tf.RaggedTensor.from_tensor(tf.tile(prefix[None], [count, 1]))
-            tail = tf.fill([count, 1], suffix)
-            row = tf.concat([head, pieces, tf.RaggedTensor.from_tensor(tail)], axis=1)
-            return row.to_tensor(default_value=pad, shape=[None, length])
+            head = tf.gather(prefix, tf.minimum(width, q + 1))
+            body = tf.gather(tf.concat([values, [pad]], axis=0), at)
+            tail = tf.where(tf.equal(offset, window_lengths[:, None]), suffix, pad)
+            return tf.where(offset < 0, head, tf.where(inside, body, tail))
 
         prefix = tf.concat([[t.cls_id], question_ids, [t.sep_id]], axis=0)
         token_ids = with_context(prefix, ids, t.sep_id, t.pad_id)
