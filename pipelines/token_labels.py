@@ -12,6 +12,8 @@ boundaries (never cut): every word lands in exactly one window.
 import numpy as np
 import tensorflow as tf
 
+from pipelines.plain_graphs import kept_function
+
 
 class TokenLabeler:
     """Windows of word pieces for token classification.
@@ -37,10 +39,13 @@ class TokenLabeler:
         self.label_names = list(label_names)
         self.label_ids = {name: i for i, name in enumerate(self.label_names)}
         self.sequence_length = sequence_length
-        self._tokenize = tf.function(
-            tokenizer.tokenize_with_offsets,
+        # Traced once per tokenizer: each run of a process (an experiment's rows) makes
+        # its own labeler over the process's one tokenizer.
+        self._tokenize = kept_function(
+            tokenizer,
+            ("offsets",),
+            lambda tokenizer: tokenizer.tokenize_with_offsets,
             input_signature=[tf.TensorSpec([None], tf.string)],
-            autograph=False,  # See pipelines.plain_graphs.
         )
 
     def pieces(self, sentences, chunk=512):
