@@ -99,13 +99,7 @@ def window_arrays(preprocessor, texts, stride, chunk=256):
     import numpy as np
 
     parts, owners = [], []
-    # Traced once per preprocessor and stride (a run validates every epoch).
-    run = kept_function(
-        preprocessor,
-        ("windows", stride),
-        lambda pre: lambda t: text_windows(pre, t, stride),
-        input_signature=[tf.TensorSpec([None], tf.string)],
-    )
+    run = _kept_windows(preprocessor, stride)
     for first in range(0, len(texts), chunk):
         features, owner = run(tf.constant(texts[first : first + chunk], tf.string))
         parts.append({k: v.numpy() for k, v in features.items()})
@@ -118,13 +112,25 @@ def window_arrays(preprocessor, texts, stride, chunk=256):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, np.concatenate(owners)
 
 
+def _kept_windows(preprocessor, stride):
+    """`text_windows` of a 1-D batch of texts, traced once per preprocessor and stride: a
+    run makes a dataset for every epoch and evaluation, and validates every epoch."""
+    return kept_function(
+        preprocessor,
+        ("windows", stride),
+        lambda pre: lambda t: text_windows(pre, t, stride),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+
+
 def window_dataset(data, preprocessor, stride):
     """A dataset of `(texts,)` or `(texts, labels)` batches (texts: a 1-D batch of one
     segment) as one element per window: `(features,)` or `(features, label)`, the
     document's label on each of its windows."""
+    run = _kept_windows(preprocessor, stride)
 
     def windows(texts, *labels):
-        features, owner = text_windows(preprocessor, texts, stride)
+        features, owner = run(texts)
         return (features,) + tuple(tf.gather(label, owner) for label in labels)
 
     return data.map(plain(windows), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
