@@ -4,7 +4,6 @@ a bin-edge loop."""
 
 import numpy as np
 import pytest
-import torch
 from scipy.optimize import minimize_scalar
 
 from keras_bert.metrics.calibration import (
@@ -26,6 +25,9 @@ def _overconfident(rng, n=301, classes=5, scale=6.0):
 
 
 def _torch_nll(logits, labels, temperature):
+    import torch  # Here, not at the top: collecting the suite (both test processes
+    # import every test file) need not load PyTorch.
+
     return float(
         torch.nn.functional.cross_entropy(
             torch.tensor(logits / temperature, dtype=torch.float64), torch.tensor(labels)
