@@ -97,8 +97,8 @@ def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id):
         sep = seps[:, i : i + 1]
         inside = (position > previous) & (position < sep)
         index = tf.cast(s.row_starts()[:, None], tf.int32) + position - previous - 1
-        index = tf.clip_by_value(index, 0, tf.maximum(tf.size(s.values) - 1, 0))
-        values = tf.concat([s.values, [pad_id]], axis=0)  # never empty
+        index = tf.clip_by_value(index, 0, tf.size(s.values))  # the last: a padding slot
+        values = tf.concat([s.values, [pad_id]], axis=0)
         token_ids = tf.where(inside, tf.gather(values, index), token_ids)
         token_ids = tf.where(tf.equal(position, sep), sep_id, token_ids)
         segment_ids = tf.where((position > previous) & (position <= sep), i, segment_ids)
