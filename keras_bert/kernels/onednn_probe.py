@@ -7,7 +7,8 @@ catch, and the process aborts. Such a probe runs only where `cpu_flags` shows th
 instruction set, or in a child process (`passes_in_child`) where the flags cannot be
 read.
 
-TensorFlow is imported lazily: `import keras_bert` does not load it.
+TensorFlow is imported only when a probe runs (under Keras's TensorFlow backend `import
+keras_bert` loads it anyway, through Keras; under the JAX backend it does not).
 """
 
 import os
